@@ -1,0 +1,234 @@
+// The only place that runs kubectl. Every call of a run carries the same
+// --kubeconfig/--context; state is read as JSON; manifests go in on stdin;
+// a failure becomes a KubectlError carrying kubectl's own stderr.
+import { $, quote, type ProcessPromise } from 'zx'
+import { OperationError } from './cli.ts'
+import type { ClusterTarget } from './cluster.ts'
+import { JsonStreamSplitter } from './jsonstream.ts'
+
+export interface KubeObject {
+  apiVersion?: string
+  kind?: string
+  metadata: {
+    name: string
+    namespace?: string
+    uid?: string
+    resourceVersion?: string
+    creationTimestamp?: string
+    deletionTimestamp?: string
+    labels?: Record<string, string>
+    annotations?: Record<string, string>
+    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[]
+  }
+}
+
+export interface KubeList<T> {
+  items: T[]
+}
+
+export type KubectlFailure = 'not-found' | 'no-resource-type' | 'unreachable' | 'forbidden' | 'conflict' | 'other'
+
+/** What kind of failure kubectl's stderr describes. Pure. */
+export function classifyFailure(stderr: string): KubectlFailure {
+  if (/the server doesn't have a resource type|no matches for kind|resource mapping not found/i.test(stderr)) {
+    return 'no-resource-type'
+  }
+  if (/\(NotFound\)|not found/.test(stderr)) return 'not-found'
+  if (/\(Forbidden\)|forbidden/i.test(stderr)) return 'forbidden'
+  if (/\(Conflict\)|\(Invalid\).*test operation|the object has been modified|testing value/i.test(stderr)) {
+    return 'conflict'
+  }
+  if (
+    /Unable to connect to the server|connection refused|i\/o timeout|no such host|dial tcp|TLS handshake|EOF$/m.test(
+      stderr,
+    )
+  ) {
+    return 'unreachable'
+  }
+  return 'other'
+}
+
+export class KubectlError extends OperationError {
+  readonly args: readonly string[]
+  readonly stderr: string
+  readonly failure: KubectlFailure
+  constructor(args: readonly string[], stderr: string, exitCode: number | null) {
+    const text = stderr.trim() || `exit code ${exitCode}`
+    super(`kubectl ${args.join(' ')} failed: ${text}`)
+    this.args = args
+    this.stderr = stderr
+    this.failure = classifyFailure(stderr)
+  }
+}
+
+/** One-shot calls give up after this long instead of hanging on a dead API server. */
+const REQUEST_TIMEOUT = '--request-timeout=60s'
+
+export type Scope = { namespace: string } | { allNamespaces: true }
+
+export interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR'
+  object: T
+}
+
+export class Kubectl {
+  readonly target: ClusterTarget
+  readonly bin: string
+  constructor(target: ClusterTarget, bin = 'kubectl') {
+    this.target = target
+    this.bin = bin
+  }
+
+  /** --kubeconfig/--context of this run, put before every command. */
+  get targetFlags(): string[] {
+    const flags: string[] = []
+    if (this.target.kubeconfig) flags.push('--kubeconfig', this.target.kubeconfig)
+    if (this.target.context) flags.push('--context', this.target.context)
+    return flags
+  }
+
+  /** A copy-pasteable command line for this cluster (clean-up hints, plans). */
+  commandLine(args: readonly string[]): string {
+    return [this.bin, ...this.targetFlags, ...args].map((a) => quote(a)).join(' ')
+  }
+
+  /**
+   * Every kubectl runs in its own process group: a Ctrl-C at the terminal
+   * reaches this process, which then stops its watches itself, but never
+   * kills a patch or a clean-up step half way. One-shot calls get a request
+   * timeout so an unreachable API server cannot hang a run.
+   */
+  private spawn(args: readonly string[], opts: { input?: string; watch?: boolean } = {}): ProcessPromise {
+    const all = [...this.targetFlags, ...(opts.watch ? [] : [REQUEST_TIMEOUT]), ...args]
+    return $({ quiet: true, nothrow: true, input: opts.input, detached: true })`${this.bin} ${all}`
+  }
+
+  async run(args: readonly string[], opts: { input?: string } = {}): Promise<string> {
+    const out = await this.spawn(args, opts)
+    if (out.exitCode !== 0) throw new KubectlError(args, out.stderr, out.exitCode)
+    return out.stdout
+  }
+
+  async json<T>(args: readonly string[], opts: { input?: string } = {}): Promise<T> {
+    const stdout = await this.run([...args, '-o', 'json'], opts)
+    return JSON.parse(stdout) as T
+  }
+
+  /** One object, or null when it does not exist. */
+  async get<T>(resource: string, name: string, namespace: string): Promise<T | null> {
+    try {
+      return await this.json<T>(['get', resource, name, '-n', namespace])
+    } catch (err) {
+      if (err instanceof KubectlError && err.failure === 'not-found') return null
+      throw err
+    }
+  }
+
+  async list<T>(
+    resource: string,
+    scope: Scope,
+    selectors: { field?: string; label?: string } = {},
+  ): Promise<T[]> {
+    const args = ['get', resource, ...scopeFlags(scope)]
+    if (selectors.field) args.push('--field-selector', selectors.field)
+    if (selectors.label) args.push('--selector', selectors.label)
+    return (await this.json<KubeList<T>>(args)).items
+  }
+
+  async patch<T>(
+    resource: string,
+    name: string,
+    namespace: string,
+    type: 'merge' | 'json',
+    patch: unknown,
+  ): Promise<T> {
+    return this.json<T>(['patch', resource, name, '-n', namespace, '--type', type, '-p', JSON.stringify(patch)])
+  }
+
+  async create<T>(manifest: KubeObject): Promise<T> {
+    return this.json<T>(['create', '-f', '-'], { input: JSON.stringify(manifest) })
+  }
+
+  /** Validates a manifest on the server (admission, schema) without persisting it. */
+  async createDryRun<T>(manifest: KubeObject): Promise<T> {
+    return this.json<T>(['create', '--dry-run=server', '-f', '-'], { input: JSON.stringify(manifest) })
+  }
+
+  /** Deletes; true when it existed. Does not wait for finalizers unless `wait`. */
+  async delete(
+    resource: string,
+    name: string,
+    namespace: string,
+    opts: { wait?: boolean; gracePeriod?: number } = {},
+  ): Promise<boolean> {
+    const args = ['delete', resource, name, '-n', namespace, '--ignore-not-found', `--wait=${opts.wait ?? false}`]
+    if (opts.gracePeriod !== undefined) args.push(`--grace-period=${opts.gracePeriod}`)
+    const out = await this.run(args)
+    return out.trim() !== ''
+  }
+
+  async logs(pod: string, namespace: string, opts: { container?: string; tail?: number } = {}): Promise<string> {
+    const args = ['logs', pod, '-n', namespace]
+    if (opts.container) args.push('-c', opts.container)
+    if (opts.tail !== undefined) args.push(`--tail=${opts.tail}`)
+    return this.run(args)
+  }
+
+  /** Names of the contexts in the user's default kubeconfig (no target flags). */
+  async defaultContexts(): Promise<string[]> {
+    const out = await $({ quiet: true, nothrow: true })`${this.bin} config get-contexts -o name`
+    if (out.exitCode !== 0) return []
+    return out.stdout.split('\n').map((l) => l.trim()).filter(Boolean)
+  }
+
+  /**
+   * Streams the documents of `kubectl get <args> --watch -o json`: the current
+   * state first, then every change. Ends when kubectl ends (the server closes
+   * watches after a while); throws a KubectlError when kubectl fails.
+   */
+  async *watch<T>(args: readonly string[], signal: AbortSignal): AsyncGenerator<T> {
+    const full = ['get', ...args, '--watch', '-o', 'json']
+    const proc = this.spawn(full, { watch: true })
+    let finished = false
+    const stop = async () => {
+      if (!finished) await proc.kill('SIGTERM').catch(() => {})
+    }
+    signal.addEventListener('abort', stop, { once: true })
+    const splitter = new JsonStreamSplitter()
+    try {
+      for await (const chunk of proc.stdout) {
+        for (const doc of splitter.push(String(chunk))) yield doc as T
+      }
+      const out = await proc
+      finished = true
+      if (out.exitCode !== 0 && !signal.aborted && out.signal === null) {
+        throw new KubectlError(full, out.stderr, out.exitCode)
+      }
+    } finally {
+      signal.removeEventListener('abort', stop)
+      await stop()
+    }
+  }
+
+  /** Watches one object. */
+  watchObject<T>(resource: string, name: string, namespace: string, signal: AbortSignal): AsyncGenerator<T> {
+    return this.watch<T>([resource, name, '-n', namespace], signal)
+  }
+
+  /** Watches a collection as ADDED/MODIFIED/DELETED events (the initial list comes as ADDED). */
+  watchEvents<T>(
+    resource: string,
+    scope: Scope,
+    signal: AbortSignal,
+    selectors: { field?: string; label?: string } = {},
+  ): AsyncGenerator<WatchEvent<T>> {
+    const args = [resource, ...scopeFlags(scope), '--output-watch-events']
+    if (selectors.field) args.push('--field-selector', selectors.field)
+    if (selectors.label) args.push('--selector', selectors.label)
+    return this.watch<WatchEvent<T>>(args, signal)
+  }
+}
+
+function scopeFlags(scope: Scope): string[] {
+  return 'allNamespaces' in scope ? ['--all-namespaces'] : ['-n', scope.namespace]
+}

@@ -1,0 +1,95 @@
+// Waiting on the cluster: follow a watch until a predicate holds, with a
+// deadline, progress, and abort on Ctrl-C. A watch that ends (servers close
+// them after a while) is reopened; one that keeps failing is an error.
+import { OperationError, EXIT } from './cli.ts'
+import { KubectlError } from './kubectl.ts'
+import type { Progress } from './output.ts'
+import { formatAge } from './output.ts'
+
+export type Verdict<R> = { done: true; value: R } | { done: false; progress?: string }
+
+export interface WaitSpec<T, R> {
+  /** what we wait for, for messages: "the sync of media/app-backup" */
+  what: string
+  /** opens a watch; called again whenever the previous one ends */
+  watch: (signal: AbortSignal) => AsyncIterable<T>
+  /** decides on each observed state; may throw an OperationError to fail fast */
+  check: (item: T) => Verdict<R>
+  timeoutMs: number
+  /** aborted on Ctrl-C / SIGTERM */
+  signal: AbortSignal
+  progress?: Progress
+  /** consecutive failed watches before giving up (default 3) */
+  maxFailures?: number
+}
+
+export class TimeoutError extends OperationError {}
+
+/** Thrown when the user interrupts; exit code 130. */
+export class InterruptedError extends Error {
+  readonly exitCode: number = EXIT.INTERRUPTED
+  constructor(message = 'interrupted') {
+    super(message)
+  }
+}
+
+/** Resolves after ms, or right away when the signal aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve()
+    const timer = setTimeout(done, ms)
+    function done() {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    signal?.addEventListener('abort', done, { once: true })
+  })
+}
+
+export async function waitFor<T, R>(spec: WaitSpec<T, R>): Promise<R> {
+  const started = Date.now()
+  const stop = new AbortController()
+  const onAbort = () => stop.abort()
+  spec.signal.addEventListener('abort', onAbort, { once: true })
+  const timer = setTimeout(() => stop.abort(), spec.timeoutMs)
+  const maxFailures = spec.maxFailures ?? 3
+  let failures = 0
+  let lastError: unknown
+  try {
+    while (!stop.signal.aborted) {
+      try {
+        for await (const item of spec.watch(stop.signal)) {
+          failures = 0
+          const verdict = spec.check(item)
+          if (verdict.done) return verdict.value
+          if (verdict.progress !== undefined) spec.progress?.update(verdict.progress)
+        }
+      } catch (err) {
+        if (stop.signal.aborted) break
+        // check() fails fast with an OperationError; a failed kubectl is retried
+        if (err instanceof OperationError && !(err instanceof KubectlError)) throw err
+        lastError = err
+        failures++
+        if (failures >= maxFailures) {
+          throw new OperationError(
+            `lost contact with the cluster while waiting for ${spec.what} ` +
+              `(${failures} watches failed in a row)`,
+            errorText(lastError),
+          )
+        }
+      }
+      await sleep(failures === 0 ? 200 : 1000 * 2 ** (failures - 1), stop.signal)
+    }
+  } finally {
+    clearTimeout(timer)
+    spec.signal.removeEventListener('abort', onAbort)
+    spec.progress?.stop()
+  }
+  if (spec.signal.aborted) throw new InterruptedError(`interrupted while waiting for ${spec.what}`)
+  throw new TimeoutError(`timed out after ${formatAge(Date.now() - started)} waiting for ${spec.what}`)
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

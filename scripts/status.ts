@@ -1,0 +1,53 @@
+// task volsync:status CLUSTER=<cluster> [NAMESPACE=<ns>]
+// Health of every ReplicationSource, from ONE read of the cluster.
+import type { CommandSpec } from '../lib/cli.ts'
+import { EXIT } from '../lib/cli.ts'
+import { runCommand } from '../lib/command.ts'
+import { listSources } from '../lib/discover.ts'
+import { summarizeSource } from '../lib/volsync.ts'
+import { attentionList, hiddenNote, statusSummaryLine, statusTable } from '../lib/views.ts'
+
+const spec: CommandSpec = {
+  name: 'status',
+  summary: 'show every ReplicationSource with its last sync, next sync, result and latest snapshot',
+  flags: ['cluster', 'namespace', 'kubeconfig', 'output'],
+  notes: [
+    'A source needs attention when its last mover run failed, its Synchronizing condition is Error,',
+    'its next sync is more than 1h late, a manual trigger is left set (the schedule is then ignored),',
+    'it has no schedule, it is paused, it never synced, or its mover logs show a locked repository.',
+    'Exit code 1 when any source needs attention.',
+  ],
+  examples: [
+    'tsx scripts/status.ts --cluster apps',
+    'tsx scripts/status.ts --cluster apps --namespace business --output json',
+  ],
+}
+
+await runCommand(spec, async ({ opts, kubectl, out }) => {
+  const scope = opts.namespace ? { namespace: opts.namespace } : { allNamespaces: true as const }
+  const sources = await listSources(kubectl, scope)
+  const now = new Date()
+  const summaries = sources
+    .map((rs) => summarizeSource(rs, now))
+    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name))
+  const attention = summaries.filter((s) => !s.healthy).length
+  const where = opts.namespace ? `namespace ${opts.namespace} of cluster ${opts.cluster}` : `cluster ${opts.cluster}`
+
+  out.data({
+    cluster: opts.cluster,
+    namespace: opts.namespace ?? null,
+    healthy: summaries.length - attention,
+    needAttention: attention,
+    sources: summaries,
+  })
+  if (summaries.length === 0) {
+    out.result(`No ReplicationSources in ${where}.`)
+    return EXIT.OK
+  }
+  const table = statusTable(summaries, now, out.width, out.paint)
+  out.result(table.text)
+  if (table.hidden.length) out.result(hiddenNote(table))
+  if (attention > 0) out.result('\n' + attentionList(summaries, out.paint))
+  out.result(`\n${statusSummaryLine(summaries)} (${where})`)
+  return attention > 0 ? EXIT.FAILED : EXIT.OK
+})

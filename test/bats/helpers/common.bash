@@ -1,0 +1,51 @@
+# Loaded by every bats test: assertions, a stub bin dir first on PATH with a
+bats_require_minimum_version 1.5.0
+# kubectl stub that rejects every unplanned call, and a temp dir whose name
+# has a space in it (to shake out quoting bugs).
+ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+HELPERS="$ROOT/test/bats/helpers"
+FIXTURES="$ROOT/test/fixtures"
+export ROOT FIXTURES
+load "$ROOT/node_modules/bats-support/load"
+load "$ROOT/node_modules/bats-assert/load"
+source "$HELPERS/stub.bash"
+
+common_setup() {
+  TEST_DIR="$BATS_TEST_TMPDIR/with space"
+  mkdir -p "$TEST_DIR/home"
+  export STUB_DIR="$TEST_DIR/stubs" STUB_BIN="$TEST_DIR/bin"
+  stub kubectl
+  # node, task and the stub bin; the real kubectl in /usr/bin is shadowed
+  export PATH="$STUB_BIN:$ROOT/.cache/bin:$(dirname "$(command -v node)"):/usr/local/bin:/usr/bin:/bin"
+  export HOME="$TEST_DIR/home"
+  unset KUBECONFIG NO_COLOR RESTIC_IMAGE
+  # kubeconfig-<cluster> files are looked up here instead of the repository root
+  export VOLSYNC_OPS_ROOT="$TEST_DIR"
+  KC="$TEST_DIR/kube config"
+  printf 'apiVersion: v1\nkind: Config\n' >"$KC"
+  # every one-shot kubectl call of a run starts like this
+  K="--kubeconfig $KC --request-timeout=60s"
+  # and every watch like this
+  KW="--kubeconfig $KC"
+}
+
+# render FILE: a fixture with @NOW@, @NOW-2h@, @NOW+30m@ ... replaced by UTC times
+render() {
+  perl -MPOSIX=strftime -pe '
+    s/\@NOW(?:([+-])(\d+)([smhd]))?\@/
+      strftime("%Y-%m-%dT%H:%M:%SZ", gmtime(time + ($1 ? ($1 eq "-" ? -1 : 1) * $2 * {s=>1,m=>60,h=>3600,d=>86400}->{$3} : 0)))
+    /ge' "$1"
+}
+export -f render
+
+# Run a script directly, as `npx tsx scripts/<name>.ts` does on Node 20.
+script() {
+  local name=$1
+  shift
+  "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/$name.ts" "$@"
+}
+
+# Run a task as an operator would; -x passes the script's exit code through.
+run_task() {
+  (cd "$ROOT" && task -x "$@")
+}

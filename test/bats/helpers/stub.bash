@@ -1,0 +1,39 @@
+# Plan, run, verify: the stub API used by every bats test.
+#   stub <command> '<glob over args> : <bash answer>' ...   plan calls
+#   unstub <command>                                        verify them
+#   stub_calls <command>                                    print the calls made
+
+stub() {
+  local name=$1
+  shift
+  mkdir -p "$STUB_DIR" "$STUB_BIN"
+  ln -sf "$HELPERS/stub-command" "$STUB_BIN/$name"
+  touch "$STUB_DIR/$name.plan"
+  local line
+  for line in "$@"; do printf '%s\n' "$line" >>"$STUB_DIR/$name.plan"; done
+}
+
+unstub() {
+  local name=$1 plan="$STUB_DIR/$1.plan" n=0 missing=() line
+  while IFS= read -r line || [[ -n $line ]]; do
+    n=$((n + 1))
+    [[ -f "$STUB_DIR/$name.used.$n" ]] || missing+=("$line")
+  done <"$plan"
+  local errors=''
+  if ((${#missing[@]})); then
+    errors+="planned calls of $name that did not happen:"$'\n'
+    for line in "${missing[@]}"; do errors+="  ${line%% : *}"$'\n'; done
+  fi
+  if [[ -s "$STUB_DIR/$name.unexpected" ]]; then
+    errors+="unexpected calls of $name:"$'\n'
+    while IFS= read -r line; do errors+="  $line"$'\n'; done <"$STUB_DIR/$name.unexpected"
+  fi
+  if [[ -n $errors ]]; then
+    printf '%s' "$errors" | fail
+    return 1
+  fi
+}
+
+stub_calls() {
+  cat "$STUB_DIR/$1.calls" 2>/dev/null || true
+}
