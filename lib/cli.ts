@@ -39,10 +39,10 @@ const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
  * a DNS-1123 label (lower-case letters, digits and '-', starting and ending
  * alphanumeric) of at most `max` characters.
  */
-export function validateName(flag: string, value: string, max = 63): string {
+export function validateName(flag: Flag, value: string, max = 63): string {
   if (!DNS1123_LABEL.test(value) || value.length > max) {
     throw new UsageError(
-      `--${flag} ${JSON.stringify(value)} is not a valid Kubernetes name: ` +
+      `${label(flag)} ${JSON.stringify(value)} is not a valid Kubernetes name: ` +
         `use at most ${max} lower-case letters, digits and '-', starting and ending with a letter or digit`,
     )
   }
@@ -90,7 +90,7 @@ export function parseSnapshotSelector(value: string): SnapshotSelector {
     }
   }
   throw new UsageError(
-    `--snapshot ${JSON.stringify(value)} is not a snapshot selector: use an offset ` +
+    `${label('snapshot')} ${JSON.stringify(value)} is not a snapshot selector: use an offset ` +
       `(0 = latest, 1 = the one before, ...), a restic snapshot id (8 to 64 hex digits, as shown ` +
       `by volsync:list) or an RFC 3339 time such as 2026-11-26T04:00:00Z`,
   )
@@ -112,24 +112,24 @@ function validateTimeout(value: string): number {
   const ms = parseDuration(value)
   if (ms === undefined || ms <= 0 || ms > 7 * 24 * 3_600_000) {
     throw new UsageError(
-      `--timeout ${JSON.stringify(value)} is not a duration: use a number with a unit, ` +
+      `${label('timeout')} ${JSON.stringify(value)} is not a duration: use a number with a unit, ` +
         `such as 90s, 30m or 1h30m (at most 168h)`,
     )
   }
   return ms
 }
 
-function validateBoolean(flag: string, value: string): boolean {
+function validateBoolean(flag: Flag, value: string): boolean {
   if (value === '' || value === 'true') return true
   if (value === 'false') return false
-  throw new UsageError(`--${flag} ${JSON.stringify(value)} must be true or false`)
+  throw new UsageError(`${label(flag)} ${JSON.stringify(value)} must be true or false`)
 }
 
 function validateKubeconfig(value: string): string {
   // A path is handed to kubectl as one argument (never through a shell), but a
   // control character is never part of a real path and only hides mistakes.
   if (/[\x00-\x1f\x7f]/.test(value)) {
-    throw new UsageError('--kubeconfig must be a file path without control characters')
+    throw new UsageError(`${label('kubeconfig')} must be a file path without control characters`)
   }
   return value
 }
@@ -151,26 +151,31 @@ export type Flag =
 interface FlagInfo {
   value: string
   describe: string
+  /** the Taskfile variable that carries it */
+  variable: string
   boolean?: boolean
 }
 
+/** How a flag is named in messages: "APP (--app)". */
+export const label = (flag: Flag) => `${FLAGS[flag].variable} (--${flag})`
+
 export const FLAGS: Record<Flag, FlagInfo> = {
-  app: { value: '<app>', describe: 'application: its ReplicationSource is <app>-backup' },
-  cluster: { value: '<cluster>', describe: 'cluster to act on (default: infra)' },
-  namespace: { value: '<ns>', describe: 'namespace (default: found from the ReplicationSource)' },
+  app: { value: '<app>', variable: 'APP', describe: 'application: its ReplicationSource is <app>-backup' },
+  cluster: { value: '<cluster>', variable: 'CLUSTER', describe: 'cluster to act on (default: infra)' },
+  namespace: { value: '<ns>', variable: 'NAMESPACE', describe: 'namespace (default: found from the ReplicationSource)' },
   kubeconfig: {
-    value: '<file>',
+    value: '<file>', variable: 'KUBECONFIG',
     describe: 'kubeconfig to use (default: kubeconfig-<cluster>, else context <cluster>)',
   },
-  output: { value: 'table|json', describe: 'output format (default: table)' },
-  timeout: { value: '<duration>', describe: 'give up waiting after this long, e.g. 30m' },
+  output: { value: 'table|json', variable: 'OUTPUT', describe: 'output format (default: table)' },
+  timeout: { value: '<duration>', variable: 'TIMEOUT', describe: 'give up waiting after this long, e.g. 30m' },
   snapshot: {
-    value: '<selector>',
+    value: '<selector>', variable: 'SNAPSHOT',
     describe: 'offset (0 = latest), restic snapshot id, or RFC 3339 time',
   },
-  yes: { value: '', describe: 'do not ask for confirmation', boolean: true },
-  'dry-run': { value: '', describe: 'print the plan and change nothing', boolean: true },
-  keep: { value: '', describe: 'keep the ReplicationDestination for debugging', boolean: true },
+  yes: { value: '', variable: 'YES', describe: 'do not ask for confirmation', boolean: true },
+  'dry-run': { value: '', variable: 'DRY_RUN', describe: 'print the plan and change nothing', boolean: true },
+  keep: { value: '', variable: 'KEEP', describe: 'keep the ReplicationDestination for debugging', boolean: true },
 }
 
 export interface CommandSpec {
@@ -233,11 +238,11 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
   const raw: Partial<Record<Flag, string>> = {}
   for (const [key, value] of Object.entries(args)) {
     if (key === '_' || key === 'help' || key === 'h' || !accepted.has(key)) continue
-    if (Array.isArray(value)) throw new UsageError(`--${key} was given more than once`)
+    if (Array.isArray(value)) throw new UsageError(`${label(key as Flag)} was given more than once`)
     raw[key as Flag] = String(value)
   }
   for (const flag of spec.required ?? []) {
-    if (!raw[flag]) throw new UsageError(`--${flag} ${FLAGS[flag].value} is required (see --help)`)
+    if (!raw[flag]) throw new UsageError(`${label(flag)} is required (see --help)`)
   }
 
   const given = (flag: Flag): string | undefined => (raw[flag] === '' && !FLAGS[flag].boolean ? undefined : raw[flag])
@@ -246,7 +251,7 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
   const kubeconfig = given('kubeconfig')
   const output = given('output') ?? 'table'
   if (output !== 'table' && output !== 'json') {
-    throw new UsageError(`--output ${JSON.stringify(output)} must be table or json`)
+    throw new UsageError(`${label('output')} ${JSON.stringify(output)} must be table or json`)
   }
   const timeout = given('timeout') ?? spec.defaultTimeout ?? '30m'
   const snapshot = given('snapshot')

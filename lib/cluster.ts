@@ -46,7 +46,7 @@ export function resolveCluster(facts: ClusterFacts): ClusterTarget {
   const { cluster } = facts
   if (facts.explicitKubeconfig !== undefined) {
     if (!facts.explicitExists) {
-      throw new UsageError(`--kubeconfig ${facts.explicitKubeconfig}: no such file`)
+      throw new UsageError(`KUBECONFIG (--kubeconfig) ${facts.explicitKubeconfig}: no such file`)
     }
     return {
       name: cluster,
