@@ -19,6 +19,10 @@ export interface CleanupReport {
 
 export class Cleanup {
   private steps: UndoStep[] = []
+  private readonly log: (line: string) => void
+  constructor(log: (line: string) => void = () => {}) {
+    this.log = log
+  }
 
   /** Registers an undo; returns a function that drops it again (when the action was undone in the normal flow). */
   push(step: UndoStep): () => void {
@@ -37,8 +41,10 @@ export class Cleanup {
     try {
       await step.undo()
       this.steps = this.steps.filter((s) => s !== step)
-    } catch {
-      // left on the stack on purpose
+      this.log(`clean-up: ${step.what}: done`)
+    } catch (err) {
+      // left on the stack on purpose: the final run retries and reports it
+      this.log(`clean-up: ${step.what}: failed (${err instanceof Error ? err.message : String(err)}); will retry`)
     }
   }
 
@@ -47,7 +53,8 @@ export class Cleanup {
   }
 
   /** Runs every registered undo once, newest first; a failing step does not stop the others. */
-  async run(log: (line: string) => void): Promise<CleanupReport> {
+  async run(): Promise<CleanupReport> {
+    const log = this.log
     const report: CleanupReport = { done: [], failed: [] }
     while (this.steps.length > 0) {
       const step = this.steps.pop()!

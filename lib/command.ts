@@ -45,7 +45,7 @@ export async function runCommand(
   }
 
   const out = new Output({ json: opts.output === 'json', stdout: process.stdout, stderr: process.stderr, env: process.env })
-  const cleanup = new Cleanup()
+  const cleanup = new Cleanup((line) => out.note(line))
   const abort = new AbortController()
   let received: string | undefined
   let signals = 0
@@ -79,7 +79,7 @@ export async function runCommand(
     code = reportError(out, err)
   } finally {
     if (cleanup.pending.length > 0) {
-      const report = await cleanup.run((line) => out.note(line))
+      const report = await cleanup.run()
       if (report.failed.length > 0) {
         out.error(manualCleanupText(report.failed.map((f) => f.step)))
         code = Math.max(code, EXIT.FAILED)

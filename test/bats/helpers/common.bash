@@ -49,3 +49,48 @@ script() {
 run_task() {
   (cd "$ROOT" && task -x "$@")
 }
+
+# --- running a command as a terminal job, to interrupt it like Ctrl-C does
+
+# spawn_job CMD...: start CMD in the background in its own process group;
+# its output goes to $TEST_DIR/job.out
+spawn_job() {
+  setsid "$@" >"$TEST_DIR/job.out" 2>&1 &
+  JOB_PID=$!
+}
+
+# wait_for_call CMD GLOB: wait (up to 10 s) until the stub CMD was called with
+# arguments matching GLOB
+wait_for_call() {
+  local cmd=$1 pattern=$2 i line
+  for ((i = 0; i < 100; i++)); do
+    while IFS= read -r line; do
+      [[ $line == $pattern ]] && return 0
+    done < <(stub_calls "$cmd")
+    sleep 0.1
+  done
+  fail "no call of $cmd matching: $pattern"$'\n'"calls: $(stub_calls "$cmd")"
+}
+
+# interrupt_job [SIGNAL]: send SIGINT (default) to the job's whole process
+# group, as a terminal does on Ctrl-C
+interrupt_job() {
+  kill "-${1:-INT}" -- "-$JOB_PID"
+}
+
+# wait_job: wait (up to 20 s) for the job; sets $status and $output like `run`
+wait_job() {
+  local i
+  for ((i = 0; i < 200; i++)); do
+    kill -0 "$JOB_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$JOB_PID" 2>/dev/null; then
+    kill -KILL -- "-$JOB_PID" 2>/dev/null
+    fail "the job did not end within 20 s: $(cat "$TEST_DIR/job.out")"
+  fi
+  status=0
+  wait "$JOB_PID" || status=$?
+  output=$(cat "$TEST_DIR/job.out")
+  mapfile -t lines <<<"$output"
+}
