@@ -219,15 +219,33 @@ export function summaryRow(run: SourceRun, fate: TriggerFate, stop: Stop | undef
         snapshot: facts.savedSnapshot ?? null,
         emptySource: facts.emptySource,
         message: withFate(
-          facts.savedSnapshot ? '' : facts.emptySource ? 'source directory empty: no snapshot taken' : 'no snapshot id in the mover log',
+          facts.savedSnapshot ? '' : facts.emptySource ? 'empty source: no snapshot taken' : 'no snapshot id in the mover log',
         ),
         ok: true,
       }
     }
     case 'failed':
-      return { ...base, result: 'FAILED', durationSeconds: null, snapshot: null, emptySource: false, message: withFate(failureWords(p)), ok: false }
+      // the table gets the mover's own error line (the part worth reading when
+      // cut to fit); failureList() prints the whole story under the table
+      return {
+        ...base,
+        result: 'FAILED',
+        durationSeconds: null,
+        snapshot: null,
+        emptySource: false,
+        message: withFate(lastErrorLine(p.logs) ?? p.reason),
+        ok: false,
+      }
     case 'skipped':
-      return { ...base, result: 'skipped', durationSeconds: null, snapshot: null, emptySource: false, message: p.reason, ok: true }
+      return {
+        ...base,
+        result: 'skipped',
+        durationSeconds: null,
+        snapshot: null,
+        emptySource: false,
+        message: run.seen.spec.paused ? 'paused: not backed up' : p.reason,
+        ok: true,
+      }
     default:
       return {
         ...base,
@@ -257,6 +275,23 @@ export function summaryTable(rows: readonly SummaryRow[], width: number, paint: 
     r.message || '-',
   ])
   return renderTable(columns, cells, width, paint)
+}
+
+/** The sources that failed, each with its reason, the mover's error lines and what to run next. */
+export function failureList(runs: readonly SourceRun[], hints: Hints, paint: Paint): string {
+  const lines: string[] = []
+  for (const run of runs) {
+    const p = run.phase
+    if (p.kind !== 'failed') continue
+    lines.push(paint.yellow(`! ${run.ref}: ${p.reason}`))
+    const facts = readMoverLogs(p.logs)
+    for (const l of facts.errorLines) lines.push(`    ${l}`)
+    if (facts.lockError) {
+      const app = run.name.endsWith('-backup') ? `APP=${run.name.slice(0, -'-backup'.length)} ` : ''
+      lines.push(`    the repository is locked: task volsync:unlock ${app}CLUSTER=${hints.cluster} NAMESPACE=${run.namespace}`)
+    }
+  }
+  return lines.join('\n')
 }
 
 /** "3 backed up, 1 failed, 1 skipped (paused)" */

@@ -6,7 +6,7 @@ import { EXIT } from '../lib/cli.ts'
 import { runCommand } from '../lib/command.ts'
 import { listSources } from '../lib/discover.ts'
 import { triggerAndWait } from '../lib/trigger-run.ts'
-import { summaryLine, summaryRow, summaryTable } from '../lib/trigger-view.ts'
+import { failureList, summaryLine, summaryRow, summaryTable } from '../lib/trigger-view.ts'
 import { hiddenNote } from '../lib/views.ts'
 
 const spec: CommandSpec = {
@@ -47,6 +47,8 @@ await runCommand(spec, async (ctx) => {
   const table = summaryTable(rows, out.width, out.paint)
   out.result(table.text)
   if (table.hidden.length) out.result(hiddenNote(table))
+  const failures = failureList(results.map((r) => r.run), { cluster: opts.cluster }, out.paint)
+  if (failures) out.result(`\n${failures}`)
   out.result(`\n${summaryLine(rows)} (${where})`)
   const skipped = rows.filter((r) => r.result === 'skipped')
   if (skipped.length) out.warn(`not backed up (paused): ${skipped.map((r) => `${r.namespace}/${r.name}`).join(', ')}`)

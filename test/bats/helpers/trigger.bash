@@ -93,7 +93,8 @@ failed_mover() { # failed_mover LOGVAR
 }
 FAILED_LOCKED=$(failed_mover locked)
 FAILED_BADPASSWORD=$(failed_mover badpassword)
-export RSR TRIGGERED UNLOCK_TRIGGERED SYNCING BUSY DONE_OK DONE_FIRST DONE_EMPTY DONE_UNLOCK FAILED_LOCKED FAILED_BADPASSWORD
+FAILED_LIVELOCK=$(failed_mover livelock)
+export RSR TRIGGERED UNLOCK_TRIGGERED SYNCING BUSY DONE_OK DONE_FIRST DONE_EMPTY DONE_UNLOCK FAILED_LOCKED FAILED_BADPASSWORD FAILED_LIVELOCK
 
 # the guarded removal of a source's trigger (glob: the token is generated)
 removal() { # removal NAME NAMESPACE
