@@ -293,3 +293,37 @@ patch_json() {
   assert_equal "$status" 130
   [[ -z $(removal_sent) ]]
 }
+
+@test "Ctrl-C while the trigger patch is in flight lets it finish, then removes the trigger and exits 130" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; sleep 2; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$REMOVE : $GONE"
+  spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/snapshot.ts" --kubeconfig "$KC" --cluster apps --app odoo
+  wait_for_call kubectl "$TRIGGER"
+  interrupt_job
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+  assert_line --partial 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed'
+}
+
+@test "three Ctrl-C during the trigger patch abandon the clean-up but print the command that finishes it" {
+  # the undo is registered BEFORE the patch: even abandoned, it is known
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; sleep 3; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\""
+  # as the Taskfile runs it: the tsx CLI would relay (and may repeat) each signal
+  spawn_job bash -c 'cd "$ROOT" && exec node --import tsx scripts/snapshot.ts --kubeconfig "$1" --cluster apps --app odoo' _ "$KC"
+  wait_for_call kubectl "$TRIGGER"
+  interrupt_job
+  sleep 0.2
+  interrupt_job
+  sleep 0.2
+  interrupt_job
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+  assert_line 'The clean-up is incomplete. Finish it by hand, in this order:'
+  assert_line --partial "patch replicationsources.volsync.backube odoo-backup -n business --type json -p \$'[{\"op\":\"test\",\"path\":\"/spec/trigger/manual\",\"value\":\"$(token odoo-backup)\"}"
+}
