@@ -195,7 +195,7 @@ export async function triggerAndWait(
           if (next !== before) say(transitionNote(purpose, before, next, many))
           if (next.phase.kind === 'ready') next = await trigger(next)
           runs[i] = next
-          return allSettled(runs) ? { done: true, value: true } : { done: false, progress: progressLine(runs, new Date()) }
+          return allSettled(runs) ? { done: true, value: true } : { done: false, progress: progressLine(runs) }
         },
         timeoutMs: ctx.opts.timeoutMs,
         signal: ctx.signal,

@@ -39,13 +39,14 @@ function staleFailure(run: SourceRun): string {
 }
 
 /** One source's state in a few words. */
-export function phaseText(run: SourceRun, now: Date): string {
+export function phaseText(run: SourceRun): string {
   const p = run.phase
   switch (p.kind) {
     case 'skipped':
       return `skipped: ${p.reason}`
     case 'busy':
-      return `waiting for the sync that started ${formatAge(now.getTime() - Date.parse(p.since))} ago to end${staleFailure(run)}`
+      // no age here: a progress line keeps its text until the next event
+      return `waiting for the running sync to end${staleFailure(run)}`
     case 'ready':
       return 'triggering'
     case 'syncing': {
@@ -63,8 +64,8 @@ export function phaseText(run: SourceRun, now: Date): string {
 }
 
 /** The progress line: one source's state, or counts over many. */
-export function progressLine(runs: readonly SourceRun[], now: Date): string {
-  if (runs.length === 1) return phaseText(runs[0]!, now)
+export function progressLine(runs: readonly SourceRun[]): string {
+  if (runs.length === 1) return phaseText(runs[0]!)
   const count = (kinds: Phase['kind'][]) => runs.filter((r) => kinds.includes(r.phase.kind)).length
   const finished = count(['succeeded', 'failed'])
   const failed = count(['failed'])
