@@ -167,14 +167,16 @@ export async function triggerAndWait(
   try {
     // the first triggers, a few at a time; never abandon a patch in flight,
     // so that no clean-up races a trigger that lands after it
-    runs = await mapLimited(runs, PATCH_CONCURRENCY, ctx.signal, (run) =>
+    const first = await mapLimited(runs, PATCH_CONCURRENCY, ctx.signal, (run) =>
       run.phase.kind === 'ready' ? trigger(run) : Promise.resolve(run),
     )
+    runs = first.results
+    if (first.failure !== undefined) throw first.failure
+    ctx.checkpoint()
     if (many) {
       const triggered = runs.filter((r) => r.triggers > 0).length
       say(`triggered ${triggered} of ${runs.length} ReplicationSources; waiting for them (TIMEOUT ${formatTimeout(ctx.opts.timeoutMs)})`)
     }
-    ctx.checkpoint()
     if (!allSettled(runs)) {
       const first = runs[0]!
       await waitFor<WatchEvent<ReplicationSource>, true>({
@@ -234,11 +236,17 @@ function formatTimeout(ms: number): string {
 }
 
 /**
- * Maps with at most `limit` calls at once. Once `signal` aborts no new call
- * starts (the item is returned as it was), but the calls already running
- * finish: none is abandoned half way.
+ * Maps with at most `limit` calls at once. Once `signal` aborts or a call
+ * fails, no new call starts (those items are returned as they were), but the
+ * calls already running finish: none is abandoned half way, and every result
+ * is returned, with the first failure.
  */
-async function mapLimited<T>(items: readonly T[], limit: number, signal: AbortSignal, fn: (item: T) => Promise<T>): Promise<T[]> {
+async function mapLimited<T>(
+  items: readonly T[],
+  limit: number,
+  signal: AbortSignal,
+  fn: (item: T) => Promise<T>,
+): Promise<{ results: T[]; failure?: unknown }> {
   const result = [...items]
   let next = 0
   let failure: unknown
@@ -253,8 +261,7 @@ async function mapLimited<T>(items: readonly T[], limit: number, signal: AbortSi
     }
   }
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  if (failure !== undefined) throw failure
-  return result
+  return { results: result, failure }
 }
 
 /** The error a single-source command ends with when waiting stopped early. */

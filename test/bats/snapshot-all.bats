@@ -116,3 +116,24 @@ removal_of() { # removal_of NAME NAMESPACE
   unstub kubectl
   assert_output 'No ReplicationSources in cluster apps: nothing to back up.'
 }
+
+@test "Ctrl-C while the triggers are being set lets them land, removes them, and exits 130 without waiting" {
+  stub kubectl \
+    "$LIST : render \"\$FIXTURES/rs-all.json\"" \
+    "$K patch $RSR odoo-backup -n business --type merge -p * -o json : record_patch \"\$@\"; sleep 1.5; rs rs-all.json odoo-backup \"\$TRIGGERED\"" \
+    "$K patch $RSR plex-backup -n media --type merge -p * -o json : record_patch \"\$@\"; sleep 1.5; rs rs-all.json plex-backup \"\$TRIGGERED\"" \
+    "$K patch $RSR git-backup -n tools --type merge -p * -o json : record_patch \"\$@\"; sleep 1.5; rs rs-all.json git-backup \"\$TRIGGERED\"" \
+    "$(removal_of odoo-backup business)" \
+    "$(removal_of plex-backup media)"
+  COLUMNS=200 spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/snapshot-all.ts" --kubeconfig "$KC" --cluster apps
+  wait_for_call kubectl "$K patch $RSR plex-backup *"
+  wait_for_call kubectl "$K patch $RSR git-backup *"
+  interrupt_job
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+  assert_line --regexp '^business/odoo-backup +interrupted +- +- +triggered, not finished: VolSync completes the sync on its own$'
+  assert_line --regexp '^media/jellyfin-backup +interrupted +- +- +the sync that was running did not end: not triggered$'
+  assert_line --regexp '^tools/git-backup +interrupted +- +- +triggered, not finished: VolSync completes the sync on its own; no schedule: trigger kept$'
+  refute_line --partial 'waiting for them'
+}
