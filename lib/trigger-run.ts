@@ -142,15 +142,18 @@ export async function triggerAndWait(
       undos.set(run.ref, undo)
       ctx.cleanup.push(undo.step)
     }
-    undo?.tokens.push(token)
-    if (undo) undo.pending = token
+    if (undo) {
+      undo.tokens.push(token)
+      undo.pending = token
+    }
     try {
       const response = await kubectl.patch<ReplicationSource>(RS, run.name, run.namespace, 'merge', triggerPatch(purpose, token))
       if (undo) {
         undo.current = token
         undo.pending = undefined
+      } else {
+        fates.set(run.ref, { kind: 'kept', token })
       }
-      if (!undo) fates.set(run.ref, { kind: 'kept', token })
       const next = afterPatch(purpose, run, token, response)
       if (!many) say(triggeredNote(purpose, run, token))
       if (next.phase.kind === 'syncing' && next.phase.foreign) say(foreignNote(next))
@@ -167,11 +170,11 @@ export async function triggerAndWait(
   try {
     // the first triggers, a few at a time; never abandon a patch in flight,
     // so that no clean-up races a trigger that lands after it
-    const first = await mapLimited(runs, PATCH_CONCURRENCY, ctx.signal, (run) =>
+    const started = await mapLimited(runs, PATCH_CONCURRENCY, ctx.signal, (run) =>
       run.phase.kind === 'ready' ? trigger(run) : Promise.resolve(run),
     )
-    runs = first.results
-    if (first.failure !== undefined) throw first.failure
+    runs = started.results
+    if (started.failure !== undefined) throw started.failure
     ctx.checkpoint()
     if (many) {
       const triggered = runs.filter((r) => r.triggers > 0).length
