@@ -7,7 +7,8 @@
 export interface UndoStep {
   /** "remove the manual trigger of media/app-backup" */
   what: string
-  undo: () => Promise<void>
+  /** resolves to a few words on what it did when "done" would not say it ("left alone: ...") */
+  undo: () => Promise<void | string>
   /** commands that finish the step by hand, printed when it fails */
   manual: readonly string[]
 }
@@ -39,9 +40,9 @@ export class Cleanup {
    */
   async undoNow(step: UndoStep): Promise<void> {
     try {
-      await step.undo()
+      const said = await step.undo()
       this.steps = this.steps.filter((s) => s !== step)
-      this.log(`clean-up: ${step.what}: done`)
+      this.log(`clean-up: ${step.what}: ${said || 'done'}`)
     } catch (err) {
       // left on the stack on purpose: the final run retries and reports it
       this.log(`clean-up: ${step.what}: failed (${err instanceof Error ? err.message : String(err)}); will retry`)
@@ -59,9 +60,9 @@ export class Cleanup {
     while (this.steps.length > 0) {
       const step = this.steps.pop()!
       try {
-        await step.undo()
+        const said = await step.undo()
         report.done.push(step.what)
-        log(`clean-up: ${step.what}: done`)
+        log(`clean-up: ${step.what}: ${said || 'done'}`)
       } catch (err) {
         const error = err instanceof Error ? err.message : String(err)
         report.failed.push({ step, error })

@@ -35,7 +35,10 @@ export function classifyFailure(stderr: string): KubectlFailure {
   }
   if (/\(NotFound\)|not found/.test(stderr)) return 'not-found'
   if (/\(Forbidden\)|forbidden/i.test(stderr)) return 'forbidden'
-  if (/\(Conflict\)|\(Invalid\).*test operation|the object has been modified|testing value/i.test(stderr)) {
+  // a JSON patch `test` op that failed: "testing value /x failed" when the
+  // value differs or is absent, "test operation does not apply" when its
+  // parent is absent (json-patch v4 as used by the API server)
+  if (/\(Conflict\)|\(Invalid\).*test operation|the object has been modified|testing value|test operation does not apply/i.test(stderr)) {
     return 'conflict'
   }
   if (

@@ -202,8 +202,10 @@ export class Progress {
   }
 
   private draw(): void {
-    const line = `${this.label}: ${this.text} · ${formatAge(Date.now() - this.started)}`
-    this.stream.write(`\r\x1b[K${truncate(line, (this.stream.columns ?? 80) - 1)}`)
+    // cut the text, never the elapsed time
+    const elapsed = ` · ${formatAge(Date.now() - this.started)}`
+    const room = (this.stream.columns ?? 80) - 1 - elapsed.length
+    this.stream.write(`\r\x1b[K${truncate(`${this.label}: ${this.text}`, Math.max(room, 1))}${elapsed}`)
   }
 
   stop(): void {

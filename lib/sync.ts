@@ -44,40 +44,71 @@ export function syncProgress(o: Syncable): string {
 }
 
 /**
- * A check for waitFor: done when lastManualSync equals the token; fails when
- * the mover result turns Failed. `baseline` is latestMoverStatus as it was
- * when the token was set: a Failed result counts only once it differs from
- * that, or after a non-Failed result was seen (an identical stale Failed from
- * an earlier sync is not ours).
+ * What waiting remembers about the mover, to tell a new failure from an old
+ * one. VolSync never clears latestMoverStatus when a sync starts: it writes it
+ * only when a mover Job succeeds (Successful, which also completes the sync)
+ * or reaches its backoff limit (Failed; the Job is recreated and the sync goes
+ * on). So a Failed seen when the wait began is not news.
+ */
+export interface FailureMemo {
+  /** latestMoverStatus when the wait began (for a trigger: in the patch response) */
+  baseline?: MoverStatus
+  /** a result other than Failed was seen since */
+  sawOther: boolean
+}
+
+export function failureMemo(baseline: MoverStatus | undefined): FailureMemo {
+  return { baseline, sawOther: baseline?.result !== 'Failed' }
+}
+
+/** none: not Failed; stale: the Failed that was there when the wait began; fresh: a new failure. */
+export type FailureKind = 'none' | 'stale' | 'fresh'
+
+/**
+ * Reads one observed latestMoverStatus. A Failed is fresh when no Failed was
+ * there at the start, when a non-Failed result was seen since, or when its
+ * logs differ from the baseline (a later Job failed with other output). A
+ * later failure with byte-identical logs changes nothing on the object and
+ * cannot be seen: such a wait ends by its timeout, whose message shows the log.
+ */
+export function noteMover(memo: FailureMemo, mover: MoverStatus | undefined): { memo: FailureMemo; failure: FailureKind } {
+  if (mover?.result !== 'Failed') return { memo: memo.sawOther ? memo : { ...memo, sawOther: true }, failure: 'none' }
+  const fresh = memo.sawOther || mover.logs !== memo.baseline?.logs
+  return { memo, failure: fresh ? 'fresh' : 'stale' }
+}
+
+/** The outcome of the sync that carried `token`, once status.lastManualSync shows it; else undefined. */
+export function completion(o: Syncable, token: string): SyncOutcome | undefined {
+  const status = o.status ?? {}
+  if (status.lastManualSync !== token) return undefined
+  const mover = status.latestMoverStatus
+  return {
+    result: mover?.result ?? null,
+    logs: mover?.logs ?? '',
+    facts: readMoverLogs(mover?.logs),
+    lastSyncTime: status.lastSyncTime ?? null,
+    durationMs: parseGoDuration(status.lastSyncDuration) ?? null,
+  }
+}
+
+/**
+ * A check for waitFor: done when lastManualSync equals the token; fails fast
+ * on a fresh mover failure (see noteMover). `baseline` is latestMoverStatus as
+ * it was when the token was set.
  */
 export function syncCheck(token: string, baseline: MoverStatus | undefined): (o: Syncable) => Verdict<SyncOutcome> {
-  let sawOther = baseline?.result !== 'Failed'
+  let memo = failureMemo(baseline)
   return (o) => {
-    const status = o.status ?? {}
-    const mover = status.latestMoverStatus
-    if (status.lastManualSync === token) {
-      const duration = parseGoDuration(status.lastSyncDuration)
-      return {
-        done: true,
-        value: {
-          result: mover?.result ?? null,
-          logs: mover?.logs ?? '',
-          facts: readMoverLogs(mover?.logs),
-          lastSyncTime: status.lastSyncTime ?? null,
-          durationMs: duration ?? null,
-        },
-      }
-    }
-    if (mover?.result === 'Failed') {
-      const fresh = sawOther || mover.logs !== baseline?.logs
-      if (fresh) {
-        throw new SyncFailedError(
-          `the mover of ${ref(o)} failed (VolSync keeps retrying it; stopped waiting). Its log:`,
-          mover.logs ?? '(no log)',
-        )
-      }
-    } else {
-      sawOther = true
+    const done = completion(o, token)
+    if (done) return { done: true, value: done }
+    const mover = o.status?.latestMoverStatus
+    const noted = noteMover(memo, mover)
+    memo = noted.memo
+    if (noted.failure === 'fresh') {
+      throw new SyncFailedError(
+        `the mover of ${ref(o)} failed (VolSync keeps retrying it; stopped waiting). Its log:`,
+        mover?.logs || '(no log)',
+      )
     }
     return { done: false, progress: syncProgress(o) }
   }
@@ -108,10 +139,16 @@ export async function waitForSync(
   })
 }
 
-/** JSON patch that removes spec.trigger.manual only while it still holds our token. */
-export function removeTriggerPatch(token: string): unknown[] {
+/**
+ * JSON patch that removes spec.trigger.manual only while it still holds our
+ * token and, when `schedule` is given, only while that schedule is still set:
+ * without a schedule, removing the manual trigger would make VolSync sync
+ * continuously (machine.go: noTrigger -> shouldSync is always true).
+ */
+export function removeTriggerPatch(token: string, schedule?: string): unknown[] {
   return [
     { op: 'test', path: '/spec/trigger/manual', value: token },
+    ...(schedule === undefined ? [] : [{ op: 'test', path: '/spec/trigger/schedule', value: schedule }]),
     { op: 'remove', path: '/spec/trigger/manual' },
   ]
 }

@@ -13,8 +13,11 @@ export interface WaitSpec<T, R> {
   what: string
   /** opens a watch; called again whenever the previous one ends */
   watch: (signal: AbortSignal) => AsyncIterable<T>
-  /** decides on each observed state; may throw an OperationError to fail fast */
-  check: (item: T) => Verdict<R>
+  /**
+   * decides on each observed state; may throw an OperationError to fail fast.
+   * It may be async (to act on what it saw); the watch is not read meanwhile.
+   */
+  check: (item: T) => Verdict<R> | Promise<Verdict<R>>
   timeoutMs: number
   /** aborted on Ctrl-C / SIGTERM */
   signal: AbortSignal
@@ -61,7 +64,7 @@ export async function waitFor<T, R>(spec: WaitSpec<T, R>): Promise<R> {
       try {
         for await (const item of spec.watch(stop.signal)) {
           failures = 0
-          const verdict = spec.check(item)
+          const verdict = await spec.check(item)
           if (verdict.done) return verdict.value
           if (verdict.progress !== undefined) spec.progress?.update(verdict.progress)
         }

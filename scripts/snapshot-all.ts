@@ -1,0 +1,59 @@
+// task volsync:snapshot-all CLUSTER=<cluster> [NAMESPACE=<ns>] [TIMEOUT=1h]
+// Back up everything now (before an upgrade): trigger every ReplicationSource
+// in scope, wait for all of them with one watch, summarise, clean up.
+import type { CommandSpec } from '../lib/cli.ts'
+import { EXIT } from '../lib/cli.ts'
+import { runCommand } from '../lib/command.ts'
+import { listSources } from '../lib/discover.ts'
+import { triggerAndWait } from '../lib/trigger-run.ts'
+import { failureList, summaryLine, summaryRow, summaryTable } from '../lib/trigger-view.ts'
+import { hiddenNote } from '../lib/views.ts'
+
+const spec: CommandSpec = {
+  name: 'snapshot-all',
+  summary: 'back up every ReplicationSource of a cluster (or namespace) now, and summarise',
+  flags: ['cluster', 'namespace', 'kubeconfig', 'output', 'timeout'],
+  defaultTimeout: '1h',
+  notes: [
+    'Reads all ReplicationSources in one call, triggers each as snapshot does (a running sync is',
+    'waited for first), then follows all of them with ONE watch. TIMEOUT covers the whole run.',
+    'Paused sources (spec.paused) are skipped: no sync could run. Every trigger is removed again',
+    'afterwards (also on failure, timeout and Ctrl-C), except on sources without a schedule.',
+    'Exit code 1 when any source failed or did not finish in time.',
+  ],
+  examples: [
+    'tsx scripts/snapshot-all.ts --cluster apps',
+    'tsx scripts/snapshot-all.ts --cluster apps --namespace media --timeout 2h',
+  ],
+}
+
+await runCommand(spec, async (ctx) => {
+  const { opts, kubectl, out } = ctx
+  const scope = opts.namespace ? { namespace: opts.namespace } : { allNamespaces: true as const }
+  const where = opts.namespace ? `namespace ${opts.namespace} of cluster ${opts.cluster}` : `cluster ${opts.cluster}`
+  const sources = (await listSources(kubectl, scope)).sort(
+    (a, b) =>
+      (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name),
+  )
+  if (sources.length === 0) {
+    out.data({ cluster: opts.cluster, namespace: opts.namespace ?? null, sources: [] })
+    out.result(`No ReplicationSources in ${where}: nothing to back up.`)
+    return EXIT.OK
+  }
+
+  const { results, stop, error } = await triggerAndWait(ctx, 'snapshot', sources, scope, `backup of ${sources.length} sources`)
+  const rows = results.map(({ run, fate }) => summaryRow(run, fate, stop))
+  out.data({ cluster: opts.cluster, namespace: opts.namespace ?? null, stopped: stop ?? null, sources: rows })
+  const table = summaryTable(rows, out.width, out.paint)
+  out.result(table.text)
+  if (table.hidden.length) out.result(hiddenNote(table))
+  const failures = failureList(results.map((r) => r.run), { cluster: opts.cluster }, out.paint)
+  if (failures) out.result(`\n${failures}`)
+  out.result(`\n${summaryLine(rows)} (${where})`)
+  const skipped = rows.filter((r) => r.result === 'skipped')
+  if (skipped.length) out.warn(`not backed up (paused): ${skipped.map((r) => `${r.namespace}/${r.name}`).join(', ')}`)
+  const empty = rows.filter((r) => r.result === 'empty')
+  if (empty.length) out.warn(`empty source directory, no snapshot taken: ${empty.map((r) => `${r.namespace}/${r.name}`).join(', ')}`)
+  if (error !== undefined) throw error
+  return rows.every((r) => r.ok) ? EXIT.OK : EXIT.FAILED
+})

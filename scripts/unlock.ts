@@ -1,0 +1,51 @@
+// task volsync:unlock APP=<app> CLUSTER=<cluster> [NAMESPACE=<ns>] [TIMEOUT=30m]
+// Clear stale restic locks of an app's repository: the mover runs
+// `restic unlock` at the start of a sync, so set the unlock and start one.
+import type { CommandSpec } from '../lib/cli.ts'
+import { EXIT, OperationError } from '../lib/cli.ts'
+import { runCommand } from '../lib/command.ts'
+import { findSource } from '../lib/discover.ts'
+import { stoppedError, triggerAndWait } from '../lib/trigger-run.ts'
+import { stoppedDetails, summaryRow, unlockReport } from '../lib/trigger-view.ts'
+
+const spec: CommandSpec = {
+  name: 'unlock',
+  summary: "clear stale locks of an app's restic repository (runs `restic unlock` in a sync now)",
+  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'timeout'],
+  required: ['app'],
+  defaultTimeout: '30m',
+  notes: [
+    'VolSync runs `restic unlock` only inside a sync, before the backup. This sets spec.restic.unlock',
+    'and spec.trigger.manual to one new token in a single patch, then waits until',
+    'status.restic.lastUnlocked and status.lastManualSync both show it.',
+    'Plain `restic unlock` removes STALE locks only (left by a process that died). A lock held by a',
+    'live process (a running backup, prune or check, perhaps from another cluster) stays; VolSync',
+    'never uses --remove-all. A running sync is waited for first, unless its mover has failed: then',
+    'the unlock joins it (VolSync restarts its mover with the unlock).',
+    'Afterwards the manual trigger is removed as by snapshot (a source without a schedule keeps it).',
+    'spec.restic.unlock keeps the token: it equals status.restic.lastUnlocked, so no further unlock',
+    'runs, and removing it would only make VolSync clear lastUnlocked at the next sync. If the run',
+    'stops before the unlock ran, the next sync runs it (safe: stale locks only).',
+  ],
+  examples: [
+    'tsx scripts/unlock.ts --app odoo --cluster apps',
+    'tsx scripts/unlock.ts --app odoo --cluster apps --namespace business --timeout 1h',
+  ],
+}
+
+await runCommand(spec, async (ctx) => {
+  const { opts, kubectl, out } = ctx
+  const rs = await findSource(kubectl, opts.app!, opts.namespace)
+  const hints = { cluster: opts.cluster, app: opts.app }
+  const label = `unlock of ${rs.metadata.namespace}/${rs.metadata.name}`
+  const { results, stop, error } = await triggerAndWait(ctx, 'unlock', [rs], { namespace: rs.metadata.namespace! }, label)
+  const { run, fate } = results[0]!
+  out.data({ cluster: opts.cluster, ...summaryRow(run, fate, stop), unlocked: run.phase.kind === 'succeeded' })
+  if (error !== undefined) throw stoppedError(error, stoppedDetails('unlock', run, hints))
+
+  const report = unlockReport(run, hints)
+  if (report.error) throw new OperationError(report.error.message, report.error.details)
+  for (const line of report.lines) out.result(line)
+  for (const warning of report.warnings) out.warn(warning)
+  return report.ok ? EXIT.OK : EXIT.FAILED
+})

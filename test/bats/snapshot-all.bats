@@ -1,0 +1,139 @@
+#!/usr/bin/env bats
+# task volsync:snapshot-all: every source triggered, one watch, one summary, every trigger cleaned up.
+
+setup() {
+  load helpers/common
+  load helpers/trigger
+  common_setup
+  LIST="$K get $RSR --all-namespaces -o json"
+  WATCH_ALL="$KW get $RSR --all-namespaces --output-watch-events --watch -o json"
+}
+
+trigger_of() { # trigger_of NAME NAMESPACE [FILTER-VAR]
+  printf '%s' "$K patch $RSR $1 -n $2 --type merge -p * -o json : record_patch \"\$@\"; rs rs-all.json $1 \"\$${3:-TRIGGERED}\""
+}
+removal_of() { # removal_of NAME NAMESPACE
+  printf '%s' "$(removal "$1" "$2") : rs rs-all.json $1 'del(.spec.trigger.manual)'"
+}
+
+@test "snapshot-all triggers every source, follows them with one watch, summarises mixed outcomes and exits 1" {
+  # odoo: ok; plex: mover fails; jellyfin: already syncing, then empty;
+  # git: no schedule (token kept); wiki: paused (skipped)
+  stub kubectl \
+    "$LIST : render \"\$FIXTURES/rs-all.json\"" \
+    "$(trigger_of odoo-backup business)" \
+    "$(trigger_of plex-backup media)" \
+    "$(trigger_of git-backup tools)" \
+    "$WATCH_ALL : event ADDED rs-all.json odoo-backup \"\$TRIGGERED\"; event ADDED rs-all.json jellyfin-backup; event ADDED rs-all.json plex-backup \"\$TRIGGERED\"; event ADDED rs-all.json git-backup \"\$TRIGGERED\"; event ADDED rs-all.json wiki-backup; event MODIFIED rs-all.json plex-backup \"\$SYNCING\"; event MODIFIED rs-all.json odoo-backup \"\$DONE_OK\"; event MODIFIED rs-all.json jellyfin-backup \"\$ENDED\"; wait_patch jellyfin-backup; event MODIFIED rs-all.json jellyfin-backup \"\$TRIGGERED\"; event MODIFIED rs-all.json plex-backup \"\$FAILED_BADPASSWORD\"; event MODIFIED rs-all.json git-backup \"\$DONE_OK | .status.latestMoverStatus.logs |= sub(\\\"1a2b3c4d\\\"; \\\"77aa88bb\\\")\"; event MODIFIED rs-all.json jellyfin-backup \"\$DONE_EMPTY\"; exec sleep 30" \
+    "$(trigger_of jellyfin-backup media "ENDED | \$TRIGGERED")" \
+    "$(removal_of odoo-backup business)" \
+    "$(removal_of jellyfin-backup media)" \
+    "$(removal_of plex-backup media)"
+  COLUMNS=200 run -1 --separate-stderr script snapshot-all --kubeconfig "$KC" --cluster apps
+  unstub kubectl
+  assert_line --index 0 --regexp '^SOURCE +RESULT +TOOK +SNAPSHOT +MESSAGE$'
+  assert_line --regexp '^business/odoo-backup +ok +1m13s +1a2b3c4d +-$'
+  assert_line --regexp '^media/jellyfin-backup +empty +1m13s +- +empty source: no snapshot taken$'
+  assert_line --regexp '^media/plex-backup +FAILED +- +- +ERROR: failure connecting to repository, incorrect password$'
+  assert_line '! media/plex-backup: the mover failed (VolSync keeps retrying this sync until it succeeds; stopped waiting)'
+  assert_line '    Fatal: wrong password or no key found'
+  assert_line --regexp '^tools/git-backup +ok +1m13s +77aa88bb +no schedule: trigger kept$'
+  assert_line --regexp '^tools/wiki-backup +skipped +- +- +paused: not backed up$'
+  assert_line '2 backed up, 1 empty (no snapshot), 1 failed, 1 skipped (cluster apps)'
+  [[ $stderr == *'a sync of media/jellyfin-backup is already running'* ]]
+  [[ $stderr == *'triggered 3 of 5 ReplicationSources; waiting for them (TIMEOUT 1h)'* ]]
+  [[ $stderr == *'tools/git-backup has no schedule: spec.trigger.manual stays'* ]]
+  [[ $stderr == *'warning: not backed up (paused): tools/wiki-backup'* ]]
+  [[ $stderr == *'warning: empty source directory, no snapshot taken: media/jellyfin-backup'* ]]
+  # one read, one watch: the plan above has exactly one list and one watch call
+  [[ $(stub_calls kubectl | grep -c -- ' get ') == 2 ]]
+}
+
+@test "task volsync:snapshot-all with NAMESPACE backs up that namespace and exits 0 when all succeed" {
+  stub kubectl \
+    "$K get $RSR -n business -o json : rs_list rs-all.json odoo-backup" \
+    "$(trigger_of odoo-backup business)" \
+    "$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json : event MODIFIED rs-all.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$(removal_of odoo-backup business)"
+  COLUMNS=200 run -0 run_task volsync:snapshot-all CLUSTER=apps NAMESPACE=business KUBECONFIG="$KC"
+  unstub kubectl
+  assert_line --regexp '^business/odoo-backup +ok +1m13s +1a2b3c4d +-$'
+  assert_line '1 backed up (namespace business of cluster apps)'
+}
+
+@test "TIMEOUT covers the whole run: unfinished sources are reported, their triggers removed, exit 1" {
+  stub kubectl \
+    "$K get $RSR -n media -o json : render \"\$FIXTURES/rs-all.json\" | jq '.items |= map(select(.metadata.namespace == \"media\"))'" \
+    "$(trigger_of plex-backup media)" \
+    "$KW get $RSR -n media --output-watch-events --watch -o json : event MODIFIED rs-all.json plex-backup \"\$SYNCING\"; exec sleep 30" \
+    "$(removal_of plex-backup media)"
+  COLUMNS=200 run -1 script snapshot-all --kubeconfig "$KC" --cluster apps --namespace media --timeout 2s
+  unstub kubectl
+  assert_line --regexp '^media/jellyfin-backup +timed out +- +- +the sync that was running did not end: not triggered$'
+  assert_line --regexp '^media/plex-backup +timed out +- +- +triggered, not finished: VolSync completes the sync on its own$'
+  assert_line '0 backed up, 2 unfinished (namespace media of cluster apps)'
+  assert_line 'error: timed out after 2s waiting for the snapshot of 2 ReplicationSources'
+}
+
+@test "Ctrl-C during snapshot-all removes every trigger it set, prints the summary and exits 130" {
+  stub kubectl \
+    "$LIST : render \"\$FIXTURES/rs-all.json\"" \
+    "$(trigger_of odoo-backup business)" \
+    "$(trigger_of plex-backup media)" \
+    "$(trigger_of git-backup tools)" \
+    "$WATCH_ALL : event MODIFIED rs-all.json odoo-backup \"\$SYNCING\"; event MODIFIED rs-all.json plex-backup \"\$SYNCING\"; exec sleep 30" \
+    "$(removal_of odoo-backup business)" \
+    "$(removal_of plex-backup media)"
+  COLUMNS=200 spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:snapshot-all CLUSTER=apps KUBECONFIG="$1"' _ "$KC"
+  wait_for_call kubectl "$WATCH_ALL"
+  sleep 0.5
+  interrupt_job
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+  assert_line --partial 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed'
+  assert_line --partial 'clean-up: remove the manual trigger of media/plex-backup (its schedule applies again): removed'
+  assert_line --regexp '^business/odoo-backup +interrupted +- +- +triggered, not finished: VolSync completes the sync on its own$'
+  assert_line --regexp '^media/jellyfin-backup +interrupted +- +- +the sync that was running did not end: not triggered$'
+  assert_line --regexp '^tools/git-backup +interrupted +- +- +triggered, not finished: VolSync completes the sync on its own; no schedule: trigger kept$'
+}
+
+@test "--output json prints one record per source alone on stdout" {
+  stub kubectl \
+    "$K get $RSR -n business -o json : rs_list rs-all.json odoo-backup" \
+    "$(trigger_of odoo-backup business)" \
+    "$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json : event MODIFIED rs-all.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$(removal_of odoo-backup business)"
+  run -0 --separate-stderr script snapshot-all --kubeconfig "$KC" --cluster apps --namespace business --output json
+  unstub kubectl
+  echo "$output" | jq -e '.cluster == "apps" and .stopped == null and (.sources | length) == 1
+    and .sources[0].result == "ok" and .sources[0].snapshot == "1a2b3c4d" and .sources[0].trigger == "removed"'
+}
+
+@test "no ReplicationSources is a clear message and exit 0" {
+  stub kubectl "$LIST : cat \"\$FIXTURES/empty-list.json\""
+  run -0 script snapshot-all --kubeconfig "$KC" --cluster apps
+  unstub kubectl
+  assert_output 'No ReplicationSources in cluster apps: nothing to back up.'
+}
+
+@test "Ctrl-C while the triggers are being set lets them land, removes them, and exits 130 without waiting" {
+  stub kubectl \
+    "$LIST : render \"\$FIXTURES/rs-all.json\"" \
+    "$K patch $RSR odoo-backup -n business --type merge -p * -o json : record_patch \"\$@\"; sleep 1.5; rs rs-all.json odoo-backup \"\$TRIGGERED\"" \
+    "$K patch $RSR plex-backup -n media --type merge -p * -o json : record_patch \"\$@\"; sleep 1.5; rs rs-all.json plex-backup \"\$TRIGGERED\"" \
+    "$K patch $RSR git-backup -n tools --type merge -p * -o json : record_patch \"\$@\"; sleep 1.5; rs rs-all.json git-backup \"\$TRIGGERED\"" \
+    "$(removal_of odoo-backup business)" \
+    "$(removal_of plex-backup media)"
+  COLUMNS=200 spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/snapshot-all.ts" --kubeconfig "$KC" --cluster apps
+  wait_for_call kubectl "$K patch $RSR plex-backup *"
+  wait_for_call kubectl "$K patch $RSR git-backup *"
+  interrupt_job
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+  assert_line --regexp '^business/odoo-backup +interrupted +- +- +triggered, not finished: VolSync completes the sync on its own$'
+  assert_line --regexp '^media/jellyfin-backup +interrupted +- +- +the sync that was running did not end: not triggered$'
+  assert_line --regexp '^tools/git-backup +interrupted +- +- +triggered, not finished: VolSync completes the sync on its own; no schedule: trigger kept$'
+  refute_line --partial 'waiting for them'
+}

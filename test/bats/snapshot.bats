@@ -1,0 +1,329 @@
+#!/usr/bin/env bats
+# task volsync:snapshot: trigger, wait, report, and hand the source back to its schedule.
+
+setup() {
+  load helpers/common
+  load helpers/trigger
+  common_setup
+  FIND="$K get $RSR --all-namespaces --field-selector metadata.name=odoo-backup -o json"
+  TRIGGER="$K patch $RSR odoo-backup -n business --type merge -p * -o json"
+  WATCH="$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json"
+  REMOVE=$(removal odoo-backup business)
+  GONE="rs rs-odoo-item.json odoo-backup 'del(.spec.trigger.manual)'"
+}
+
+# the removal patch this run sent, if any
+removal_sent() {
+  stub_calls kubectl | grep -F -- '--type json' || true
+}
+
+# the JSON of the Nth trigger patch
+patch_json() {
+  awk -F'\t' -v n="${1:-1}" 'NR == n { print $2 }' "$STUB_DIR/patches"
+}
+
+@test "snapshot triggers the source, waits for its backup, reports the new snapshot and removes the trigger" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$REMOVE : $GONE"
+  run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_equal "$output" "Backup of business/odoo-backup finished: Successful, took 1m13s."$'\n'"New restic snapshot: 1a2b3c4d"
+  # the merge patch sets nothing but a fresh token
+  patch_json 1 | jq -e '.spec | keys == ["trigger"] and (.trigger | keys == ["manual"])'
+  [[ $(token odoo-backup) =~ ^volsync-ops-snapshot-[0-9]{8}T[0-9]{6}Z-[a-z0-9]{5}$ ]]
+  # the removal is guarded by our token and the schedule
+  [[ $(removal_sent) == *"\"value\":\"$(token odoo-backup)\""* ]]
+  [[ $stderr == *"triggered business/odoo-backup: spec.trigger.manual = $(token odoo-backup)"* ]]
+  [[ $stderr == *"clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed; scheduled backups resume (0 */8 * * *)"* ]]
+}
+
+@test "task volsync:snapshot passes APP, CLUSTER, NAMESPACE, KUBECONFIG and TIMEOUT to the script" {
+  stub kubectl \
+    "$K get $RSR -n business --field-selector metadata.name=odoo-backup -o json : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$REMOVE : $GONE"
+  run -0 run_task volsync:snapshot APP=odoo CLUSTER=apps NAMESPACE=business KUBECONFIG="$KC" TIMEOUT=5m
+  unstub kubectl
+  assert_line 'New restic snapshot: 1a2b3c4d'
+}
+
+@test "a sync that is already running is waited for first, so that its completion is not taken for ours" {
+  # the scheduled sync ends; an event queued before our patch (older state)
+  # arrives after it and must not be read as "someone removed our trigger"
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$BUSY\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$BUSY\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$ENDED\"; wait_patch odoo-backup; event MODIFIED rs-odoo-item.json odoo-backup \"\$ENDED | .metadata.resourceVersion = \\\"600000b\\\"\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$ENDED | \$TRIGGERED\"" \
+    "$REMOVE : $GONE"
+  run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_line --regexp '^a sync of business/odoo-backup is already running \(started [0-9]+s ago\): waiting for it to end before triggering, so that its completion is not taken for ours$'
+  assert_line 'the sync that was running on business/odoo-backup ended; triggering ours now'
+  assert_line 'New restic snapshot: 1a2b3c4d'
+}
+
+@test "when the patch shows a sync that started just before it, that sync is waited for and the source is triggered again" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$RACED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$RACED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_FIRST\"; wait_patch odoo-backup 2; event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED | .metadata.resourceVersion = \\\"600011\\\"\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK | .status.latestMoverStatus.logs |= sub(\\\"1a2b3c4d\\\"; \\\"9e8d7c6b\\\")\"; exec sleep 30" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED | .metadata.resourceVersion = \\\"600011\\\"\"" \
+    "$REMOVE : $GONE"
+  run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_line --partial 'a sync of business/odoo-backup started just before our trigger'
+  assert_line 'the sync of business/odoo-backup that started before our trigger ended; triggering again for a backup of now'
+  # the snapshot reported is the one of the second sync, not of the one that raced us
+  assert_line 'New restic snapshot: 9e8d7c6b'
+  refute_line --partial '1a2b3c4d'
+  [[ $(token odoo-backup 1) != "$(token odoo-backup 2)" ]]
+  # only the second token is removed
+  [[ $(removal_sent) == *"\"value\":\"$(token odoo-backup 2)\""* ]]
+}
+
+@test "a mover that fails stops the wait: exit 1 with the mover log, and the trigger is removed" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"; exec sleep 30" \
+    "$REMOVE : $GONE"
+  run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_line 'error: backup of business/odoo-backup: the mover failed (VolSync keeps retrying this sync until it succeeds; stopped waiting)'
+  assert_line 'The mover log:'
+  assert_line '  unable to create lock in backend: repository is already locked by PID 27 on volsync-src-odoo-backup-x2k8p by  (UID 1000, GID 1000)'
+  assert_line 'The repository is locked: clear a stale lock with  task volsync:unlock APP=odoo CLUSTER=apps'
+  assert_line --partial 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed'
+}
+
+@test "a Failed left by the running sync is not news; a new failure of it ends the wait before anything is changed" {
+  # the running sync had already failed (locked); the same Failed comes by
+  # again (no news), then a retry fails differently: stop, no trigger set
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED | .metadata.resourceVersion = \\\"600005\\\"\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD\"; exec sleep 30"
+  run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_line --regexp 'already running .*its mover failed before and VolSync is retrying \(unable to create lock in backend'
+  assert_line 'error: backup of business/odoo-backup: the sync that was already running failed (VolSync keeps retrying it); no snapshot was triggered'
+  assert_line '  ERROR: failure connecting to repository, incorrect password'
+  refute_line --partial 'clean-up:'
+}
+
+@test "a Failed left by the running sync does not stop a snapshot that follows once that sync succeeds" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$ENDED\"; wait_patch odoo-backup; event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$ENDED | \$TRIGGERED\"" \
+    "$REMOVE : $GONE"
+  run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_line 'New restic snapshot: 1a2b3c4d'
+}
+
+@test "an empty source directory is a success without a new snapshot, and says so" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_EMPTY\"; exec sleep 30" \
+    "$REMOVE : $GONE"
+  run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_line 'Backup of business/odoo-backup finished: Successful, took 1m13s.'
+  assert_line 'warning: the source directory of business/odoo-backup was empty: VolSync skipped the backup, so NO new snapshot was taken'
+  refute_line --partial 'New restic snapshot'
+}
+
+@test "a source without a schedule keeps our token: removing it would make VolSync sync continuously" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup 'del(.spec.trigger.schedule)'" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"del(.spec.trigger.schedule) | \$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"del(.spec.trigger.schedule) | \$DONE_OK\"; exec sleep 30"
+  run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_line "business/odoo-backup has no schedule: spec.trigger.manual stays \"$(token odoo-backup)\" on purpose (removing it would make VolSync sync continuously; putting back an older value would start another sync)"
+  [[ -z $(removal_sent) ]]
+}
+
+@test "a trigger changed by someone else while waiting is left alone, and the run says so" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING | .spec.trigger.manual = \\\"theirs\\\" | .metadata.resourceVersion = \\\"600007\\\"\"; exec sleep 30" \
+    "$REMOVE : echo 'The request is invalid: : testing value /spec/trigger/manual failed: test failed' >&2; exit 1" \
+    "$K get $RSR odoo-backup -n business -o json : rs rs-odoo-item.json odoo-backup '.spec.trigger.manual = \"theirs\"'"
+  run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_line 'error: backup of business/odoo-backup: someone else changed spec.trigger.manual to "theirs" while waiting'
+  assert_line 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): left alone: spec.trigger.manual now holds "theirs", set by someone else: left as it is'
+  refute_line --partial 'The clean-up is incomplete'
+}
+
+@test "a manual trigger left set before the run is replaced, then removed so the schedule applies again" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup '.spec.trigger.manual = \"snapshot-20261120T101500Z\"'" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$REMOVE : $GONE"
+  run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_line 'business/odoo-backup had a manual trigger left set ("snapshot-20261120T101500Z"), so its schedule was being ignored; this run replaces it and removes it afterwards'
+  assert_line --partial 'removed; scheduled backups resume'
+}
+
+@test "TIMEOUT ends the wait with exit 1 and removes the trigger" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; exec sleep 30" \
+    "$REMOVE : $GONE"
+  run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 2s
+  unstub kubectl
+  assert_line 'error: timed out after 2s waiting for the snapshot of business/odoo-backup'
+  assert_line "Our sync (token $(token odoo-backup)) had not finished when waiting stopped; VolSync completes it on its own."
+  assert_line --partial 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed'
+}
+
+@test "an API server that goes away mid-wait is a clear error, and the clean-up it blocks is printed to finish by hand" {
+  local gone="echo 'Unable to connect to the server: dial tcp 10.0.0.1:6443: connect: connection refused' >&2; exit 1"
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; $gone" \
+    "$WATCH : $gone" \
+    "$WATCH : $gone" \
+    "$REMOVE : $gone" \
+    "$REMOVE : $gone"
+  run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_line 'error: lost contact with the cluster while waiting for the snapshot of business/odoo-backup (3 watches failed in a row)'
+  assert_line --partial 'Unable to connect to the server: dial tcp 10.0.0.1:6443'
+  assert_line 'error: The clean-up is incomplete. Finish it by hand, in this order:'
+  assert_line '  # remove the manual trigger of business/odoo-backup (its schedule applies again)'
+  # the printed command removes exactly our token, guarded, on the same cluster
+  local t
+  t=$(token odoo-backup)
+  assert_line "  kubectl --kubeconfig \$'$KC' patch replicationsources.volsync.backube odoo-backup -n business --type json -p \$'[{\"op\":\"test\",\"path\":\"/spec/trigger/manual\",\"value\":\"$t\"},{\"op\":\"test\",\"path\":\"/spec/trigger/schedule\",\"value\":\"0 */8 * * *\"},{\"op\":\"remove\",\"path\":\"/spec/trigger/manual\"}]'"
+}
+
+@test "a paused source is refused before anything is changed" {
+  stub kubectl "$FIND : rs_list rs-odoo-item.json odoo-backup '.spec.paused = true'"
+  run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_line 'error: business/odoo-backup is paused (spec.paused is true): no sync can run until it is unpaused. Nothing was changed.'
+  assert_line --partial "kubectl patch replicationsources.volsync.backube odoo-backup -n business --type merge -p '{\"spec\":{\"paused\":false}}'"
+}
+
+@test "--output json prints the outcome alone on stdout" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$REMOVE : $GONE"
+  run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo --output json
+  unstub kubectl
+  echo "$output" | jq -e '.cluster == "apps" and .namespace == "business" and .name == "odoo-backup"
+    and .result == "ok" and .snapshot == "1a2b3c4d" and .durationSeconds == 73 and .trigger == "removed"'
+}
+
+# --- Ctrl-C: SIGINT to the whole process group, as a terminal sends it
+
+@test "Ctrl-C while waiting for a running sync changes nothing and exits 130" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$BUSY\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$BUSY\"; exec sleep 30"
+  spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/snapshot.ts" --kubeconfig "$KC" --cluster apps --app odoo
+  wait_for_call kubectl "$WATCH"
+  sleep 0.5
+  interrupt_job
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+  assert_line 'interrupted while waiting for the snapshot of business/odoo-backup'
+  [[ -z $(removal_sent) ]]
+}
+
+@test "Ctrl-C while waiting for our sync removes the trigger and exits 130" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; exec sleep 30" \
+    "$REMOVE : $GONE"
+  spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/snapshot.ts" --kubeconfig "$KC" --cluster apps --app odoo
+  wait_for_call kubectl "$WATCH"
+  sleep 0.5
+  interrupt_job
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+  assert_line 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed; scheduled backups resume (0 */8 * * *)'
+  [[ $(removal_sent) == *"\"value\":\"$(token odoo-backup)\""* ]]
+}
+
+@test "Ctrl-C through task while waiting for our sync removes the trigger and exits 130" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; exec sleep 30" \
+    "$REMOVE : $GONE"
+  spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:snapshot APP=odoo CLUSTER=apps KUBECONFIG="$1"' _ "$KC"
+  wait_for_call kubectl "$WATCH"
+  sleep 0.5
+  interrupt_job
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+  assert_line --partial 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed'
+}
+
+@test "Ctrl-C through task while waiting for a running sync changes nothing and exits 130" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$BUSY\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$BUSY\"; exec sleep 30"
+  spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:snapshot APP=odoo CLUSTER=apps KUBECONFIG="$1"' _ "$KC"
+  wait_for_call kubectl "$WATCH"
+  sleep 0.5
+  interrupt_job
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+  [[ -z $(removal_sent) ]]
+}
+
+@test "Ctrl-C while the trigger patch is in flight lets it finish, then removes the trigger and exits 130" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; sleep 2; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$REMOVE : $GONE"
+  spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/snapshot.ts" --kubeconfig "$KC" --cluster apps --app odoo
+  wait_for_call kubectl "$TRIGGER"
+  interrupt_job
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+  assert_line --partial 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed'
+}
+
+@test "three Ctrl-C during the trigger patch abandon the clean-up but print the command that finishes it" {
+  # the undo is registered BEFORE the patch: even abandoned, it is known
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; sleep 3; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\""
+  # as the Taskfile runs it: the tsx CLI would relay (and may repeat) each signal
+  spawn_job bash -c 'cd "$ROOT" && exec node --import tsx scripts/snapshot.ts --kubeconfig "$1" --cluster apps --app odoo' _ "$KC"
+  wait_for_call kubectl "$TRIGGER"
+  interrupt_job
+  sleep 0.2
+  interrupt_job
+  sleep 0.2
+  interrupt_job
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+  assert_line 'The clean-up is incomplete. Finish it by hand, in this order:'
+  assert_line --partial "patch replicationsources.volsync.backube odoo-backup -n business --type json -p \$'[{\"op\":\"test\",\"path\":\"/spec/trigger/manual\",\"value\":\"$(token odoo-backup)\"}"
+}

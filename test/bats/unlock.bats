@@ -1,0 +1,108 @@
+#!/usr/bin/env bats
+# task volsync:unlock: restic unlock runs inside a sync, so set the unlock and a trigger in one patch.
+
+setup() {
+  load helpers/common
+  load helpers/trigger
+  common_setup
+  FIND="$K get $RSR --all-namespaces --field-selector metadata.name=odoo-backup -o json"
+  TRIGGER="$K patch $RSR odoo-backup -n business --type merge -p * -o json"
+  WATCH="$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json"
+  REMOVE=$(removal odoo-backup business)
+  GONE="rs rs-odoo-item.json odoo-backup 'del(.spec.trigger.manual)'"
+}
+
+@test "unlock sets spec.restic.unlock and a manual trigger in one patch, waits for both, reports and removes the trigger" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED | \$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_UNLOCK\"; exec sleep 30" \
+    "$REMOVE : $GONE"
+  run -0 --separate-stderr script unlock --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  local t
+  t=$(token odoo-backup)
+  [[ $t =~ ^volsync-ops-unlock-[0-9]{8}T[0-9]{6}Z-[a-z0-9]{5}$ ]]
+  awk -F'\t' '{ print $2 }' "$STUB_DIR/patches" | jq -e --arg t "$t" '. == {spec: {trigger: {manual: $t}, restic: {unlock: $t}}}'
+  assert_line "Unlocked business/odoo-backup: the sync that ran \`restic unlock\` finished in 1m13s (status.restic.lastUnlocked = $t)."
+  assert_line 'restic removed 1 stale lock(s).'
+  assert_line 'The backup that followed saved snapshot 5e6f7a8b.'
+  [[ $stderr == *"triggered business/odoo-backup: spec.restic.unlock and spec.trigger.manual = $t"* ]]
+  [[ $stderr == *'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed'* ]]
+}
+
+@test "task volsync:unlock runs the unlock" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_UNLOCK\"; exec sleep 30" \
+    "$REMOVE : $GONE"
+  run -0 run_task volsync:unlock APP=odoo CLUSTER=apps KUBECONFIG="$KC"
+  unstub kubectl
+  assert_line 'restic removed 1 stale lock(s).'
+}
+
+@test "a sync stuck on a failed mover gets the unlock at once; its old Failed is not taken for a new failure" {
+  # the running sync has failed on the lock (Failed, VolSync retrying): the
+  # unlock joins it; the same Failed comes by again while VolSync restarts
+  # the mover with `restic unlock`, then the sync finishes
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED | \$UNLOCK_TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED | \$UNLOCK_TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED | \$UNLOCK_TRIGGERED | .metadata.resourceVersion = \\\"600005\\\"\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_UNLOCK\"; exec sleep 30" \
+    "$REMOVE : $GONE"
+  run -0 script unlock --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_line 'a sync of business/odoo-backup is running and its mover has failed: the unlock joins it (VolSync restarts its mover with `restic unlock` first)'
+  assert_line 'restic removed 1 stale lock(s).'
+}
+
+@test "a lock held by a live process survives the unlock: exit 1 with the mover log and why, trigger removed" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED | \$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED | \$FAILED_LIVELOCK\"; exec sleep 30" \
+    "$REMOVE : $GONE"
+  run -1 script unlock --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_line 'error: unlock of business/odoo-backup: the mover failed (VolSync keeps retrying this sync until it succeeds; stopped waiting)'
+  assert_line '  unable to create lock in backend: repository is already locked exclusively by PID 4121 on nas-01 by backup (UID 1000, GID 1000)'
+  assert_line --partial 'The repository is still locked: `restic unlock` removes stale locks only; a lock held by a live process'
+  assert_line --partial 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed'
+}
+
+@test "a sync that finishes without recording the unlock is a failure" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$REMOVE : $GONE"
+  run -1 script unlock --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_line 'error: unlock of business/odoo-backup: the sync finished without recording the unlock (status.restic.lastUnlocked is "")'
+}
+
+@test "Ctrl-C during the unlock removes the trigger and exits 130" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED | \$SYNCING\"; exec sleep 30" \
+    "$REMOVE : $GONE"
+  spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:unlock APP=odoo CLUSTER=apps KUBECONFIG="$1"' _ "$KC"
+  wait_for_call kubectl "$WATCH"
+  sleep 0.5
+  interrupt_job
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+  assert_line --partial 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed'
+}
+
+@test "the unlock's --help explains that only stale locks are removed" {
+  run -0 script unlock --help
+  assert_line --partial 'Plain `restic unlock` removes STALE locks only'
+  assert_line --partial 'never uses --remove-all'
+  run -0 run_task --summary volsync:unlock
+  assert_line --partial 'plain `restic unlock` removes STALE locks'
+  assert_line --partial 'A lock held by a live'
+}
