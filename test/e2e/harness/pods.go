@@ -207,7 +207,8 @@ func (c *podController) forgetKey(key string) {
 			}
 		}
 		if run.dir != "" {
-			_ = os.RemoveAll(filepath.Join(run.dir, "root"))
+			// Gone from the API: its logs, emptyDirs and root go too, as with a kubelet.
+			_ = os.RemoveAll(run.dir)
 		}
 	}
 }

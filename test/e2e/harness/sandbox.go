@@ -78,6 +78,9 @@ func (rt *containerRuntime) start(spec processSpec, log *logWriter, exited func(
 		if err := os.WriteFile(specFile, data, 0o600); err != nil {
 			return nil, err
 		}
+		if err := os.MkdirAll(spec.RootDir, 0o755); err != nil {
+			return nil, err
+		}
 		self, err := os.Executable()
 		if err != nil {
 			return nil, err
@@ -94,7 +97,8 @@ func (rt *containerRuntime) start(spec processSpec, log *logWriter, exited func(
 		if err != nil {
 			return nil, err
 		}
-		cmd = &exec.Cmd{Path: program, Args: mapped.Argv, Env: mapped.Env, Dir: mapped.WorkDir}
+		program, argv := withInterpreter(program, mapped.Argv)
+		cmd = &exec.Cmd{Path: program, Args: argv, Env: mapped.Env, Dir: mapped.WorkDir}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	}
 	cmd.Stdin = nil
@@ -181,6 +185,36 @@ func lookPath(name string, env []string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%s: executable file not found in $PATH", name)
+}
+
+// withInterpreter runs a script that has lost its executable bit (files in
+// the Go module cache, such as VolSync's entry.sh, are read-only and not
+// executable) through the interpreter of its #! line, as exec would.
+func withInterpreter(program string, argv []string) (string, []string) {
+	info, err := os.Stat(program)
+	if err != nil || info.Mode()&0o111 != 0 {
+		return program, argv
+	}
+	f, err := os.Open(program)
+	if err != nil {
+		return program, argv
+	}
+	defer f.Close()
+	head := make([]byte, 256)
+	n, _ := io.ReadFull(f, head)
+	line, _, _ := strings.Cut(string(head[:n]), "\n")
+	shebang, ok := strings.CutPrefix(line, "#!")
+	if !ok {
+		return program, argv
+	}
+	fields := strings.Fields(shebang)
+	if len(fields) == 0 {
+		return program, argv
+	}
+	interpreter := fields[0]
+	out := append([]string{interpreter}, fields[1:]...)
+	out = append(out, program)
+	return interpreter, append(out, argv[1:]...)
 }
 
 // mapPaths prepares the paths mode: <root>/P is a symlink to each mount's
@@ -272,7 +306,8 @@ func sandboxExecMain(args []string) int {
 		return fail("%v", err)
 	}
 	env := append(spec.Env, "PWD="+workDir)
-	err = syscall.Exec(program, spec.Argv, env)
+	program, argv := withInterpreter(program, spec.Argv)
+	err = syscall.Exec(program, argv, env)
 	return fail("exec %s: %v", program, err)
 }
 
@@ -359,4 +394,3 @@ func bindMount(source, target string, dir, readOnly bool) error {
 	return nil
 }
 
-var _ io.Writer = (*logWriter)(nil)
