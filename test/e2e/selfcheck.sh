@@ -138,8 +138,8 @@ step "the snapshot is in the S3 bucket"
 snapshots="$(restic_local snapshots --json)"
 jq -e --arg id "$snapshot" 'map(select(.short_id == $id or (.id | startswith($id)))) | length == 1' <<<"$snapshots" >/dev/null ||
   fail "restic snapshots does not list $snapshot: $snapshots"
-jq -e --arg id "$snapshot" '.[] | select(.short_id == $id) | .hostname == "volsync" and .paths == ["/data"]' <<<"$snapshots" >/dev/null ||
-  fail "snapshot $snapshot is not host volsync, path /data: $snapshots"
+jq -e --arg id "$snapshot" '.[] | select(.short_id == $id) | .hostname == "volsync" and .paths == ["/data"]' \
+  <<<"$snapshots" >/dev/null || fail "snapshot $snapshot is not host volsync, path /data: $snapshots"
 pass "restic snapshots lists $snapshot (host volsync, path /data) in $repository"
 
 step "removing the manual trigger restores the schedule"

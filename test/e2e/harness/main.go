@@ -40,7 +40,7 @@ type config struct {
 	moverDir    string
 	moverImage  string
 	retryDelay  time.Duration
-	isolation   string
+	userNS      string
 	showVersion bool
 }
 
@@ -63,7 +63,7 @@ func main() {
 	flag.StringVar(&cfg.moverDir, "mover-dir", "", "VolSync's mover-restic directory (holds entry.sh), seen as /mover-restic")
 	flag.StringVar(&cfg.moverImage, "mover-image", "restic-mover:e2e", "image VolSync is told to use for restic movers")
 	flag.DurationVar(&cfg.retryDelay, "job-retry-delay", time.Second, "delay before a failed mover Job gets a new pod")
-	flag.StringVar(&cfg.isolation, "isolation", "auto", "namespace: run containers in a private mount namespace with their volumes at their mount paths (needs root); paths: map mount paths onto local directories; auto: namespace when root")
+	flag.StringVar(&cfg.userNS, "user-namespace", "auto", "run containers in a new user namespace too (needed without root): auto (when not root), true or false")
 	flag.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
 	flag.Parse()
 
@@ -90,7 +90,7 @@ func run(cfg config) error {
 	if cfg.dataDir, err = filepath.Abs(cfg.dataDir); err != nil {
 		return err
 	}
-	useNamespace, err := chooseIsolation(cfg.isolation)
+	userNamespace, err := chooseUserNamespace(cfg.userNS)
 	if err != nil {
 		return err
 	}
@@ -121,11 +121,11 @@ func run(cfg config) error {
 
 	factory := informers.NewSharedInformerFactory(client, 10*time.Minute)
 	runtime := &containerRuntime{
-		dataDir:      cfg.dataDir,
-		binDir:       cfg.binDir,
-		moverDir:     cfg.moverDir,
-		moverImage:   cfg.moverImage,
-		useNamespace: useNamespace,
+		dataDir:       cfg.dataDir,
+		binDir:        cfg.binDir,
+		moverDir:      cfg.moverDir,
+		moverImage:    cfg.moverImage,
+		userNamespace: userNamespace,
 	}
 	pods := newPodController(client, factory, cfg.nodeName, runtime)
 	jobs := newJobController(client, factory, cfg.retryDelay)
@@ -148,7 +148,7 @@ func run(cfg config) error {
 			return fmt.Errorf("cache of %v did not sync", typ)
 		}
 	}
-	klog.Infof("%s: node %s ready, kubelet endpoint https://%s, isolation=%s", version, cfg.nodeName, cfg.listen, isolationName(useNamespace))
+	klog.Infof("%s: node %s ready, kubelet endpoint https://%s, user namespace=%v", version, cfg.nodeName, cfg.listen, userNamespace)
 
 	go pods.run(ctx)
 	go jobs.run(ctx)
@@ -158,21 +158,12 @@ func run(cfg config) error {
 	return nil
 }
 
-func chooseIsolation(mode string) (bool, error) {
+func chooseUserNamespace(mode string) (bool, error) {
 	switch mode {
-	case "namespace":
-		return true, nil
-	case "paths":
-		return false, nil
 	case "auto":
-		return os.Geteuid() == 0, nil
+		return os.Geteuid() != 0, nil
+	case "true", "false":
+		return mode == "true", nil
 	}
-	return false, fmt.Errorf("--isolation %q: want auto, namespace or paths", mode)
-}
-
-func isolationName(useNamespace bool) string {
-	if useNamespace {
-		return "namespace"
-	}
-	return "paths"
+	return false, fmt.Errorf("--user-namespace %q: want auto, true or false", mode)
 }

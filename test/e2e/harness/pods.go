@@ -439,7 +439,7 @@ func desiredPodStatus(pod *corev1.Pod, run *podRun) corev1.PodStatus {
 		case cr == nil || run.finished != nil && (cr.proc == nil || cr.proc.running()):
 			// No process of ours (lost across a harness restart, or a sidecar).
 			cs.State.Terminated = &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "ContainerStatusUnknown",
-				Message: "the container could not be located when the pod was terminated",
+				Message:   "the container could not be located when the pod was terminated",
 				StartedAt: run.started, FinishedAt: transition, ContainerID: cs.ContainerID}
 			if !run.failed {
 				cs.State.Terminated.ExitCode, cs.State.Terminated.Reason, cs.State.Terminated.Message = 0, "Completed", ""

@@ -16,17 +16,13 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// A container runs as a local process. Its volumes appear at their mount paths
-// in one of two ways:
-//
-//   - namespace (root): the process gets a private mount namespace whose root
-//     is a small tmpfs holding bind mounts of the host's top-level directories
-//     plus the container's volumes at their mount paths. The mover then backs
-//     up /data exactly as in a cluster (snapshot path /data), and the host is
-//     left untouched.
-//   - paths (no root): each mount path P becomes <pod>/root/P, a symlink to the
-//     volume, and every env value, argument and working directory under P is
-//     rewritten. Snapshots then record that longer path.
+// A container runs as a local process in a private mount namespace whose
+// root is a small tmpfs holding bind mounts of the host's top-level
+// directories plus the container's volumes at their mount paths. The mover
+// therefore backs up /data exactly as in a cluster (snapshot path /data) and
+// restores into /data, and the host's own tree is left untouched. As root the
+// harness only needs a new mount namespace; otherwise it also makes a user
+// namespace mapping the harness's user to root (unprivileged user namespaces).
 
 const sandboxExecArg = "__sandbox-exec"
 
@@ -56,11 +52,11 @@ func (p *process) running() bool {
 }
 
 type containerRuntime struct {
-	dataDir      string
-	binDir       string
-	moverDir     string
-	moverImage   string
-	useNamespace bool
+	dataDir       string
+	binDir        string
+	moverDir      string
+	moverImage    string
+	userNamespace bool
 
 	mu        sync.Mutex
 	processes map[*process]struct{}
@@ -68,38 +64,30 @@ type containerRuntime struct {
 
 // start runs spec with its output in log; exited is called once it ends.
 func (rt *containerRuntime) start(spec processSpec, log *logWriter, exited func(*process)) (*process, error) {
-	var cmd *exec.Cmd
-	if rt.useNamespace {
-		specFile := filepath.Join(filepath.Dir(spec.RootDir), filepath.Base(spec.RootDir)+".json")
-		data, err := json.Marshal(spec)
-		if err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(specFile, data, 0o600); err != nil {
-			return nil, err
-		}
-		if err := os.MkdirAll(spec.RootDir, 0o755); err != nil {
-			return nil, err
-		}
-		self, err := os.Executable()
-		if err != nil {
-			return nil, err
-		}
-		cmd = exec.Command(self, sandboxExecArg, specFile)
-		cmd.Env = spec.Env
-		cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS, Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	specFile := spec.RootDir + ".json"
+	data, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(specFile, data, 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(spec.RootDir, 0o755); err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, sandboxExecArg, specFile)
+	cmd.Env = spec.Env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if rt.userNamespace {
+		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS
+		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
+		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
 	} else {
-		mapped, err := mapPaths(spec)
-		if err != nil {
-			return nil, err
-		}
-		program, err := lookPath(mapped.Argv[0], mapped.Env)
-		if err != nil {
-			return nil, err
-		}
-		program, argv := withInterpreter(program, mapped.Argv)
-		cmd = &exec.Cmd{Path: program, Args: argv, Env: mapped.Env, Dir: mapped.WorkDir}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		cmd.SysProcAttr.Unshareflags = syscall.CLONE_NEWNS
 	}
 	cmd.Stdin = nil
 	cmd.Stdout = log
@@ -217,61 +205,9 @@ func withInterpreter(program string, argv []string) (string, []string) {
 	return interpreter, append(out, argv[1:]...)
 }
 
-// mapPaths prepares the paths mode: <root>/P is a symlink to each mount's
-// directory, and paths under a mount path are rewritten to go through it.
-func mapPaths(spec processSpec) (processSpec, error) {
-	if err := os.MkdirAll(spec.RootDir, 0o755); err != nil {
-		return spec, err
-	}
-	for _, m := range spec.Mounts {
-		link := filepath.Join(spec.RootDir, m.Container)
-		if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
-			return spec, err
-		}
-		_ = os.Remove(link)
-		if err := os.Symlink(m.Host, link); err != nil {
-			return spec, err
-		}
-	}
-	rewrite := func(value string) string {
-		for _, m := range spec.Mounts {
-			if value == m.Container || strings.HasPrefix(value, m.Container+"/") {
-				return filepath.Join(spec.RootDir, value)
-			}
-		}
-		return value
-	}
-	out := spec
-	out.Argv = make([]string, len(spec.Argv))
-	for i, arg := range spec.Argv {
-		out.Argv[i] = rewrite(arg)
-	}
-	out.WorkDir = rewrite(spec.WorkDir)
-	if spec.WorkDir == "" || spec.WorkDir == "/" {
-		out.WorkDir = spec.RootDir
-	}
-	out.Env = nil
-	for _, kv := range spec.Env {
-		name, value, _ := strings.Cut(kv, "=")
-		if name == "PWD" {
-			continue
-		}
-		out.Env = append(out.Env, name+"="+rewrite(value))
-	}
-	for _, m := range spec.Mounts {
-		if m.Container == "/tmp" {
-			out.Env = append(out.Env, "TMPDIR="+filepath.Join(spec.RootDir, "tmp"))
-		}
-	}
-	// With PWD exported, a shell's cd keeps the logical path (through the
-	// symlink), and Go programs such as restic take it as their working directory.
-	out.Env = append(out.Env, "PWD="+out.WorkDir)
-	return out, nil
-}
-
-// sandboxExecMain runs in a new mount namespace (CLONE_NEWNS, private
-// propagation set up by the Go runtime): it builds the container's root and
-// execs the command. It never returns on success.
+// sandboxExecMain runs in the container's new mount namespace: it builds the
+// container's root, changes into it and execs the command. It never returns
+// on success.
 func sandboxExecMain(args []string) int {
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(os.Stderr, "harness: "+format+"\n", a...)
@@ -287,6 +223,10 @@ func sandboxExecMain(args []string) int {
 	var spec processSpec
 	if err := json.Unmarshal(data, &spec); err != nil {
 		return fail("%s: %v", args[0], err)
+	}
+	// Nothing mounted here may reach the host's mount namespace.
+	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
+		return fail("make mounts private: %v", err)
 	}
 	if err := buildRoot(spec); err != nil {
 		return fail("set up container root: %v", err)
@@ -393,4 +333,3 @@ func bindMount(source, target string, dir, readOnly bool) error {
 	}
 	return nil
 }
-
