@@ -105,7 +105,7 @@ build_harness() {
 print_versions() {
   local component="$1"
   case "$component" in
-    etcd) "$E2E_BIN/etcd" --version | head -1 ;;
+    etcd) "$E2E_BIN/etcd" --version | sed -n 1p ;;
     kubernetes)
       echo "kube-apiserver $("$E2E_BIN/kube-apiserver" --version | awk '{print $2}')"
       echo "kube-controller-manager $("$E2E_BIN/kube-controller-manager" --version | awk '{print $2}')"

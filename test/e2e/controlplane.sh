@@ -183,7 +183,7 @@ ENV
 print_versions() {
   log "component versions"
   {
-    "$E2E_BIN/etcd" --version | head -1
+    "$E2E_BIN/etcd" --version | sed -n 1p
     echo "kube-apiserver $("$E2E_BIN/kube-apiserver" --version | awk '{print $2}')"
     echo "kube-controller-manager $("$E2E_BIN/kube-controller-manager" --version | awk '{print $2}')"
     echo "kubectl $("$E2E_BIN/kubectl" version --client -o json | jq -r .clientVersion.gitVersion)"
@@ -330,10 +330,10 @@ stop_component() {
   pid="$(pid_of "$name")" || return 0
   if kill -0 "$pid" 2>/dev/null; then
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    deadline=$((SECONDS + 15))
+    deadline=$((SECONDS + 5))
     while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
     if kill -0 "$pid" 2>/dev/null; then
-      log "$name did not stop in 15s; killing it"
+      log "$name did not stop in 5s; killing it"
       kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
     fi
   fi
