@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are for the scripts that source this file
 # Shared settings of the e2e tier: where things live, which versions are pinned.
 # Sourced by build.sh, controlplane.sh and selfcheck.sh; defines, runs nothing.
 
