@@ -13,6 +13,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ALL_COMPONENTS=(etcd kubernetes volsync restic task harness)
 LDFLAGS_STRIP="-s -w"
+# Our wrapper modules live inside this git repository: no VCS stamping, which
+# would only tie the binaries to the work tree's state.
 
 usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
 
@@ -67,7 +69,7 @@ up_to_date() {
 }
 
 build_etcd() {
-  (cd "$E2E_DIR/tools/etcd" && go build -ldflags="$LDFLAGS_STRIP" -o "$E2E_BIN/etcd" .)
+  (cd "$E2E_DIR/tools/etcd" && go build -buildvcs=false -ldflags="$LDFLAGS_STRIP" -o "$E2E_BIN/etcd" .)
 }
 
 build_kubernetes() {
@@ -78,7 +80,7 @@ build_kubernetes() {
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     flags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
   done
-  (cd "$E2E_DIR/tools/kubernetes" && go build -ldflags="$flags" -o "$E2E_BIN/" \
+  (cd "$E2E_DIR/tools/kubernetes" && go build -buildvcs=false -ldflags="$flags" -o "$E2E_BIN/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl)
 }
 
@@ -99,7 +101,7 @@ build_task() {
 }
 
 build_harness() {
-  (cd "$E2E_DIR" && go build -ldflags="$LDFLAGS_STRIP" -o "$E2E_BIN/" ./harness ./fakes3)
+  (cd "$E2E_DIR" && go build -buildvcs=false -ldflags="$LDFLAGS_STRIP" -o "$E2E_BIN/" ./harness ./fakes3)
 }
 
 print_versions() {
