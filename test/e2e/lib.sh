@@ -1,0 +1,42 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are for the scripts that source this file
+# Shared settings of the e2e tier: where things live, which versions are pinned.
+# Sourced by build.sh, controlplane.sh and selfcheck.sh; defines, runs nothing.
+
+E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$E2E_DIR/../.." && pwd)"
+E2E_CACHE="${E2E_CACHE:-$REPO_ROOT/.cache/e2e}"
+E2E_BIN="$E2E_CACHE/bin"
+
+# Pinned versions. etcd, Kubernetes and gofakes3 are pinned by the go.mod of
+# their wrapper modules; these are read from there so there is one truth.
+VOLSYNC_VERSION="v0.16.0"
+RESTIC_VERSION="v0.18.1"
+TASK_VERSION="v3.54.0"
+
+# module_version GO_MOD MODULE: the version GO_MOD requires of MODULE.
+module_version() {
+  awk -v m="$2" '$1 == m && $2 ~ /^v/ { print $2; exit } $1 == "require" && $2 == m { print $3; exit }' "$1"
+}
+
+ETCD_VERSION="$(module_version "$E2E_DIR/tools/etcd/go.mod" go.etcd.io/etcd/server/v3)"
+KUBERNETES_VERSION="$(module_version "$E2E_DIR/tools/kubernetes/go.mod" k8s.io/kubernetes)"
+GOFAKES3_VERSION="$(module_version "$E2E_DIR/go.mod" github.com/johannesboyne/gofakes3)"
+CLIENT_GO_VERSION="$(module_version "$E2E_DIR/go.mod" k8s.io/client-go)"
+
+# The mover image VolSync is told to use; the harness runs pods of this image
+# with VolSync's own mover-restic/entry.sh.
+MOVER_IMAGE="restic-mover:e2e"
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# volsync_dir: VolSync's source in the Go module cache (downloaded if missing).
+# Its CRDs, VolumeSnapshot CRDs and mover script are used from there, never
+# copied into this repository (VolSync is AGPL-3.0).
+volsync_dir() {
+  local dir
+  dir="$(go mod download -json "github.com/backube/volsync@$VOLSYNC_VERSION" | jq -r '.Dir // empty')"
+  [[ -n "$dir" && -d "$dir" ]] || die "go mod download github.com/backube/volsync@$VOLSYNC_VERSION gave no source directory"
+  printf '%s\n' "$dir"
+}
