@@ -280,6 +280,17 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
   }
 }
 
+/**
+ * The script's own arguments from process.argv: everything after the
+ * script's path. `tsx scripts/x.ts` and `node scripts/x.ts` put that path at
+ * argv[1]; `zx scripts/x.ts` at argv[2] (after zx's own flags, if any).
+ */
+export function scriptArgs(argv: readonly string[], name: string): string[] {
+  const script = new RegExp(`(^|[\\/])${name}\\.[cm]?[jt]s$`)
+  const at = argv.findIndex((arg, i) => i >= 1 && script.test(arg))
+  return argv.slice(at >= 1 ? at + 1 : 2)
+}
+
 /** The --help text of a command. */
 export function helpText(spec: CommandSpec): string {
   const flagLines = [...spec.flags, 'help' as const].map((flag) => {

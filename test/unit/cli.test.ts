@@ -10,6 +10,7 @@ import {
   parseArgs,
   parseDuration,
   parseSnapshotSelector,
+  scriptArgs,
   validateName,
   type CommandSpec,
   type Options,
@@ -325,5 +326,22 @@ describe('helpText', () => {
     expect(text).toContain('  --output table|json        output format (default: table)\n  --help ')
     expect(text).not.toContain('--app')
     expect(text).toMatch(/show this help\n\nExamples:\n\nExit codes:/)
+  })
+})
+
+describe('scriptArgs', () => {
+  it.each<[string, string[], string[]]>([
+    ['tsx', ['/usr/bin/node', '/repo/scripts/status.ts', '--cluster', 'apps'], ['--cluster', 'apps']],
+    ['node --import tsx', ['/usr/bin/node', '/repo/scripts/status.ts'], []],
+    ['zx', ['/usr/bin/node', '/repo/node_modules/zx/build/cli.js', 'scripts/status.ts', '--help'], ['--help']],
+    ['zx with its own flags first', ['node', 'zx', '--quiet', '--shell', '/bin/bash', 'scripts/status.ts', '-h'], ['-h']],
+    ['a value that looks like the script', ['node', '/r/scripts/status.ts', '--kubeconfig', '/x/status.ts'], ['--kubeconfig', '/x/status.ts']],
+    ['a compiled script', ['node', '/r/dist/status.js', '--cluster=a'], ['--cluster=a']],
+    ['a name with a dash', ['node', 'zx', 'scripts/snapshot-all.ts', '--yes'], ['--yes']],
+    ['not found: everything after argv[1]', ['node', '-e', '--cluster', 'a'], ['--cluster', 'a']],
+    ['another script of a similar name is not it', ['node', 'zx', 'scripts/mystatus.ts', '--x'], ['scripts/mystatus.ts', '--x']],
+  ])('%s', (_name, argv, expected) => {
+    const name = _name === 'a name with a dash' ? 'snapshot-all' : 'status'
+    expect(scriptArgs(argv, name)).toEqual(expected)
   })
 })
