@@ -39,7 +39,7 @@ export function classifyFailure(stderr: string): KubectlFailure {
     return 'conflict'
   }
   if (
-    /Unable to connect to the server|connection refused|i\/o timeout|no such host|dial tcp|TLS handshake|EOF$/m.test(
+    /Unable to connect to the server|connection refused|connection to the server .* was refused|i\/o timeout|no such host|dial tcp|TLS handshake|EOF$/m.test(
       stderr,
     )
   ) {
