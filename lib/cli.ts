@@ -192,6 +192,11 @@ export interface CommandSpec {
   defaultTimeout?: string
   /** paragraphs shown after the flags in --help */
   notes?: readonly string[]
+  /**
+   * Validates environment variables the command reads (e.g. RESTIC_IMAGE);
+   * runs with the flags, before any kubectl call, and throws a UsageError.
+   */
+  checkEnv?: (env: NodeJS.ProcessEnv) => void
   examples: readonly string[]
 }
 

@@ -47,6 +47,7 @@ export async function runCommand(
       return
     }
     opts = parsed.options
+    spec.checkEnv?.(process.env)
   } catch (err) {
     bootOut.error(err instanceof Error ? err.message : String(err))
     process.exitCode = err instanceof UsageError ? EXIT.USAGE : EXIT.FAILED
