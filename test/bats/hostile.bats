@@ -24,9 +24,8 @@ COMMANDS=(
 
 # values that no variable accepts
 COMMON=(
-  'a;id' 'a|id' 'a&id' 'a>x' '$(id)' '`id`' '${HOME}' "a'b" 'a"b' 'a b' ' a' $'a\nb' $'a\tb' $'a\rb'
-  '../etc' 'a/../b' '/etc/passwd' 'a: b' '- x' '{}' '[]' '{.items[*]}' ']' '*' '?' 'a\b' '#a' '-x' '--help' '.' 'é'
-  'Odoo' "$(printf 'a%.0s' {1..300})"
+  'a;id' 'a|id&' '$(id)' '`id`' "a'b" 'a"b' 'a b' $'a\nb' '../etc' 'a: b' '- x' '{}' '{.items[*]}' ']' '*'
+  'a\b' '--help' 'Odoo' "$(printf 'a%.0s' {1..300})"
 )
 # per variable: more values it must refuse ('' = empty, where the variable is required)
 declare -A VALUES=(
