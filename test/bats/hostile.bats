@@ -141,11 +141,11 @@ hostile_task() {
   expect_rejected "$cmd" "$var" task "${files[@]}"
 }
 
-for line in "${COMMANDS[@]}"; do
-  read -r cmd vars <<<"$line"
-  for var in $vars; do
-    bats_test_function --description "$cmd refuses every hostile $var with exit 2 before any kubectl call" -- hostile_script "$cmd" "$var"
-    bats_test_function --description "task volsync:$cmd refuses hostile $var values with exit 2 before any kubectl call" -- hostile_task "$cmd" "$var"
+for _command_line in "${COMMANDS[@]}"; do
+  read -r _command _vars <<<"$_command_line"
+  for _var in $_vars; do
+    bats_test_function --description "$_command refuses every hostile $_var with exit 2 before any kubectl call" -- hostile_script "$_command" "$_var"
+    bats_test_function --description "task volsync:$_command refuses hostile $_var values with exit 2 before any kubectl call" -- hostile_task "$_command" "$_var"
   done
 done
 
