@@ -325,6 +325,16 @@ describe('summarizeSource', () => {
     })
   })
 
+  it('copes with an object without spec or status (spec is not required by the CRD)', () => {
+    const bare = { apiVersion: 'volsync.backube/v1alpha1', kind: 'ReplicationSource', metadata: { name: 'x', namespace: 'y' } }
+    expect(summarizeSource(bare as unknown as ReplicationSource, NOW)).toMatchObject({
+      sourcePVC: null,
+      schedule: null,
+      healthy: false,
+      attention: ['no schedule: backups run only when triggered by hand', 'has never synced'],
+    })
+  })
+
   it('reads a running sync, a manual token and an unreadable duration', () => {
     const rs = source({
       spec: { trigger: { manual: 'tok' } },
