@@ -20,12 +20,12 @@ const name = path.basename(script, '.ts')
 const source = path.join(root, 'scripts', `${name}.ts`)
 const bundle = path.join(root, '.cache', 'dist', `${name}.mjs`)
 
-/** Newest modification time among the inputs of a bundle. */
+/** Newest modification time among the inputs of a bundle (scripts/ and lib/, recursively, and the lockfile). */
 function newestInput() {
   let newest = statSync(path.join(root, 'package-lock.json')).mtimeMs
   for (const dir of ['scripts', 'lib']) {
-    for (const file of readdirSync(path.join(root, dir))) {
-      newest = Math.max(newest, statSync(path.join(root, dir, file)).mtimeMs)
+    for (const entry of readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true })) {
+      newest = Math.max(newest, statSync(path.join(entry.parentPath ?? entry.path, entry.name)).mtimeMs)
     }
   }
   return newest
