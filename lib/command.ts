@@ -59,7 +59,15 @@ export async function runCommand(
   const abort = new AbortController()
   let received: string | undefined
   let signals = 0
+  let lastSignal = 0
   const onSignal = (sig: NodeJS.Signals) => {
+    // One Ctrl-C can arrive twice: the terminal signals the whole process
+    // group, and a launcher such as tsx relays it to us again. Count signals
+    // that come within a quarter second of each other once.
+    const now = Date.now()
+    const duplicate = now - lastSignal < 250
+    lastSignal = now
+    if (duplicate) return
     signals++
     if (signals === 1) {
       received = sig

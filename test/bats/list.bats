@@ -65,6 +65,24 @@ plan_success() {
   assert_line --partial 'clean-up: delete the list pod business/volsync-list-odoo-'
 }
 
+@test "one Ctrl-C that arrives twice (terminal and launcher relay) still cleans up" {
+  plan_discovery
+  stub kubectl \
+    "$KW get pod $POD -n business --watch -o json : as_pod pod-list-running.json; exec sleep 30" \
+    "$K $DELETE"
+  spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/list.ts" --kubeconfig "$KC" --cluster apps --app odoo
+  wait_for_call kubectl "$KW get pod $POD -n business --watch -o json"
+  sleep 0.5
+  interrupt_job
+  interrupt_job
+  interrupt_job
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+  refute_line --partial 'still cleaning up'
+  assert_line --partial 'clean-up: delete the list pod business/volsync-list-odoo-'
+}
+
 @test "Ctrl-C through task deletes the pod and task -x exits 130" {
   plan_discovery
   stub kubectl \
