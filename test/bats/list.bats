@@ -69,7 +69,7 @@ plan_success() {
   plan_discovery
   stub kubectl \
     "$KW get pod $POD -n business --watch -o json : as_pod pod-list-running.json; exec sleep 30" \
-    "$K $DELETE"
+    "$K $DELETE; sleep 0.5"
   spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/list.ts" --kubeconfig "$KC" --cluster apps --app odoo
   wait_for_call kubectl "$KW get pod $POD -n business --watch -o json"
   sleep 0.5
