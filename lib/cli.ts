@@ -197,6 +197,11 @@ export interface CommandSpec {
    * runs with the flags, before any kubectl call, and throws a UsageError.
    */
   checkEnv?: (env: NodeJS.ProcessEnv) => void
+  /**
+   * Checks that need several flags or the terminal (restore: is there one to
+   * ask on?); runs after checkEnv, before any kubectl call; throws a UsageError.
+   */
+  validate?: (opts: Options) => void
   examples: readonly string[]
 }
 
@@ -252,6 +257,13 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
       throw new UsageError(`unknown flag --no-${key}; run with --help to see the flags of ${spec.name}`)
     }
     raw[key as Flag] = String(value)
+  }
+  // `--yes` alone means true, but `--yes=` (an empty variable, e.g. YES= from
+  // a wrapper) must not: for a flag that skips a confirmation, empty is not yes.
+  for (const flag of spec.flags) {
+    if (FLAGS[flag].boolean && argv.includes(`--${flag}=`)) {
+      throw new UsageError(`${label(flag)} is empty: give true or false`)
+    }
   }
   for (const flag of spec.required ?? []) {
     if (!raw[flag]) throw new UsageError(`${label(flag)} is required (see --help)`)
