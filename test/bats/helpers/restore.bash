@@ -30,10 +30,11 @@ rd_object() {
 }
 export -f rd_object
 
-# the source, its PVC, and the snapshot listing (a one-shot pod, deleted)
+# plan_listing [SCOPE]: the source (searched in SCOPE, default --all-namespaces),
+# its PVC, and the snapshot listing (a one-shot pod, deleted)
 plan_listing() {
   stub kubectl \
-    "$K get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$K get replicationsources.volsync.backube ${1:---all-namespaces} --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
     "$K get persistentvolumeclaims odoo-data -n business -o json : cat \"\$RF/pvc-odoo-data.json\"" \
     "$K create -f - -o json : cat >\"\$STUB_DIR/pod.json\"; render \"\$FIXTURES/pod-list-pending.json\"" \
     "$KW get pod $POD -n business --watch -o json : render \"\$FIXTURES/pod-list-pending.json\"; render \"\$FIXTURES/pod-list-succeeded.json\"" \
@@ -97,7 +98,7 @@ plan_resume() {
 
 # everything up to the restore, and the whole clean-up after it
 plan_until_restore() {
-  plan_listing
+  plan_listing "$@"
   plan_users
   plan_suspend
   plan_scale_down
@@ -133,4 +134,18 @@ assert_call_order() {
 # the script run directly with the flags every test shares
 restore() {
   script restore --kubeconfig "$KC" --cluster apps --app odoo "$@"
+}
+
+# assert_ends_with VALUE SUFFIX
+assert_ends_with() {
+  [[ $1 == *"$2" ]] || fail "expected the end of: $1"$'\n'"to be: $2"
+}
+
+# spawn_restore FLAGS...: the script as a terminal job (spawn_job), run the way
+# the Taskfile runs it: one node process. (The tsx CLI is two processes: it
+# relays a Ctrl-C to its child and SIGKILLs the child when the child does not
+# acknowledge within 30 ms, which on a busy machine cuts the clean-up short.)
+spawn_restore() {
+  spawn_job bash -c 'cd "$ROOT" && exec node --import tsx scripts/restore.ts "$@"' _ \
+    --kubeconfig "$KC" --cluster apps --app odoo "$@"
 }
