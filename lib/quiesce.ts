@@ -80,8 +80,11 @@ export async function suspendFlux(ctx: Context, decision: SuspendDecision & { ac
       try {
         await kubectl.patch(resource, ref.name, ref.namespace, 'json', resumePatch(decision.suspendWasSet))
       } catch (err) {
-        // the test op failed: it is not suspended (never was, or someone resumed it)
-        if (err instanceof KubectlError && err.failure === 'conflict') return
+        // A failed `test` op comes back as a bare 422 ("the server rejected our
+        // request due to an error in our request"): look before reporting. Not
+        // suspended any more (never was, or someone resumed it): nothing to do.
+        const now = await readFluxObject(kubectl, ref)
+        if (now === null || now === 'not-installed' || now.spec?.suspend !== true) return
         throw err
       }
     },

@@ -162,6 +162,7 @@ await runCommand(spec, async (ctx) => {
   const rerun = rerunCommand(opts, namespace, point.snapshot.id)
   let outcome
   try {
+    ctx.checkpoint()
     outcome = await waitForSync(ctx, RD, rd, token, undefined, 'the restore')
   } catch (err) {
     out.warn(partialRestoreText(pvc, running.length > 0, rerun))

@@ -268,6 +268,24 @@ setup() {
   assert_line --regexp '^  kubectl --kubeconfig .* scale deployments.apps odoo -n business --replicas=2$'
 }
 
+@test "a Flux object that someone resumed during the restore is not resumed twice, and that is no error" {
+  plan_until_restore
+  plan_restore restored
+  plan_delete_rd
+  plan_scale_back
+  stub kubectl \
+    "$K patch $KS odoo -n flux-system --type json -p * -o json : echo 'The request is invalid: the server rejected our request due to an error in our request' >&2; exit 1" \
+    "$K get $KS odoo -n flux-system -o json : cat \"\$RF/kustomization-odoo.json\"" \
+    "$K patch $HR odoo-cron -n business --type json -p * -o json : echo 'The request is invalid: the server rejected our request due to an error in our request' >&2; exit 1" \
+    "$K get $HR odoo-cron -n business -o json : jq '.spec.suspend = true' \"\$RF/helmrelease-odoo-cron.json\""
+  run -1 restore --yes
+  unstub kubectl
+  # the Kustomization is not suspended any more: done; the HelmRelease still is: a real failure
+  assert_line 'clean-up: resume kustomization flux-system/odoo: done'
+  assert_line --regexp '^clean-up: resume helmrelease business/odoo-cron: FAILED: .*the server rejected our request'
+  assert_line --regexp "^  kubectl --kubeconfig .* patch $HR odoo-cron -n business --type merge -p .*suspend.*false"
+}
+
 @test "a Flux object that was already suspended is left suspended" {
   plan_listing
   stub kubectl \
