@@ -1,6 +1,7 @@
 // Stopping an app so its PVC can be written, and starting it again: thin
 // fetchers and actions around the pure decisions in workloads.ts and flux.ts.
 // Each action pushes its idempotent undo before it acts.
+import { OperationError } from './cli.ts'
 import type { Context } from './command.ts'
 import {
   FLUX_RESOURCE,
@@ -101,13 +102,27 @@ export async function stopWorkload(ctx: Context, w: Workload, gate: MoverGate): 
   const { kubectl, cleanup, out } = ctx
   const resource = WORKLOAD_RESOURCE[w.kind]
   ctx.checkpoint()
-  cleanup.push({
+  const drop = cleanup.push({
     what: `scale ${workloadRef(w)} back to ${w.replicas}`,
     undo: () => scaleBack(kubectl, w, gate, (line) => out.note(line)),
     manual: [kubectl.commandLine(['scale', resource, w.name, '-n', w.namespace, `--replicas=${w.replicas}`])],
   })
   out.note(`scaling ${workloadRef(w)} from ${w.replicas} to 0`)
-  await kubectl.scale(resource, w.name, w.namespace, 0, w.replicas)
+  try {
+    await kubectl.scale(resource, w.name, w.namespace, 0, w.replicas)
+  } catch (err) {
+    // the precondition failed when it has another count now: then nothing was scaled
+    const now = await kubectl.get<AppsObject>(resource, w.name, w.namespace).catch(() => undefined)
+    const current = now === undefined ? undefined : now === null ? null : (now.spec?.replicas ?? 1)
+    if (current === undefined || current === 0) throw err
+    drop()
+    throw new OperationError(
+      current === null
+        ? `${workloadRef(w)} was deleted after the plan was made; it was not scaled. Run the restore again.`
+        : `${workloadRef(w)} has ${current} replicas now, not ${w.replicas} as in the plan (an autoscaler, or ` +
+            `someone else, changed it): it was not scaled. Run the restore again.`,
+    )
+  }
 }
 
 async function scaleBack(kubectl: Kubectl, w: Workload, gate: MoverGate, note: (line: string) => void): Promise<void> {

@@ -268,6 +268,23 @@ setup() {
   assert_line --regexp '^  kubectl --kubeconfig .* scale deployments.apps odoo -n business --replicas=2$'
 }
 
+@test "a workload whose replica count changed after the plan is not scaled, and the rest is put back" {
+  plan_listing
+  plan_users
+  plan_suspend
+  stub kubectl \
+    "$K scale deployments.apps odoo -n business --current-replicas=2 --replicas=0 : echo deployment.apps/odoo scaled" \
+    "$K scale statefulsets.apps odoo-cron -n business --current-replicas=1 --replicas=0 : echo 'error: Expected replicas to be 1, was 3' >&2; exit 1" \
+    "$K get statefulsets.apps odoo-cron -n business -o json : jq '.items[3] | .spec.replicas = 3' \"\$RF/apps.json\"" \
+    "$K scale deployments.apps odoo -n business --current-replicas=0 --replicas=2 : echo deployment.apps/odoo scaled"
+  plan_resume
+  run -1 restore --yes
+  unstub kubectl
+  assert_line 'error: statefulset odoo-cron has 3 replicas now, not 1 as in the plan (an autoscaler, or someone else, changed it): it was not scaled. Run the restore again.'
+  assert_line 'clean-up: scale deployment odoo back to 2: done'
+  refute_line --partial 'clean-up: scale statefulset odoo-cron'
+}
+
 @test "a Flux object that someone resumed during the restore is not resumed twice, and that is no error" {
   plan_until_restore
   plan_restore restored
