@@ -489,7 +489,7 @@ on_terminal() {
     "$K create -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none" \
     "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30"
   plan_cleanup
-  spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:restore APP=odoo CLUSTER=apps KUBECONFIG="$1" YES=true' _ "$KC"
+  spawn_restore_task YES=true
   wait_for_call kubectl "$KW get $RD $RDN -n business --watch -o json"
   sleep 0.5
   interrupt_job
@@ -498,6 +498,42 @@ on_terminal() {
   assert_equal "$status" 130
   assert_line --regexp '^clean-up: delete ReplicationDestination business/odoo-restore-[0-9]{14}: done$'
   assert_line 'clean-up: resume helmrelease business/odoo-cron: done'
+}
+
+@test "Ctrl-C through task while listing leaves nothing behind and exits 130" {
+  stub kubectl \
+    "$K get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$K get persistentvolumeclaims odoo-data -n business -o json : cat \"\$RF/pvc-odoo-data.json\"" \
+    "$K create -f - -o json : render \"\$FIXTURES/pod-list-pending.json\"" \
+    "$KW get pod $POD -n business --watch -o json : render \"\$FIXTURES/pod-list-running.json\"; exec sleep 30" \
+    "$K delete pod $POD -n business --ignore-not-found --wait=false --grace-period=0 : echo pod deleted"
+  spawn_restore_task YES=true
+  wait_for_call kubectl "$KW get pod $POD -n business --watch -o json"
+  sleep 0.5
+  interrupt_job
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+}
+
+@test "Ctrl-C through task while waiting for the pods to stop leaves nothing behind and exits 130" {
+  plan_listing
+  plan_users
+  plan_suspend
+  plan_scale_down
+  stub kubectl \
+    "$K get --raw /api/v1/namespaces/business/pods : render \"\$RF/pods-raw-stopping.json\"" \
+    "$KW get --raw /api/v1/namespaces/business/pods?watch=1&resourceVersion=91001 : exec sleep 30"
+  plan_scale_back
+  plan_resume
+  spawn_restore_task YES=true
+  wait_for_call kubectl "$KW get --raw /api/v1/namespaces/business/pods?watch=1*"
+  sleep 0.5
+  interrupt_job
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+  assert_line 'clean-up: resume kustomization flux-system/odoo: done'
 }
 
 # --- variables

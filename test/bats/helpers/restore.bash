@@ -149,3 +149,8 @@ spawn_restore() {
   spawn_job bash -c 'cd "$ROOT" && exec node --import tsx scripts/restore.ts "$@"' _ \
     --kubeconfig "$KC" --cluster apps --app odoo "$@"
 }
+
+# spawn_restore_task VAR=VALUE...: task volsync:restore as a terminal job
+spawn_restore_task() {
+  spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:restore APP=odoo CLUSTER=apps KUBECONFIG="$1" "${@:2}"' _ "$KC" "$@"
+}
