@@ -6,7 +6,7 @@ import { EXIT, OperationError } from '../lib/cli.ts'
 import { runCommand } from '../lib/command.ts'
 import { findSource } from '../lib/discover.ts'
 import { listSnapshots } from '../lib/list-pod.ts'
-import { restoreDestination, restoreName } from '../lib/manifests.ts'
+import { restoreDestination, restoreName, resticImage } from '../lib/manifests.ts'
 import { askLine } from '../lib/prompt.ts'
 import { readClaimUsers, readFluxDecisions, stopWorkload, suspendFlux, waitForClaimReleased } from '../lib/quiesce.ts'
 import {
@@ -28,6 +28,7 @@ const spec: CommandSpec = {
   flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'snapshot', 'yes', 'dry-run', 'keep', 'timeout'],
   required: ['app'],
   defaultTimeout: '2h',
+  checkEnv: (env) => void resticImage(env),
   validate: (opts) => {
     confirmationMode(opts, Boolean(process.stdin.isTTY))
   },
