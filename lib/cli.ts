@@ -258,13 +258,6 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
     }
     raw[key as Flag] = String(value)
   }
-  // `--yes` alone means true, but `--yes=` (an empty variable, e.g. YES= from
-  // a wrapper) must not: for a flag that skips a confirmation, empty is not yes.
-  for (const flag of spec.flags) {
-    if (FLAGS[flag].boolean && argv.includes(`--${flag}=`)) {
-      throw new UsageError(`${label(flag)} is empty: give true or false`)
-    }
-  }
   for (const flag of spec.required ?? []) {
     if (!raw[flag]) throw new UsageError(`${label(flag)} is required (see --help)`)
   }

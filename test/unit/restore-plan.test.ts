@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { UsageError, parseArgs, type CommandSpec } from '../../lib/cli.ts'
+import { UsageError } from '../../lib/cli.ts'
 import type { SuspendDecision } from '../../lib/flux.ts'
 import {
   blockersText,
@@ -46,26 +46,6 @@ describe('isYes', () => {
     ['', false], ['n', false], ['no', false], ['yy', false], ['ye', false], ['sure', false], ['y es', false],
   ])('%j -> %s', (answer, expected) => {
     expect(isYes(answer)).toBe(expected)
-  })
-})
-
-describe('boolean flags of restore', () => {
-  const spec: CommandSpec = { name: 'restore', summary: '', flags: ['app', 'yes', 'dry-run', 'keep'], examples: [] }
-  const opts = (argv: string[]) => {
-    const parsed = parseArgs(spec, ['--app', 'odoo', ...argv])
-    if (parsed.help) throw new Error('help')
-    return parsed.options
-  }
-  it.each([
-    [[], false],
-    [['--yes'], true],
-    [['--yes=true'], true],
-    [['--yes=false'], false],
-  ])('%j -> yes %s', (argv, expected) => {
-    expect(opts(argv).yes).toBe(expected)
-  })
-  it.each(['--yes=', '--keep=', '--dry-run='])('%s (an empty variable) is not true: exit 2', (flag) => {
-    expect(() => opts([flag])).toThrow(UsageError)
   })
 })
 
