@@ -48,6 +48,7 @@ export async function runCommand(
     }
     opts = parsed.options
     spec.checkEnv?.(process.env)
+    spec.validate?.(opts)
   } catch (err) {
     bootOut.error(err instanceof Error ? err.message : String(err))
     process.exitCode = err instanceof UsageError ? EXIT.USAGE : EXIT.FAILED
