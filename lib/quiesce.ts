@@ -16,6 +16,7 @@ import {
 } from './flux.ts'
 import { KubectlError, type Kubectl } from './kubectl.ts'
 import type { Pod } from './pods.ts'
+import { RS, pausePatch, ref as objectRef, unpausePatch, type ReplicationSource } from './volsync.ts'
 import { waitFor } from './wait.ts'
 import {
   WORKLOAD_RESOURCE,
@@ -95,6 +96,39 @@ export async function suspendFlux(ctx: Context, decision: SuspendDecision & { ac
   })
   ctx.out.note(`suspending ${fluxRefText(ref)}`)
   await kubectl.patch(resource, ref.name, ref.namespace, 'merge', suspendPatch)
+}
+
+/**
+ * Pauses the app's ReplicationSource for the restore, so that no scheduled
+ * backup snapshots a half-restored volume; its undo unpauses it, only while
+ * it is still paused. A source paused already is left paused.
+ */
+export async function pauseSource(ctx: Context, rs: ReplicationSource, gate: MoverGate): Promise<void> {
+  const { kubectl, cleanup, out } = ctx
+  const { name } = rs.metadata
+  const namespace = rs.metadata.namespace!
+  if (rs.spec.paused === true) {
+    out.note(`ReplicationSource ${objectRef(rs)} is paused already: left paused`)
+    return
+  }
+  ctx.checkpoint()
+  cleanup.push({
+    what: `unpause ReplicationSource ${objectRef(rs)}`,
+    undo: async () => {
+      checkGate(gate)
+      try {
+        await kubectl.patch(RS, name, namespace, 'json', unpausePatch(rs.spec.paused === false))
+      } catch (err) {
+        // a failed `test` op is a bare 422: look before reporting
+        const now = await kubectl.get<ReplicationSource>(RS, name, namespace)
+        if (now === null || now.spec.paused !== true) return
+        throw err
+      }
+    },
+    manual: [kubectl.commandLine(['patch', RS, name, '-n', namespace, '--type', 'merge', '-p', '{"spec":{"paused":false}}'])],
+  })
+  out.note(`pausing ReplicationSource ${objectRef(rs)} (no scheduled backup during the restore)`)
+  await kubectl.patch(RS, name, namespace, 'merge', pausePatch)
 }
 
 /** Scales a workload to 0, only from the recorded count; its undo scales it back to that count. */

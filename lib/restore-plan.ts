@@ -54,6 +54,8 @@ export interface RestorePlan {
   clusterHow: string
   namespace: string
   source: string
+  /** the ReplicationSource is paused already (it is left so) */
+  sourcePaused: boolean
   pvc: string
   /** "10Gi" when known */
   pvcSize?: string
@@ -90,6 +92,14 @@ export function planText(plan: RestorePlan, now: Date): string {
     )
   }
   stopped.forEach((w) => lines.push(row('', `${workloadRef(w)}: already at 0 replicas (left at 0)`)))
+  lines.push(
+    row(
+      'pause',
+      plan.sourcePaused
+        ? `ReplicationSource ${plan.source}: paused already, left paused`
+        : `ReplicationSource ${plan.source} (no scheduled backup during the restore), unpaused afterwards`,
+    ),
+  )
   suspend.forEach((d, i) => lines.push(row(i === 0 ? 'suspend' : '', `${fluxRefText(d.ref)}, resumed afterwards`)))
   leave.forEach((d, i) => lines.push(row(suspend.length || i > 0 ? '' : 'Flux', `${fluxRefText(d.ref)}: ${d.reason}`)))
   lines.push(

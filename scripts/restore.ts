@@ -8,7 +8,7 @@ import { findSource } from '../lib/discover.ts'
 import { listSnapshots } from '../lib/list-pod.ts'
 import { restoreDestination, restoreName, resticImage } from '../lib/manifests.ts'
 import { askLine } from '../lib/prompt.ts'
-import { readClaimUsers, readFluxDecisions, stopWorkload, suspendFlux, waitForClaimReleased } from '../lib/quiesce.ts'
+import { pauseSource, readClaimUsers, readFluxDecisions, stopWorkload, suspendFlux, waitForClaimReleased } from '../lib/quiesce.ts'
 import {
   blockersText,
   confirmationMode,
@@ -36,11 +36,13 @@ const spec: CommandSpec = {
     'The target is the ReplicationSource <app>-backup: its sourcePVC is restored, from the repository',
     'Secret it names, with its moverSecurityContext. Steps: list the snapshots (one-shot pod) and pick the',
     'one SNAPSHOT names; find the Deployments/StatefulSets that use the PVC; print the plan and ask;',
-    'suspend their Flux Kustomization/HelmRelease; scale them to 0 and wait until no pod mounts the PVC;',
+    'pause the ReplicationSource (no scheduled backup of a half-restored volume); suspend the workloads\'',
+    'Flux Kustomization/HelmRelease; scale them to 0 and wait until no pod mounts the PVC;',
     'create a ReplicationDestination (copyMethod Direct, enableFileDeletion: files not in the snapshot are',
     'deleted) and wait for it; check in the mover log that the planned snapshot was restored.',
     'Always afterwards, also on failure, timeout and Ctrl-C: delete the ReplicationDestination, scale the',
-    'workloads back to their replica counts, resume what was suspended. TIMEOUT applies to each wait.',
+    'workloads back to their replica counts, resume what was suspended, unpause the ReplicationSource.',
+    'TIMEOUT applies to each wait.',
     'Without a terminal, --yes or --dry-run is required (exit 2 otherwise).',
   ],
   examples: [
@@ -107,6 +109,7 @@ await runCommand(spec, async (ctx) => {
         clusterHow: ctx.cluster.how,
         namespace,
         source: ref(rs),
+        sourcePaused: rs.spec.paused === true,
         pvc,
         pvcSize: claim.status?.capacity?.storage,
         repository,
@@ -134,12 +137,14 @@ await runCommand(spec, async (ctx) => {
     }
   }
 
-  // 5. quiesce: Flux first (it would scale the app back up), then the workloads
+  // 5. quiesce: the backups (a scheduled one must not snapshot a half-restored
+  // volume), Flux (it would scale the app back up), then the workloads
   let moverMayRun = false
   const gate = {
     blocked: () =>
       moverMayRun ? `ReplicationDestination ${namespace}/${destination} could not be deleted; its mover may still write into ${pvc}` : undefined,
   }
+  await pauseSource(ctx, rs, gate)
   for (const decision of flux) {
     if (decision.action === 'suspend') await suspendFlux(ctx, decision, gate)
   }

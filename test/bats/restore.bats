@@ -192,6 +192,7 @@ setup() {
   plan_restore restored
   plan_scale_back
   plan_resume
+  plan_unpause
   run -0 restore --yes --keep
   unstub kubectl
   assert_line --regexp '^KEEP=true: kept ReplicationDestination business/odoo-restore-[0-9]{14} \(its sync is done; it will not run again\)\. Delete it with:$'
@@ -219,23 +220,26 @@ setup() {
   assert_line --regexp '^clean-up: delete ReplicationDestination business/odoo-restore-[0-9]{14}: FAILED: .*timed out waiting for the condition'
   assert_line --regexp '^clean-up: scale deployment odoo back to 2: FAILED: held back: ReplicationDestination business/odoo-restore-[0-9]{14} could not be deleted; its mover may still write into odoo-data$'
   assert_line --regexp '^clean-up: resume helmrelease business/odoo-cron: FAILED: held back: '
+  assert_line --regexp '^clean-up: unpause ReplicationSource business/odoo-backup: FAILED: held back: '
   assert_line 'error: The clean-up is incomplete. Finish it by hand, in this order:'
-  # in order: stop the mover, then start the app, then resume Flux
+  # in order: stop the mover, then start the app, then resume Flux, then the backups
   local manual
   manual=$(sed -n '/Finish it by hand/,$p' <<<"$output" | grep -E '^  kubectl')
-  [[ $(wc -l <<<"$manual") == 5 ]] || fail "expected 5 commands: $manual"
+  [[ $(wc -l <<<"$manual") == 6 ]] || fail "expected 6 commands: $manual"
   assert_regex "$(sed -n 1p <<<"$manual")" " delete $RD odoo-restore-[0-9]{14} -n business --ignore-not-found --cascade=foreground$"
   assert_regex "$(sed -n 2p <<<"$manual")" ' scale statefulsets.apps odoo-cron -n business --replicas=1$'
   assert_regex "$(sed -n 3p <<<"$manual")" ' scale deployments.apps odoo -n business --replicas=2$'
   assert_ends_with "$(sed -n 4p <<<"$manual")" " patch $KS odoo -n flux-system --type merge -p \$'{\"spec\":{\"suspend\":false}}'"
   assert_ends_with "$(sed -n 5p <<<"$manual")" " patch $HR odoo-cron -n business --type merge -p \$'{\"spec\":{\"suspend\":false}}'"
+  assert_ends_with "$(sed -n 6p <<<"$manual")" " patch replicationsources.volsync.backube odoo-backup -n business --type merge -p \$'{\"spec\":{\"paused\":false}}'"
   # and they work as printed (the kubeconfig path has a space in it)
   stub kubectl \
     "--kubeconfig $KC delete $RD $RDN -n business --ignore-not-found --cascade=foreground : true" \
     "--kubeconfig $KC scale statefulsets.apps odoo-cron -n business --replicas=1 : true" \
     "--kubeconfig $KC scale deployments.apps odoo -n business --replicas=2 : true" \
     "--kubeconfig $KC patch $KS odoo -n flux-system --type merge -p {\"spec\":{\"suspend\":false}} : true" \
-    "--kubeconfig $KC patch $HR odoo-cron -n business --type merge -p {\"spec\":{\"suspend\":false}} : true"
+    "--kubeconfig $KC patch $HR odoo-cron -n business --type merge -p {\"spec\":{\"suspend\":false}} : true" \
+    "--kubeconfig $KC patch replicationsources.volsync.backube odoo-backup -n business --type merge -p {\"spec\":{\"paused\":false}} : true"
   bash -ec "$manual"
   unstub kubectl
 }
@@ -246,6 +250,7 @@ setup() {
   stub kubectl "$K delete $RD $RDN -n business --ignore-not-found --wait=true --cascade=foreground --timeout=5m : echo 'error: timed out waiting for the condition' >&2; exit 1"
   plan_scale_back
   plan_resume
+  plan_unpause
   run -1 restore --yes
   unstub kubectl
   assert_line 'clean-up: scale deployment odoo back to 2: done'
@@ -262,6 +267,7 @@ setup() {
     "$K scale deployments.apps odoo -n business --current-replicas=0 --replicas=2 : echo 'error: Expected replicas to be 0, was 3' >&2; exit 1" \
     "$K get deployments.apps odoo -n business -o json : jq '.items[0] | .spec.replicas = 3' \"\$RF/apps.json\""
   plan_resume
+  plan_unpause
   run -1 restore --yes
   unstub kubectl
   assert_line --regexp '^clean-up: scale deployment odoo back to 2: FAILED: deployment odoo has 3 replicas now, not 0: someone changed it during the restore; left as it is \(it had 2\)$'
@@ -271,6 +277,7 @@ setup() {
 @test "a workload whose replica count changed after the plan is not scaled, and the rest is put back" {
   plan_listing
   plan_users
+  plan_pause
   plan_suspend
   stub kubectl \
     "$K scale deployments.apps odoo -n business --current-replicas=2 --replicas=0 : echo deployment.apps/odoo scaled" \
@@ -278,6 +285,7 @@ setup() {
     "$K get statefulsets.apps odoo-cron -n business -o json : jq '.items[3] | .spec.replicas = 3' \"\$RF/apps.json\"" \
     "$K scale deployments.apps odoo -n business --current-replicas=0 --replicas=2 : echo deployment.apps/odoo scaled"
   plan_resume
+  plan_unpause
   run -1 restore --yes
   unstub kubectl
   assert_line 'error: statefulset odoo-cron has 3 replicas now, not 1 as in the plan (an autoscaler, or someone else, changed it): it was not scaled. Run the restore again.'
@@ -295,6 +303,7 @@ setup() {
     "$K get $KS odoo -n flux-system -o json : cat \"\$RF/kustomization-odoo.json\"" \
     "$K patch $HR odoo-cron -n business --type json -p * -o json : echo 'The request is invalid: the server rejected our request due to an error in our request' >&2; exit 1" \
     "$K get $HR odoo-cron -n business -o json : jq '.spec.suspend = true' \"\$RF/helmrelease-odoo-cron.json\""
+  plan_unpause
   run -1 restore --yes
   unstub kubectl
   # the Kustomization is not suspended any more: done; the HelmRelease still is: a real failure
@@ -303,8 +312,38 @@ setup() {
   assert_line --regexp "^  kubectl --kubeconfig .* patch $HR odoo-cron -n business --type merge -p .*suspend.*false"
 }
 
+@test "the ReplicationSource is paused during the restore and unpaused afterwards, after the app and Flux" {
+  plan_until_restore
+  plan_restore restored
+  plan_cleanup
+  run -0 restore --yes
+  unstub kubectl
+  assert_line 'pausing ReplicationSource business/odoo-backup (no scheduled backup during the restore)'
+  assert_line 'clean-up: unpause ReplicationSource business/odoo-backup: done'
+  assert_call_order "$K patch replicationsources.volsync.backube odoo-backup * --type merge *" "$K patch $HR * --type merge *" \
+    "$K create -f - -o json" "$K patch $HR * --type json *" "$K patch replicationsources.volsync.backube odoo-backup * --type json *"
+}
+
+@test "a ReplicationSource that is paused already is left paused" {
+  plan_until_restore
+  # drop the pause planned by plan_until_restore: this source is paused already
+  sed -i '/"paused":true}} -o json/d' "$STUB_DIR/kubectl.plan"
+  sed -i 's|metadata.name=odoo-backup -o json : render "$FIXTURES/rs-odoo.json"|metadata.name=odoo-backup -o json : render "$FIXTURES/rs-odoo.json" \| jq ".items[0].spec.paused = true"|' "$STUB_DIR/kubectl.plan"
+  plan_restore restored
+  plan_delete_rd
+  plan_scale_back
+  plan_resume
+  run -0 restore --yes
+  unstub kubectl
+  assert_line --regexp '^  pause +ReplicationSource business/odoo-backup: paused already, left paused$'
+  assert_line 'ReplicationSource business/odoo-backup is paused already: left paused'
+  refute_line --partial 'unpause'
+}
+
 @test "a Flux object that was already suspended is left suspended" {
   plan_listing
+  plan_pause
+  plan_unpause
   stub kubectl \
     "$K get pods -n business -o json : cat \"\$RF/pods.json\"" \
     "$K get deployments.apps,statefulsets.apps,replicasets.apps -n business -o json : cat \"\$RF/apps.json\"" \
@@ -325,6 +364,8 @@ setup() {
 
 @test "a workload managed by a Flux object that does not exist is restored without suspending anything" {
   plan_listing
+  plan_pause
+  plan_unpause
   stub kubectl \
     "$K get pods -n business -o json : cat \"\$RF/pods.json\"" \
     "$K get deployments.apps,statefulsets.apps,replicasets.apps -n business -o json : cat \"\$RF/apps.json\"" \
@@ -442,6 +483,7 @@ on_terminal() {
 @test "Ctrl-C while waiting for the pods to stop scales the app back and resumes Flux, creates no ReplicationDestination, and exits 130" {
   plan_listing
   plan_users
+  plan_pause
   plan_suspend
   plan_scale_down
   stub kubectl \
@@ -449,6 +491,7 @@ on_terminal() {
     "$KW get --raw /api/v1/namespaces/business/pods?watch=1&resourceVersion=91001 : exec sleep 30"
   plan_scale_back
   plan_resume
+  plan_unpause
   spawn_restore --yes
   wait_for_call kubectl "$KW get --raw /api/v1/namespaces/business/pods?watch=1*"
   sleep 0.5
@@ -519,6 +562,7 @@ on_terminal() {
 @test "Ctrl-C through task while waiting for the pods to stop leaves nothing behind and exits 130" {
   plan_listing
   plan_users
+  plan_pause
   plan_suspend
   plan_scale_down
   stub kubectl \
@@ -526,6 +570,7 @@ on_terminal() {
     "$KW get --raw /api/v1/namespaces/business/pods?watch=1&resourceVersion=91001 : exec sleep 30"
   plan_scale_back
   plan_resume
+  plan_unpause
   spawn_restore_task YES=true
   wait_for_call kubectl "$KW get --raw /api/v1/namespaces/business/pods?watch=1*"
   sleep 0.5
@@ -543,6 +588,7 @@ on_terminal() {
   plan_restore restored 4b1e6f2a
   plan_scale_back
   plan_resume
+  plan_unpause
   run -0 run_task volsync:restore APP=odoo CLUSTER=apps NAMESPACE=business KUBECONFIG="$KC" SNAPSHOT=1 YES=true KEEP=true TIMEOUT=10m
   unstub kubectl
   jq -e '.spec.restic.previous == 1' "$STUB_DIR/rd.json"

@@ -65,6 +65,7 @@ const plan = (over: Partial<RestorePlan> = {}): RestorePlan => ({
   clusterHow: 'kubeconfig ./kubeconfig-apps',
   namespace: 'business',
   source: 'business/odoo-backup',
+  sourcePaused: false,
   pvc: 'odoo-data',
   pvcSize: '10Gi',
   repository: 'volsync-r2-secret',
@@ -91,6 +92,7 @@ describe('planText', () => {
         '  repository    Secret business/volsync-r2-secret (from business/odoo-backup)',
         '  stop          deployment odoo: 2 -> 0 replicas, then back to 2',
         '                deployment odoo-report: already at 0 replicas (left at 0)',
+        '  pause         ReplicationSource business/odoo-backup (no scheduled backup during the restore), unpaused afterwards',
         '  suspend       kustomization flux-system/odoo, resumed afterwards',
         '                helmrelease business/odoo-cron: already suspended: left as it is',
         '  restore with  ReplicationDestination business/odoo-restore-20261125230000 (deleted afterwards)',
@@ -109,6 +111,12 @@ describe('planText', () => {
     expect(text).toContain('selected by previous: 1, as the VolSync mover will')
     expect(text).toContain('(kept afterwards: KEEP=true)')
     expect(text).not.toContain('The app is down')
+  })
+
+  it('leaves a paused ReplicationSource paused', () => {
+    expect(planText(plan({ sourcePaused: true }), now)).toContain(
+      '  pause         ReplicationSource business/odoo-backup: paused already, left paused',
+    )
   })
 
   it('labels Flux objects it leaves alone when it suspends none', () => {

@@ -53,6 +53,18 @@ plan_users() {
     "$K get $KS odoo -n flux-system -o json : cat \"\$RF/kustomization-odoo.json\""
 }
 
+# the ReplicationSource is paused for the restore, and unpaused (guarded) after
+plan_pause() {
+  stub kubectl \
+    "$K patch replicationsources.volsync.backube odoo-backup -n business --type merge -p {\"spec\":{\"paused\":true}} -o json : render \"\$FIXTURES/rs-odoo-item.json\" | jq '.spec.paused = true'"
+}
+
+plan_unpause() {
+  # (a JSON patch holds [ ], which a glob reads as a bracket expression: match its ops instead)
+  stub kubectl \
+    "$K patch replicationsources.volsync.backube odoo-backup -n business --type json -p *\"op\":\"test\",\"path\":\"/spec/paused\",\"value\":true*\"op\":\"remove\",\"path\":\"/spec/paused\"* -o json : render \"\$FIXTURES/rs-odoo-item.json\""
+}
+
 plan_suspend() {
   stub kubectl \
     "$K patch $HR odoo-cron -n business --type merge -p * -o json : jq '.spec.suspend = true' \"\$RF/helmrelease-odoo-cron.json\"" \
@@ -100,6 +112,7 @@ plan_resume() {
 plan_until_restore() {
   plan_listing "$@"
   plan_users
+  plan_pause
   plan_suspend
   plan_scale_down
   plan_pods_stop
@@ -108,6 +121,7 @@ plan_cleanup() {
   plan_delete_rd
   plan_scale_back
   plan_resume
+  plan_unpause
 }
 
 # call_number AFTER GLOB: the position (1-based) of the first kubectl call after
