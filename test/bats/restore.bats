@@ -407,7 +407,8 @@ setup() {
   plan_until_restore
   stub kubectl \
     "$K create -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none" \
-    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30"
+    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30" \
+    "$RESTORE_JOBS : exec sleep 30"
   plan_cleanup
   run -1 restore --yes --timeout 3s
   unstub kubectl
@@ -510,7 +511,8 @@ on_terminal() {
   plan_until_restore
   stub kubectl \
     "$K create -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none" \
-    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30"
+    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30" \
+    "$RESTORE_JOBS : exec sleep 30"
   plan_cleanup
   spawn_restore --yes
   wait_for_call kubectl "$KW get $RD $RDN -n business --watch -o json"
@@ -530,7 +532,8 @@ on_terminal() {
   plan_until_restore
   stub kubectl \
     "$K create -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none" \
-    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30"
+    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30" \
+    "$RESTORE_JOBS : exec sleep 30"
   plan_cleanup
   spawn_restore_task YES=true
   wait_for_call kubectl "$KW get $RD $RDN -n business --watch -o json"

@@ -8,6 +8,7 @@ setup() {
   FIND="$K get $RSR --all-namespaces --field-selector metadata.name=odoo-backup -o json"
   TRIGGER="$K patch $RSR odoo-backup -n business --type merge -p * -o json"
   WATCH="$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json"
+  NO_JOBS=$(no_jobs)
   REMOVE=$(removal odoo-backup business)
   GONE="rs rs-odoo-item.json odoo-backup 'del(.spec.trigger.manual)'"
 }
@@ -27,6 +28,7 @@ patch_json() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
@@ -45,6 +47,7 @@ patch_json() {
     "$K get $RSR -n business --field-selector metadata.name=odoo-backup -o json : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -0 run_task volsync:snapshot APP=odoo CLUSTER=apps NAMESPACE=business KUBECONFIG="$KC" TIMEOUT=5m
   unstub kubectl
@@ -57,6 +60,7 @@ patch_json() {
   stub kubectl \
     "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$BUSY\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$BUSY\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$ENDED\"; wait_patch odoo-backup; event MODIFIED rs-odoo-item.json odoo-backup \"\$ENDED | .metadata.resourceVersion = \\\"600000b\\\"\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$ENDED | \$TRIGGERED\"" \
     "$REMOVE : $GONE"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
@@ -71,6 +75,7 @@ patch_json() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$RACED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$RACED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_FIRST\"; wait_patch odoo-backup 2; event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED | .metadata.resourceVersion = \\\"600011\\\"\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK | .status.latestMoverStatus.logs |= sub(\\\"1a2b3c4d\\\"; \\\"9e8d7c6b\\\")\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED | .metadata.resourceVersion = \\\"600011\\\"\"" \
     "$REMOVE : $GONE"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
@@ -90,6 +95,7 @@ patch_json() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
@@ -105,7 +111,8 @@ patch_json() {
   # again (no news), then a retry fails differently: stop, no trigger set
   stub kubectl \
     "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED | .metadata.resourceVersion = \\\"600005\\\"\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD\"; exec sleep 30"
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED | .metadata.resourceVersion = \\\"600005\\\"\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD\"; exec sleep 30" \
+    "$NO_JOBS"
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_line --regexp 'already running .*its mover failed before and VolSync is retrying \(unable to create lock in backend'
@@ -118,6 +125,7 @@ patch_json() {
   stub kubectl \
     "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$ENDED\"; wait_patch odoo-backup; event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$ENDED | \$TRIGGERED\"" \
     "$REMOVE : $GONE"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
@@ -130,6 +138,7 @@ patch_json() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_EMPTY\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
@@ -142,7 +151,8 @@ patch_json() {
   stub kubectl \
     "$FIND : rs_list rs-odoo-item.json odoo-backup 'del(.spec.trigger.schedule)'" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"del(.spec.trigger.schedule) | \$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"del(.spec.trigger.schedule) | \$DONE_OK\"; exec sleep 30"
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"del(.spec.trigger.schedule) | \$DONE_OK\"; exec sleep 30" \
+    "$NO_JOBS"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_line "business/odoo-backup has no schedule: spec.trigger.manual stays \"$(token odoo-backup)\" on purpose (removing it would make VolSync sync continuously; putting back an older value would start another sync)"
@@ -154,6 +164,7 @@ patch_json() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING | .spec.trigger.manual = \\\"theirs\\\" | .metadata.resourceVersion = \\\"600007\\\"\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : echo 'The request is invalid: : testing value /spec/trigger/manual failed: test failed' >&2; exit 1" \
     "$K get $RSR odoo-backup -n business -o json : rs rs-odoo-item.json odoo-backup '.spec.trigger.manual = \"theirs\"'"
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
@@ -168,6 +179,7 @@ patch_json() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup '.spec.trigger.manual = \"snapshot-20261120T101500Z\"'" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
@@ -180,6 +192,7 @@ patch_json() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 2s
   unstub kubectl
@@ -194,13 +207,18 @@ patch_json() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; $gone" \
-    "$WATCH : $gone" \
-    "$WATCH : $gone" \
+    "$WATCH : sleep 0.3; $gone" \
+    "$WATCH : sleep 0.3; $gone" \
+    "$(jobs_watch) : $gone" \
+    "$(jobs_watch) : $gone" \
+    "$(jobs_watch) : $gone" \
     "$REMOVE : $gone" \
     "$REMOVE : $gone"
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_line 'error: lost contact with the cluster while waiting for the snapshot of business/odoo-backup (3 watches failed in a row)'
+  # the jobs watch lost contact too: reopened with each watch of the source, and no "cannot watch" note
+  refute_line --partial 'cannot watch'
   assert_line --partial 'Unable to connect to the server: dial tcp 10.0.0.1:6443'
   assert_line 'error: The clean-up is incomplete. Finish it by hand, in this order:'
   assert_line '  # remove the manual trigger of business/odoo-backup (its schedule applies again)'
@@ -223,6 +241,7 @@ patch_json() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo --output json
   unstub kubectl
@@ -235,7 +254,8 @@ patch_json() {
 @test "Ctrl-C while waiting for a running sync changes nothing and exits 130" {
   stub kubectl \
     "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$BUSY\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$BUSY\"; exec sleep 30"
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$BUSY\"; exec sleep 30" \
+    "$NO_JOBS"
   spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/snapshot.ts" --kubeconfig "$KC" --cluster apps --app odoo
   wait_for_call kubectl "$WATCH"
   sleep 0.5
@@ -252,6 +272,7 @@ patch_json() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/snapshot.ts" --kubeconfig "$KC" --cluster apps --app odoo
   wait_for_call kubectl "$WATCH"
@@ -269,6 +290,7 @@ patch_json() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:snapshot APP=odoo CLUSTER=apps KUBECONFIG="$1"' _ "$KC"
   wait_for_call kubectl "$WATCH"
@@ -283,7 +305,8 @@ patch_json() {
 @test "Ctrl-C through task while waiting for a running sync changes nothing and exits 130" {
   stub kubectl \
     "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$BUSY\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$BUSY\"; exec sleep 30"
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$BUSY\"; exec sleep 30" \
+    "$NO_JOBS"
   spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:snapshot APP=odoo CLUSTER=apps KUBECONFIG="$1"' _ "$KC"
   wait_for_call kubectl "$WATCH"
   sleep 0.5

@@ -8,6 +8,7 @@ setup() {
   FIND="$K get $RSR --all-namespaces --field-selector metadata.name=odoo-backup -o json"
   TRIGGER="$K patch $RSR odoo-backup -n business --type merge -p * -o json"
   WATCH="$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json"
+  NO_JOBS=$(no_jobs)
   REMOVE=$(removal odoo-backup business)
   GONE="rs rs-odoo-item.json odoo-backup 'del(.spec.trigger.manual)'"
 }
@@ -17,6 +18,7 @@ setup() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED | \$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_UNLOCK\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -0 --separate-stderr script unlock --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
@@ -36,6 +38,7 @@ setup() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_UNLOCK\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -0 run_task volsync:unlock APP=odoo CLUSTER=apps KUBECONFIG="$KC"
   unstub kubectl
@@ -50,6 +53,7 @@ setup() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED | \$UNLOCK_TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED | \$UNLOCK_TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED | \$UNLOCK_TRIGGERED | .metadata.resourceVersion = \\\"600005\\\"\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_UNLOCK\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -0 script unlock --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
@@ -62,6 +66,7 @@ setup() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED | \$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED | \$FAILED_LIVELOCK\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -1 script unlock --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
@@ -76,6 +81,7 @@ setup() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -1 script unlock --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
@@ -87,6 +93,7 @@ setup() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED | \$SYNCING\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:unlock APP=odoo CLUSTER=apps KUBECONFIG="$1"' _ "$KC"
   wait_for_call kubectl "$WATCH"
