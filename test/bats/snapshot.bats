@@ -350,3 +350,65 @@ patch_json() {
   assert_line 'The clean-up is incomplete. Finish it by hand, in this order:'
   assert_line --partial "patch replicationsources.volsync.backube odoo-backup -n business --type json -p \$'[{\"op\":\"test\",\"path\":\"/spec/trigger/manual\",\"value\":\"$(token odoo-backup)\"}"
 }
+
+# --- the mover Job: failed attempts as they happen, and its backoffLimit
+
+@test "each failed attempt of the mover is reported as it happens, with the end of its log" {
+  # the first two attempts find the repository locked by a live prune; the third backs up
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; wait_reads 2; sleep 0.3; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$(jobs_watch) : job_event ADDED rs-odoo-item.json odoo-backup running; job_event MODIFIED rs-odoo-item.json odoo-backup failed:1; job_event MODIFIED rs-odoo-item.json odoo-backup running:1; job_event MODIFIED rs-odoo-item.json odoo-backup failed:2; job_event MODIFIED rs-odoo-item.json odoo-backup running:2; exec sleep 30" \
+    "$REMOVE : $GONE"
+  attempt_reads rs-odoo-item.json odoo-backup mover-backup-live-lock.log 2
+  run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 20s
+  unstub kubectl
+  [[ $stderr == *"business/odoo-backup: mover attempt 1 of 8 failed; VolSync retries it (it reports Failed after 8). Its log ends:
+    unable to create lock in backend: repository is already locked exclusively by PID 4121 on nas-01 by backup (UID 1000, GID 1000)
+"* ]]
+  [[ $stderr == *'business/odoo-backup: mover attempt 2 of 8 failed; VolSync retries it (it reports Failed after 8); same log as the attempt before'* ]]
+  assert_equal "$output" "Backup of business/odoo-backup finished: Successful, took 1m13s."$'\n'"New restic snapshot: 1a2b3c4d"
+  # the log read is the newest failed pod's (by its finish time, not its name)
+  stub_calls kubectl | grep -Fx -- "$K logs volsync-src-odoo-backup-f2j87 -n business -c restic --tail=20"
+}
+
+@test "a running sync whose mover keeps failing exactly as before ends the wait at its next backoff, before anything is changed" {
+  # the scheduled sync fails on a wrong password, round after round: VolSync's
+  # Failed record is the same each time, so the source never changes; only its
+  # mover Job shows the round ending (attempts before the wait began are not news)
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD\"; exec sleep 30" \
+    "$(jobs_watch) : job_event ADDED rs-odoo-item.json odoo-backup failed:6; job_event MODIFIED rs-odoo-item.json odoo-backup running:6; job_event MODIFIED rs-odoo-item.json odoo-backup failed:7; job_event MODIFIED rs-odoo-item.json odoo-backup running:7; job_event MODIFIED rs-odoo-item.json odoo-backup failed:8; exec sleep 30"
+  attempt_reads rs-odoo-item.json odoo-backup mover-backup-badpassword.log
+  gone_reads rs-odoo-item.json odoo-backup
+  run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 20s
+  unstub kubectl
+  assert_line "business/odoo-backup: the running sync's mover attempt 7 of 8 failed; VolSync retries it (it reports Failed after 8). Its log ends:"
+  refute_line --partial 'attempt 6'
+  assert_line 'error: backup of business/odoo-backup: the sync that was already running failed again (its mover Job volsync-src-odoo-backup failed 8 of 8 attempts; VolSync keeps retrying it); no snapshot was triggered'
+  # the Job and its pods are gone by then: the log shown is the last one read
+  assert_line 'The mover log:'
+  assert_line '  ERROR: failure connecting to repository, incorrect password'
+  refute_line --partial 'clean-up:'
+  [[ ! -f $STUB_DIR/patches ]]
+}
+
+@test "a jobs watch the cluster forbids is a one-line note: the wait goes on, on the source alone" {
+  local forbidden="mark forbidden; echo 'Error from server (Forbidden): jobs.batch is forbidden: User \"oncall@example.com\" cannot list resource \"jobs\" in API group \"batch\" in the namespace \"business\"' >&2; exit 1"
+  # the first watch of the source ends (as servers end watches): the second one
+  # comes without another try at the jobs watch
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; wait_mark forbidden; sleep 0.3" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$(jobs_watch) : $forbidden" \
+    "$REMOVE : $GONE"
+  run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 20s
+  unstub kubectl
+  assert_equal "$output" "Backup of business/odoo-backup finished: Successful, took 1m13s."$'\n'"New restic snapshot: 1a2b3c4d"
+  [[ $stderr == *$'\n''note: cannot watch VolSync'\''s mover Jobs (Error from server (Forbidden): jobs.batch is forbidden: User "oncall@example.com" cannot list resource "jobs" in API group "batch" in the namespace "business"); waiting on the status alone, which shows a failing mover only once VolSync records a Failed that differs from the last one'$'\n'* ]]
+  [[ $(grep -c 'cannot watch' <<<"$stderr") == 1 ]]
+}

@@ -162,13 +162,16 @@ for_source() {
 }
 
 # job_event TYPE FIXTURE NAME STATE [JOB_UID]: a watch event of the mover Job
-# of source NAME. STATE: running (an attempt runs), failed:N (N attempts
-# failed, the next not started yet), exhausted (past its backoffLimit: the
-# conditions the Job controller sets when VolSync has not deleted it yet)
+# of source NAME. STATE: running (the first attempt runs), running:N (the
+# attempt after N failed ones runs), failed:N (N attempts failed, the next not
+# started yet), exhausted (past its backoffLimit: the conditions the Job
+# controller sets when VolSync has not deleted the Job yet)
 job_event() {
   local type=$1 fixture=$2 name=$3 state=$4 uid=${5:-} filter=.
   case $state in
     running) ;;
+    running:*) filter=".status = {active: 1, failed: ${state#running:}, ready: 0, startTime: .status.startTime, terminating: 0, uncountedTerminatedPods: {}}
+      | .metadata.resourceVersion = \"6002${state#running:}5\"" ;;
     failed:*) filter=".status = {failed: ${state#failed:}, ready: 0, startTime: .status.startTime, terminating: 0, uncountedTerminatedPods: {}}
       | .metadata.resourceVersion = \"6002${state#failed:}0\"" ;;
     exhausted) filter='.status = {conditions: [
