@@ -142,3 +142,32 @@ removal_of() { # removal_of NAME NAMESPACE
   assert_line --regexp '^tools/git-backup +interrupted +- +- +triggered, not finished: VolSync completes the sync on its own; no schedule: trigger kept$'
   refute_line --partial 'waiting for them'
 }
+
+@test "the mover Jobs of every source are followed with one more watch: a Job at its backoffLimit fails only its own source" {
+  # plex: our sync's mover fails all 8 attempts (a wrong password), and VolSync's
+  # Failed record is not seen before that; jellyfin: its running sync's Job
+  # runs, that sync ends, ours succeeds
+  local attempts=''
+  for n in 1 2 3 4 5 6 7; do
+    attempts+="job_event MODIFIED rs-all.json plex-backup failed:$n; job_event MODIFIED rs-all.json plex-backup running:$n; "
+  done
+  stub kubectl \
+    "$K get $RSR -n media -o json : render \"\$FIXTURES/rs-all.json\" | jq '.items |= map(select(.metadata.namespace == \"media\"))'" \
+    "$(trigger_of plex-backup media)" \
+    "$KW get $RSR -n media --output-watch-events --watch -o json : event MODIFIED rs-all.json plex-backup \"\$SYNCING\"; event MODIFIED rs-all.json jellyfin-backup \"\$ENDED\"; wait_patch jellyfin-backup; event MODIFIED rs-all.json jellyfin-backup \"\$TRIGGERED\"; event MODIFIED rs-all.json jellyfin-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$(jobs_watch "-n media") : job_event ADDED rs-all.json jellyfin-backup running; job_event ADDED rs-all.json plex-backup running; $attempts job_event MODIFIED rs-all.json plex-backup failed:8; exec sleep 30" \
+    "$(trigger_of jellyfin-backup media "ENDED | \$TRIGGERED")" \
+    "$(removal_of plex-backup media)" \
+    "$(removal_of jellyfin-backup media)"
+  attempt_reads rs-all.json plex-backup mover-backup-badpassword.log 7
+  gone_reads rs-all.json plex-backup
+  COLUMNS=200 run -1 --separate-stderr script snapshot-all --kubeconfig "$KC" --cluster apps --namespace media --timeout 30s
+  unstub kubectl
+  assert_line --regexp '^media/jellyfin-backup +ok +1m13s +1a2b3c4d +-$'
+  assert_line --regexp '^media/plex-backup +FAILED +- +- +ERROR: failure connecting to repository, incorrect password$'
+  assert_line '! media/plex-backup: the mover failed (Job volsync-src-plex-backup failed 8 of 8 attempts; VolSync keeps retrying this sync with a new Job; stopped waiting)'
+  assert_line '1 backed up, 1 failed (namespace media of cluster apps)'
+  [[ $stderr == *'media/plex-backup: mover attempt 1 of 8 failed; VolSync retries it (it reports Failed after 8). Its log ends:'* ]]
+  [[ $stderr == *'media/plex-backup: FAILED: the mover failed (Job volsync-src-plex-backup failed 8 of 8 attempts;'* ]]
+  [[ $stderr != *'jellyfin-backup: mover attempt'* ]]
+}

@@ -194,3 +194,19 @@ spawn_restore() {
 spawn_restore_task() {
   spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:restore APP=odoo CLUSTER=apps KUBECONFIG="$1" "${@:2}"' _ "$KC" "$@"
 }
+
+# dst_reads [N]: the calls that read the log of N (default 1) failed attempts of
+# the restore's mover Job: its pods, then the newest failed one's log
+dst_reads() {
+  local i
+  for ((i = 0; i < ${1:-1}; i++)); do
+    stub kubectl \
+      "$K get pods -n business --selector batch.kubernetes.io/controller-uid=$DST_JOB_UID -o json : dst_named \"\$RF/job-mover-dst-pods.json\"" \
+      "$K logs volsync-dst-$RDN-9wq4t -n business -c restic --tail=20 : cat \"\$RF/mover-restore-badpassword.log\""
+  done
+}
+
+# dst_gone: the pods read once VolSync has deleted the Job (its pods are gone)
+dst_gone() {
+  stub kubectl "$K get pods -n business --selector batch.kubernetes.io/controller-uid=$DST_JOB_UID -o json : cat \"\$FIXTURES/empty-list.json\""
+}
