@@ -378,8 +378,8 @@ patch_json() {
   # Failed record is the same each time, so the source never changes; only its
   # mover Job shows the round ending (attempts before the wait began are not news)
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD\"; exec sleep 30" \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD | del(.spec.trigger.manual)\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD | del(.spec.trigger.manual)\"; exec sleep 30" \
     "$(jobs_watch) : job_event ADDED rs-odoo-item.json odoo-backup failed:6; job_event MODIFIED rs-odoo-item.json odoo-backup running:6; job_event MODIFIED rs-odoo-item.json odoo-backup failed:7; job_event MODIFIED rs-odoo-item.json odoo-backup running:7; job_event MODIFIED rs-odoo-item.json odoo-backup failed:8; exec sleep 30"
   attempt_reads rs-odoo-item.json odoo-backup mover-backup-badpassword.log
   gone_reads rs-odoo-item.json odoo-backup
@@ -393,6 +393,25 @@ patch_json() {
   assert_line '  ERROR: failure connecting to repository, incorrect password'
   refute_line --partial 'clean-up:'
   [[ ! -f $STUB_DIR/patches ]]
+}
+
+@test "a mover Job that had used up its attempts before the wait began is not news" {
+  # VolSync was restarting: the running sync's Job went past its backoffLimit
+  # (the Job controller marked it Failed) before the wait; VolSync then deletes
+  # it, the new Job backs up (the Secret was fixed), that sync ends, ours runs
+  export RECOVERED='.status.latestMoverStatus = {logs: ($ok | rtrimstr("\n")), result: "Successful"}'
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD | del(.spec.trigger.manual)\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD | del(.spec.trigger.manual)\"; wait_mark jobs; sleep 0.3; event MODIFIED rs-odoo-item.json odoo-backup \"\$ENDED | \$RECOVERED\"; wait_patch odoo-backup; event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$(jobs_watch) : job_event ADDED rs-odoo-item.json odoo-backup exhausted; job_event DELETED rs-odoo-item.json odoo-backup exhausted; job_event ADDED rs-odoo-item.json odoo-backup running 5d6e7f80-9a1b-4c2d-8e3f-4a5b6c7d8e9f; mark jobs; exec sleep 30" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$ENDED | \$RECOVERED | \$TRIGGERED\"" \
+    "$REMOVE : $GONE"
+  run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 20s
+  unstub kubectl
+  refute_line --partial 'failed again'
+  refute_line --partial 'attempt'
+  assert_line 'the sync that was running on business/odoo-backup ended; triggering ours now'
+  assert_line 'New restic snapshot: 1a2b3c4d'
 }
 
 @test "a jobs watch the cluster forbids is a one-line note: the wait goes on, on the source alone" {
