@@ -202,7 +202,7 @@ dst_reads() {
   for ((i = 0; i < ${1:-1}; i++)); do
     stub kubectl \
       "$K get pods -n business --selector batch.kubernetes.io/controller-uid=$DST_JOB_UID -o json : dst_named \"\$RF/job-mover-dst-pods.json\"" \
-      "$K logs volsync-dst-$RDN-9wq4t -n business -c restic --tail=20 : cat \"\$RF/mover-restore-badpassword.log\""
+      "$K logs volsync-dst-$RDN-9wq4t -n business -c restic --tail=20 : cat \"\$FIXTURES/mover-restore-badpassword.log\""
   done
 }
 
