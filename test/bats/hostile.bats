@@ -106,7 +106,8 @@ expect_rejected() {
       pids=("${pids[@]:1}")
     fi
   done
-  wait || true
+  # only our jobs: a bare `wait` would also wait for bats' BATS_TEST_TIMEOUT watchdog
+  wait "${pids[@]}" || true
   local failures=''
   for file in "$@"; do
     value=$(cat "$file")
