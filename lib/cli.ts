@@ -82,9 +82,10 @@ export function parseSnapshotSelector(value: string): SnapshotSelector {
   const m = RFC3339.exec(value)
   if (m) {
     const [, y, mo, d, h, mi, s] = m.map(Number)
-    const time = new Date(value)
-    const plausible =
-      mo! >= 1 && mo! <= 12 && d! >= 1 && d! <= 31 && h! <= 23 && mi! <= 59 && s! <= 60
+    const time = new Date(value.toUpperCase())
+    // Date rolls 2026-02-30 over to March 2: check the day exists in its month
+    const daysInMonth = new Date(Date.UTC(y!, mo!, 0)).getUTCDate()
+    const plausible = mo! >= 1 && mo! <= 12 && d! >= 1 && d! <= daysInMonth && h! <= 23 && mi! <= 59 && s! <= 59
     if (plausible && !Number.isNaN(time.getTime()) && y! >= 1970) {
       return { kind: 'time', time, text: value }
     }
@@ -191,6 +192,11 @@ export interface CommandSpec {
   defaultTimeout?: string
   /** paragraphs shown after the flags in --help */
   notes?: readonly string[]
+  /**
+   * Validates environment variables the command reads (e.g. RESTIC_IMAGE);
+   * runs with the flags, before any kubectl call, and throws a UsageError.
+   */
+  checkEnv?: (env: NodeJS.ProcessEnv) => void
   examples: readonly string[]
 }
 
@@ -228,6 +234,8 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
       return false
     },
   })
+  // minimist does not report what follows `--`
+  unknown.push(...args._.map(String).filter((a) => !unknown.includes(a)))
   if (unknown.length > 0) {
     const [first] = unknown
     const what = first!.startsWith('-') ? `unknown flag ${first}` : `unexpected argument ${JSON.stringify(first)}`
@@ -239,6 +247,10 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
   for (const [key, value] of Object.entries(args)) {
     if (key === '_' || key === 'help' || key === 'h' || !accepted.has(key)) continue
     if (Array.isArray(value)) throw new UsageError(`${label(key as Flag)} was given more than once`)
+    // minimist reads --no-app as app=false; only the yes/no flags take that form
+    if (typeof value === 'boolean' && !FLAGS[key as Flag].boolean) {
+      throw new UsageError(`unknown flag --no-${key}; run with --help to see the flags of ${spec.name}`)
+    }
     raw[key as Flag] = String(value)
   }
   for (const flag of spec.required ?? []) {
@@ -271,6 +283,17 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
       keep: raw.keep === undefined ? false : validateBoolean('keep', raw.keep),
     },
   }
+}
+
+/**
+ * The script's own arguments from process.argv: everything after the
+ * script's path. `tsx scripts/x.ts` and `node scripts/x.ts` put that path at
+ * argv[1]; `zx scripts/x.ts` at argv[2] (after zx's own flags, if any).
+ */
+export function scriptArgs(argv: readonly string[], name: string): string[] {
+  const script = new RegExp(`(^|[\\/])${name}\\.[cm]?[jt]s$`)
+  const at = argv.findIndex((arg, i) => i >= 1 && script.test(arg))
+  return argv.slice(at >= 1 ? at + 1 : 2)
 }
 
 /** The --help text of a command. */

@@ -14,8 +14,18 @@ export interface ClusterTarget {
   how: string
 }
 
-/** The repository root: the directory above lib/. */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+/**
+ * The repository root: the nearest directory above this module that holds
+ * lib/cluster.ts (this file lives in lib/; a bundle of it in .cache/dist/).
+ */
+export const REPO_ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)))
+
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'lib', 'cluster.ts'))) return dir
+    if (path.dirname(dir) === dir) return path.resolve(from, '..')
+  }
+}
 
 /**
  * Where kubeconfig-<cluster> files live: the repository root, or

@@ -2,7 +2,16 @@
 // kubectl call), --help, resolve the cluster once, turn SIGINT/SIGTERM into
 // an abort, run the body, always run the clean-up stack, and map the outcome
 // to an exit code (0 ok, 1 failed / needs attention, 2 bad usage, 130 Ctrl-C).
-import { EXIT, OperationError, UsageError, helpText, parseArgs, type CommandSpec, type Options } from './cli.ts'
+import {
+  EXIT,
+  OperationError,
+  UsageError,
+  helpText,
+  parseArgs,
+  scriptArgs,
+  type CommandSpec,
+  type Options,
+} from './cli.ts'
 import { Cleanup, manualCleanupText } from './cleanup.ts'
 import { findCluster, type ClusterTarget } from './cluster.ts'
 import { Kubectl } from './kubectl.ts'
@@ -26,7 +35,7 @@ const SIGNAL_EXIT: Record<string, number> = { SIGINT: EXIT.INTERRUPTED, SIGTERM:
 export async function runCommand(
   spec: CommandSpec,
   body: (ctx: Context) => Promise<number>,
-  argv: readonly string[] = process.argv.slice(2),
+  argv: readonly string[] = scriptArgs(process.argv, spec.name),
 ): Promise<void> {
   const bootOut = new Output({ json: false, stdout: process.stdout, stderr: process.stderr, env: process.env })
   let opts: Options
@@ -38,6 +47,7 @@ export async function runCommand(
       return
     }
     opts = parsed.options
+    spec.checkEnv?.(process.env)
   } catch (err) {
     bootOut.error(err instanceof Error ? err.message : String(err))
     process.exitCode = err instanceof UsageError ? EXIT.USAGE : EXIT.FAILED
@@ -49,7 +59,15 @@ export async function runCommand(
   const abort = new AbortController()
   let received: string | undefined
   let signals = 0
+  let lastSignal = 0
   const onSignal = (sig: NodeJS.Signals) => {
+    // One Ctrl-C can arrive twice: the terminal signals the whole process
+    // group, and a launcher such as tsx relays it to us again. Count signals
+    // that come within a quarter second of each other once.
+    const now = Date.now()
+    const duplicate = now - lastSignal < 250
+    lastSignal = now
+    if (duplicate) return
     signals++
     if (signals === 1) {
       received = sig

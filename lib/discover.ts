@@ -17,6 +17,16 @@ export async function listSources(
   }
 }
 
+/** Hands every ReplicationSource in scope to `each`, one at a time, from ONE kubectl read. */
+export async function eachSource(kubectl: Kubectl, scope: Scope, each: (rs: ReplicationSource) => void): Promise<void> {
+  try {
+    await kubectl.eachItem<ReplicationSource>(RS, scope, each)
+  } catch (err) {
+    if (err instanceof KubectlError && err.failure === 'no-resource-type') throw volsyncMissing(kubectl.target.name)
+    throw err
+  }
+}
+
 /** The ReplicationSource <app>-backup, in NAMESPACE when given, else wherever it is. */
 export async function findSource(kubectl: Kubectl, app: string, namespace?: string): Promise<ReplicationSource> {
   const name = backupName(app)

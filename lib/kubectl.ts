@@ -1,10 +1,10 @@
 // The only place that runs kubectl. Every call of a run carries the same
 // --kubeconfig/--context; state is read as JSON; manifests go in on stdin;
 // a failure becomes a KubectlError carrying kubectl's own stderr.
-import { $, quote, type ProcessPromise } from 'zx'
+import { $, quote, type ProcessPromise } from 'zx/core'
 import { OperationError } from './cli.ts'
 import type { ClusterTarget } from './cluster.ts'
-import { JsonStreamSplitter } from './jsonstream.ts'
+import { JsonListItemSplitter, JsonStreamSplitter } from './jsonstream.ts'
 
 export interface KubeObject {
   apiVersion?: string
@@ -42,7 +42,7 @@ export function classifyFailure(stderr: string): KubectlFailure {
     return 'conflict'
   }
   if (
-    /Unable to connect to the server|connection refused|i\/o timeout|no such host|dial tcp|TLS handshake|EOF$/m.test(
+    /Unable to connect to the server|connection refused|connection to the server .* was refused|i\/o timeout|no such host|dial tcp|TLS handshake|EOF$/m.test(
       stderr,
     )
   ) {
@@ -101,9 +101,16 @@ export class Kubectl {
    * kills a patch or a clean-up step half way. One-shot calls get a request
    * timeout so an unreachable API server cannot hang a run.
    */
-  private spawn(args: readonly string[], opts: { input?: string; watch?: boolean } = {}): ProcessPromise {
+  private spawn(
+    args: readonly string[],
+    opts: { input?: string; watch?: boolean; streamed?: boolean } = {},
+  ): ProcessPromise {
     const all = [...this.targetFlags, ...(opts.watch ? [] : [REQUEST_TIMEOUT]), ...args]
-    return $({ quiet: true, nothrow: true, input: opts.input, detached: true })`${this.bin} ${all}`
+    // a streamed stdout is read as it comes: zx need not keep a copy of it
+    const store = opts.streamed
+      ? { stdout: new Discard<Chunk>(), stderr: [] as Chunk[], stdall: new Discard<Chunk>() }
+      : undefined
+    return $({ quiet: true, nothrow: true, input: opts.input, detached: true, store })`${this.bin} ${all}`
   }
 
   async run(args: readonly string[], opts: { input?: string } = {}): Promise<string> {
@@ -136,6 +143,42 @@ export class Kubectl {
     if (selectors.field) args.push('--field-selector', selectors.field)
     if (selectors.label) args.push('--selector', selectors.label)
     return (await this.json<KubeList<T>>(args)).items
+  }
+
+  /**
+   * Like list(), but hands each item to `onItem` as kubectl prints it, so
+   * only one item is in memory at a time (status over thousands of sources).
+   */
+  async eachItem<T>(
+    resource: string,
+    scope: Scope,
+    onItem: (item: T) => void,
+    selectors: { field?: string; label?: string } = {},
+  ): Promise<void> {
+    const args = ['get', resource, ...scopeFlags(scope)]
+    if (selectors.field) args.push('--field-selector', selectors.field)
+    if (selectors.label) args.push('--selector', selectors.label)
+    args.push('-o', 'json')
+    const proc = this.spawn(args, { streamed: true })
+    const splitter = new JsonListItemSplitter()
+    const utf8 = new TextDecoder()
+    let bad: unknown
+    for await (const chunk of proc.stdout) {
+      if (bad) continue // drain, so kubectl can exit
+      try {
+        for (const item of splitter.push(utf8.decode(chunk as Buffer, { stream: true }))) onItem(item as T)
+      } catch (err) {
+        bad = err
+      }
+    }
+    const out = await proc
+    if (out.exitCode !== 0) throw new KubectlError(args, out.stderr, out.exitCode)
+    if (bad) throw bad
+    try {
+      splitter.end()
+    } catch (err) {
+      throw new KubectlError(args, `unreadable output: ${err instanceof Error ? err.message : String(err)}`, 0)
+    }
   }
 
   async patch<T>(
@@ -191,16 +234,26 @@ export class Kubectl {
    */
   async *watch<T>(args: readonly string[], signal: AbortSignal): AsyncGenerator<T> {
     const full = ['get', ...args, '--watch', '-o', 'json']
-    const proc = this.spawn(full, { watch: true })
+    const proc = this.spawn(full, { watch: true, streamed: true })
     let finished = false
+    // kubectl runs in its own process group (detached): signal the group
+    // directly; zx's kill() first walks the process tree with `ps` (~50 ms)
     const stop = async () => {
-      if (!finished) await proc.kill('SIGTERM').catch(() => {})
+      const child = proc.child
+      if (finished || !child?.pid || child.exitCode !== null || child.signalCode !== null) return
+      try {
+        process.kill(-child.pid, 'SIGTERM')
+      } catch {
+        // already gone
+      }
     }
     signal.addEventListener('abort', stop, { once: true })
     const splitter = new JsonStreamSplitter()
+    const utf8 = new TextDecoder()
     try {
       for await (const chunk of proc.stdout) {
-        for (const doc of splitter.push(String(chunk))) yield doc as T
+        // a chunk may end inside a multi-byte character: decode as a stream
+        for (const doc of splitter.push(utf8.decode(chunk as Buffer, { stream: true }))) yield doc as T
       }
       const out = await proc
       finished = true
@@ -229,6 +282,15 @@ export class Kubectl {
     if (selectors.field) args.push('--field-selector', selectors.field)
     if (selectors.label) args.push('--selector', selectors.label)
     return this.watch<WatchEvent<T>>(args, signal)
+  }
+}
+
+type Chunk = string | Buffer
+
+/** A zx output store that keeps nothing (for output read as a stream). */
+class Discard<T> extends Array<T> {
+  override push(): number {
+    return 0
   }
 }
 

@@ -33,14 +33,17 @@ const NON_ROOT_UID = 65534
 /**
  * The mover's pod securityContext, made to pass the "restricted" Pod
  * Security Standard: non-root (uid 65534 when the mover does not name a
- * non-root uid) and the RuntimeDefault seccomp profile unless one is set.
+ * non-root uid) and the RuntimeDefault seccomp profile unless a Localhost
+ * one is set.
  */
 export function restrictedPodSecurity(mover: PodSecurityContext | undefined): PodSecurityContext {
   const ctx: PodSecurityContext = { ...(mover ?? {}) }
   if (!ctx.runAsUser) ctx.runAsUser = NON_ROOT_UID
   if (!ctx.runAsGroup) ctx.runAsGroup = ctx.runAsUser
   ctx.runAsNonRoot = true
-  ctx.seccompProfile ??= { type: 'RuntimeDefault' }
+  // restricted allows RuntimeDefault or Localhost, never Unconfined
+  const seccomp = ctx.seccompProfile?.type
+  if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') ctx.seccompProfile = { type: 'RuntimeDefault' }
   return ctx
 }
 

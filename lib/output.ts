@@ -156,7 +156,12 @@ export function formatBytes(n: number): string {
     i++
   }
   if (i === 0) return `${v}B`
-  return v < 10 ? `${(Math.ceil(v * 10) / 10).toFixed(1)}${units[i]}` : `${Math.ceil(v)}${units[i]}`
+  // round up as du does; rounding may carry into the next precision or unit
+  const tenths = Math.ceil(v * 10) / 10
+  if (tenths < 10) return `${tenths.toFixed(1)}${units[i]}`
+  const whole = Math.ceil(v)
+  if (whole >= 1024 && i < units.length - 1) return `1.0${units[i + 1]}`
+  return `${whole}${units[i]}`
 }
 
 // ---------------------------------------------------------------- streams

@@ -29,19 +29,26 @@ export interface ListedSnapshot extends ResticSnapshot {
 
 const TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$/
 
-/** restic's RFC 3339 time with nanoseconds -> milliseconds since the epoch. */
-export function parseResticTime(value: string): number {
+/** restic's RFC 3339 time -> whole seconds since the epoch and nanoseconds within that second. */
+function parseResticInstant(value: string): { seconds: number; nanos: number } {
   const m = TIME.exec(value)
   if (!m) throw new OperationError(`unexpected snapshot time ${JSON.stringify(value)} from restic`)
   const [, y, mo, d, h, mi, s, frac, zone] = m
-  const base = Date.UTC(+y!, +mo! - 1, +d!, +h!, +mi!, +s!)
-  const ms = frac ? Math.floor(Number(`0${frac}`) * 1000) : 0
-  let offset = 0
+  let offsetSeconds = 0
   if (zone !== 'Z') {
     const sign = zone!.startsWith('-') ? -1 : 1
-    offset = sign * (Number(zone!.slice(1, 3)) * 60 + Number(zone!.slice(4, 6))) * 60_000
+    offsetSeconds = sign * (Number(zone!.slice(1, 3)) * 60 + Number(zone!.slice(4, 6))) * 60
   }
-  return base + ms - offset
+  const seconds = Date.UTC(+y!, +mo! - 1, +d!, +h!, +mi!, +s!) / 1000 - offsetSeconds
+  // digits, not floating point: ".29" is 290000000 ns exactly
+  const nanos = frac ? Number(frac.slice(1, 10).padEnd(9, '0')) : 0
+  return { seconds, nanos }
+}
+
+/** restic's RFC 3339 time with nanoseconds -> milliseconds since the epoch (sub-millisecond digits dropped). */
+export function parseResticTime(value: string): number {
+  const { seconds, nanos } = parseResticInstant(value)
+  return seconds * 1000 + Math.floor(nanos / 1_000_000)
 }
 
 /**
@@ -80,36 +87,60 @@ export function tail(text: string, lines = 20): string {
 
 /**
  * Newest first, each with the `previous` offset that selects it, computed as
- * mover-restic/entry.sh does: snapshots listed oldest first, keep those whose
- * line mentions /data, compare whole seconds, newest first; when two share a
- * second the later-listed one wins both offsets and the other is unreachable.
+ * select_restic_snapshot_to_restore in VolSync's mover-restic/entry.sh does
+ * (see moverChain): when several snapshots share a second, only the one
+ * listed last is reachable (at the first of their offsets); the others get
+ * null.
  */
 export function withOffsets(snapshots: readonly ResticSnapshot[]): ListedSnapshot[] {
-  const listed = snapshots
-    .map((s, index) => ({
-      ...s,
-      short_id: s.short_id ?? s.id.slice(0, 8),
-      epoch: Math.floor(parseResticTime(s.time) / 1000),
-      ms: parseResticTime(s.time),
-      index,
-      previous: null as number | null,
-    }))
-    .sort((a, b) => a.ms - b.ms || a.index - b.index)
-
-  const eligible = listed.filter(isEligible)
-  const winnerOfSecond = new Map<number, (typeof listed)[number]>()
-  for (const s of eligible) winnerOfSecond.set(s.epoch, s)
-  const newestFirst = [...eligible].reverse()
-  newestFirst.forEach((s, offset) => {
-    const winner = winnerOfSecond.get(s.epoch)!
-    if (winner.previous === null) winner.previous = offset
+  const listed: ListedSnapshot[] = snapshots
+    .map((s, index) => ({ s, index, at: parseResticInstant(s.time) }))
+    // restic lists oldest first by exact time; equal times keep restic's order
+    .sort((a, b) => a.at.seconds - b.at.seconds || a.at.nanos - b.at.nanos || a.index - b.index)
+    .reverse()
+    .map(({ s, at }) => ({ ...s, short_id: s.short_id ?? s.id.slice(0, 8), epoch: at.seconds, previous: null }))
+  moverChain(listed).forEach((entry, offset) => {
+    if (entry.snapshot && entry.snapshot.previous === null) entry.snapshot.previous = offset
   })
-  return listed.reverse().map(({ ms: _ms, index: _index, ...rest }) => rest)
+  return listed
 }
 
-/** The mover keeps `restic snapshots` lines that contain "/data". */
+/** One line of `restic snapshots` that the mover's `grep /data` keeps. */
+export interface ChainEntry {
+  /**
+   * The snapshot the mover restores for this line (for a same-second
+   * collision, the one listed last); null for a line that is not a
+   * snapshot's first line (see moverChain).
+   */
+  snapshot: ListedSnapshot | null
+  epoch: number | null
+}
+
+/**
+ * The mover's list of candidates, newest first (index = `previous`):
+ * entry.sh runs `restic snapshots` (a table, oldest first, times in whole
+ * seconds), keeps the lines that contain "/data", takes the id and time from
+ * each, maps each second to the id listed last in it, and reverses the list.
+ * A snapshot's first line shows its host, tags and first path, so that is
+ * where "/data" counts. A snapshot with several paths prints each further
+ * path on a line of its own; one containing "/data" becomes a bogus
+ * candidate (no id, no time) that still takes an offset. VolSync's own
+ * snapshots have the single path /data.
+ */
+export function moverChain(newestFirst: readonly ListedSnapshot[]): ChainEntry[] {
+  const winner = new Map<number, ListedSnapshot>()
+  for (const s of [...newestFirst].reverse()) if (isEligible(s)) winner.set(s.epoch, s)
+  return newestFirst.flatMap((s) => {
+    const extraLines = (s.paths ?? []).slice(1).filter((p) => p.includes('/data'))
+    const bogus: ChainEntry[] = extraLines.map(() => ({ snapshot: null, epoch: null }))
+    return isEligible(s) ? [...bogus, { snapshot: winner.get(s.epoch)!, epoch: s.epoch }] : bogus
+  })
+}
+
+/** Does the first line `restic snapshots` prints for s contain "/data" (the mover's `grep /data`)? */
 export function isEligible(s: ResticSnapshot): boolean {
-  return [...(s.paths ?? []), ...(s.tags ?? [])].some((p) => p.includes('/data'))
+  const firstLine = [s.hostname ?? '', (s.tags ?? []).join(','), s.paths?.[0] ?? '']
+  return firstLine.some((field) => field.includes('/data'))
 }
 
 /** What a ReplicationDestination needs to restore the chosen snapshot. */
@@ -128,38 +159,55 @@ export function isoSeconds(epochSeconds: number): string {
 /**
  * SNAPSHOT -> previous/restoreAsOf, checked against the list: the mover would
  * otherwise "succeed" with nothing restored. Ids are restored through their
- * time (VolSync has no snapshot-id field).
+ * time (VolSync has no snapshot-id field). `listed` is withOffsets' result.
  */
 export function resolveRestorePoint(listed: readonly ListedSnapshot[], selector: SnapshotSelector): RestorePoint {
-  const eligible = listed.filter((s) => s.previous !== null)
-  const byOffset = (n: number) => eligible.find((s) => s.previous === n)
-  if (eligible.length === 0) {
+  const chain = moverChain(listed)
+  if (!chain.some((e) => e.snapshot)) {
     throw new OperationError(
       'the repository has no snapshots the mover can restore (none with path /data); nothing was changed',
     )
   }
-  switch (selector.kind) {
-    case 'latest':
-      return { previous: 0, snapshot: byOffset(0)! }
-    case 'offset': {
-      const snap = byOffset(selector.previous)
-      if (!snap) {
+  const bogus = (offset: number) =>
+    new OperationError(
+      `SNAPSHOT=${offset} would make the VolSync mover pick a line of a snapshot with several paths, ` +
+        'which restores nothing. Pick another offset (see volsync:list). Nothing was changed.',
+    )
+  /** As entry.sh walks with RESTORE_AS_OF: the first candidate at or before `target`. */
+  const asOf = (target: number, text: string): ListedSnapshot => {
+    for (const entry of chain) {
+      if (entry.epoch === null) {
         throw new OperationError(
-          `SNAPSHOT=${selector.previous} is out of range: the repository has ${eligible.length} restorable ` +
-            `snapshot(s), offsets 0 to ${eligible.length - 1}. Nothing was changed.`,
+          `cannot predict what the VolSync mover restores as of ${text}: a snapshot with several paths ` +
+            'comes first in its list. Use an offset (SNAPSHOT=<PREV> from volsync:list). Nothing was changed.',
         )
       }
-      return { previous: selector.previous, snapshot: snap }
+      if (entry.epoch <= target) return entry.snapshot!
+    }
+    const oldest = chain.findLast((e) => e.snapshot)!.snapshot!
+    throw new OperationError(`no snapshot at or before ${text}; the oldest is ${oldest.time}. Nothing was changed.`)
+  }
+
+  switch (selector.kind) {
+    case 'latest': {
+      const snap = chain[0]!.snapshot
+      if (!snap) throw bogus(0)
+      return { previous: 0, snapshot: snap }
+    }
+    case 'offset': {
+      const entry = chain[selector.previous]
+      if (!entry) {
+        throw new OperationError(
+          `SNAPSHOT=${selector.previous} is out of range: the VolSync mover can select offsets 0 to ` +
+            `${chain.length - 1} in this repository (see volsync:list). Nothing was changed.`,
+        )
+      }
+      if (!entry.snapshot) throw bogus(selector.previous)
+      return { previous: selector.previous, snapshot: entry.snapshot }
     }
     case 'time': {
       const target = Math.floor(selector.time.getTime() / 1000)
-      const snap = eligible.find((s) => s.epoch <= target)
-      if (!snap) {
-        throw new OperationError(
-          `no snapshot at or before ${selector.text}; the oldest is ${eligible.at(-1)!.time}. Nothing was changed.`,
-        )
-      }
-      return { previous: 0, restoreAsOf: isoSeconds(target), snapshot: snap }
+      return { previous: 0, restoreAsOf: isoSeconds(target), snapshot: asOf(target, selector.text) }
     }
     case 'id': {
       const matches = listed.filter((s) => s.id.startsWith(selector.id))
@@ -188,7 +236,9 @@ export function resolveRestorePoint(listed: readonly ListedSnapshot[], selector:
             '. Nothing was changed.',
         )
       }
-      return { previous: 0, restoreAsOf: isoSeconds(snap.epoch), snapshot: snap }
+      const restoreAsOf = isoSeconds(snap.epoch)
+      asOf(snap.epoch, restoreAsOf)
+      return { previous: 0, restoreAsOf, snapshot: snap }
     }
   }
 }

@@ -161,10 +161,10 @@ export function attentionReasons(rs: ReplicationSource, now: Date): string[] {
   const status = rs.status ?? {}
   const cond = syncCondition(rs)
   const facts = readMoverLogs(status.latestMoverStatus?.logs)
-  const schedule = rs.spec.trigger?.schedule
-  const manual = rs.spec.trigger?.manual
+  const schedule = rs.spec?.trigger?.schedule
+  const manual = rs.spec?.trigger?.manual
 
-  if (rs.spec.paused) reasons.push('paused: no backups run until spec.paused is removed')
+  if (rs.spec?.paused) reasons.push('paused: no backups run until spec.paused is removed')
   if (status.latestMoverStatus?.result === 'Failed') {
     const why = facts.errorLines.at(-1)
     reasons.push(`last mover run failed${why ? `: ${why}` : ''}`)
@@ -215,9 +215,9 @@ export function summarizeSource(rs: ReplicationSource, now: Date): SourceSummary
   return {
     namespace: rs.metadata.namespace ?? '',
     name: rs.metadata.name,
-    sourcePVC: rs.spec.sourcePVC ?? null,
-    schedule: rs.spec.trigger?.schedule ?? null,
-    manual: rs.spec.trigger?.manual ?? null,
+    sourcePVC: rs.spec?.sourcePVC ?? null,
+    schedule: rs.spec?.trigger?.schedule ?? null,
+    manual: rs.spec?.trigger?.manual ?? null,
     lastSyncTime: status.lastSyncTime ?? null,
     lastSyncDurationSeconds: duration === undefined ? null : Math.round(duration / 1000),
     nextSyncTime: status.nextSyncTime ?? null,

@@ -54,7 +54,9 @@ export async function waitFor<T, R>(spec: WaitSpec<T, R>): Promise<R> {
   const started = Date.now()
   const stop = new AbortController()
   const onAbort = () => stop.abort()
-  spec.signal.addEventListener('abort', onAbort, { once: true })
+  // a Ctrl-C that came before the wait began (e.g. during a create) counts too
+  if (spec.signal.aborted) stop.abort()
+  else spec.signal.addEventListener('abort', onAbort, { once: true })
   const timer = setTimeout(() => stop.abort(), spec.timeoutMs)
   const maxFailures = spec.maxFailures ?? 3
   let failures = 0
@@ -64,13 +66,19 @@ export async function waitFor<T, R>(spec: WaitSpec<T, R>): Promise<R> {
       try {
         for await (const item of spec.watch(stop.signal)) {
           failures = 0
-          const verdict = await spec.check(item)
+          let verdict: Verdict<R>
+          try {
+            verdict = await spec.check(item)
+          } catch (err) {
+            throw new CheckFailed(err)
+          }
           if (verdict.done) return verdict.value
           if (verdict.progress !== undefined) spec.progress?.update(verdict.progress)
         }
       } catch (err) {
+        // whatever check() throws ends the wait at once; only a failed watch is retried
+        if (err instanceof CheckFailed) throw err.error
         if (stop.signal.aborted) break
-        // check() fails fast with an OperationError; a failed kubectl is retried
         if (err instanceof OperationError && !(err instanceof KubectlError)) throw err
         lastError = err
         failures++
@@ -91,6 +99,14 @@ export async function waitFor<T, R>(spec: WaitSpec<T, R>): Promise<R> {
   }
   if (spec.signal.aborted) throw new InterruptedError(`interrupted while waiting for ${spec.what}`)
   throw new TimeoutError(`timed out after ${formatAge(Date.now() - started)} waiting for ${spec.what}`)
+}
+
+/** Carries an exception of check() past the retry logic. */
+class CheckFailed {
+  readonly error: unknown
+  constructor(error: unknown) {
+    this.error = error
+  }
 }
 
 function errorText(err: unknown): string {

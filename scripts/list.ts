@@ -5,6 +5,7 @@ import { EXIT } from '../lib/cli.ts'
 import { runCommand } from '../lib/command.ts'
 import { findSource } from '../lib/discover.ts'
 import { listSnapshots } from '../lib/list-pod.ts'
+import { resticImage } from '../lib/manifests.ts'
 import { ref } from '../lib/volsync.ts'
 import { hiddenNote, snapshotTable } from '../lib/views.ts'
 
@@ -14,6 +15,7 @@ const spec: CommandSpec = {
   flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'timeout'],
   required: ['app'],
   defaultTimeout: '5m',
+  checkEnv: (env) => void resticImage(env),
   notes: [
     'Runs `restic snapshots --json --no-lock` in a one-shot pod in the app\'s namespace, with the',
     'credentials of the Secret named by the ReplicationSource (spec.restic.repository) as environment',

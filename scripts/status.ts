@@ -3,8 +3,8 @@
 import type { CommandSpec } from '../lib/cli.ts'
 import { EXIT } from '../lib/cli.ts'
 import { runCommand } from '../lib/command.ts'
-import { listSources } from '../lib/discover.ts'
-import { summarizeSource } from '../lib/volsync.ts'
+import { eachSource } from '../lib/discover.ts'
+import { summarizeSource, type SourceSummary } from '../lib/volsync.ts'
 import { attentionList, hiddenNote, statusSummaryLine, statusTable } from '../lib/views.ts'
 
 const spec: CommandSpec = {
@@ -25,11 +25,11 @@ const spec: CommandSpec = {
 
 await runCommand(spec, async ({ opts, kubectl, out }) => {
   const scope = opts.namespace ? { namespace: opts.namespace } : { allNamespaces: true as const }
-  const sources = await listSources(kubectl, scope)
   const now = new Date()
-  const summaries = sources
-    .map((rs) => summarizeSource(rs, now))
-    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name))
+  // one read; each source is summarised as it arrives and then dropped
+  const summaries: SourceSummary[] = []
+  await eachSource(kubectl, scope, (rs) => summaries.push(summarizeSource(rs, now)))
+  summaries.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name))
   const attention = summaries.filter((s) => !s.healthy).length
   const where = opts.namespace ? `namespace ${opts.namespace} of cluster ${opts.cluster}` : `cluster ${opts.cluster}`
 

@@ -8,37 +8,53 @@ setup() {
 
 # the list pod's name is generated; the stub matches it with a glob
 POD='volsync-list-odoo-?????'
+FIND="get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json"
+DELETE="delete pod $POD -n business --ignore-not-found --wait=false --grace-period=0 : echo pod deleted"
+
+# as_pod FIXTURE: a recorded pod answer, named like the pod this run created
+as_pod() {
+  render "$FIXTURES/$1" | sed "s/\"name\": \"POD\"/\"name\": \"$(jq -r .metadata.name "$STUB_DIR/pod.json")\"/"
+}
+export -f as_pod
 
 plan_discovery() {
   stub kubectl \
-    "$K get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
-    "$K create -f - -o json : cat >\"\$STUB_DIR/pod.json\"; render \"\$FIXTURES/pod-list-pending.json\""
+    "$K $FIND : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$K create -f - -o json : cat >\"\$STUB_DIR/pod.json\"; as_pod pod-list-pending.json"
+}
+
+# plan_success: the pod runs, succeeds, its log is the given file, it is deleted
+plan_success() {
+  stub kubectl \
+    "$KW get pod $POD -n business --watch -o json : as_pod pod-list-pending.json; as_pod pod-list-succeeded.json" \
+    "$K logs $POD -n business -c restic : cat \"$1\"" \
+    "$K $DELETE"
 }
 
 @test "list runs restic in a pod built from the ReplicationSource, prints the snapshots newest first, and deletes the pod" {
   plan_discovery
-  stub kubectl \
-    "$KW get pod $POD -n business --watch -o json : render \"\$FIXTURES/pod-list-pending.json\"; render \"\$FIXTURES/pod-list-succeeded.json\"" \
-    "$K logs $POD -n business -c restic : cat \"\$FIXTURES/restic-snapshots.log\"" \
-    "$K delete pod $POD -n business --ignore-not-found --wait=false --grace-period=0 : echo pod deleted"
+  plan_success "$FIXTURES/restic-snapshots.log"
   COLUMNS=120 run -0 script list --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_line --regexp '^PREV +ID +TIME \(UTC\) +LOCAL +AGE +HOST +SIZE +FILES +TAGS$'
   assert_line --regexp '^ +0 +7c2d9e41 +2026-11-25 20:00 +.* volsync +813M +1540 +-$'
   assert_line --regexp '^ +2 +9a8b7c6d +2026-11-25 04:00 '
+  assert_line '3 snapshot(s) of business/odoo-backup on cluster apps; restore one with SNAPSHOT=<PREV or ID>.'
+  assert_line --partial 'clean-up: delete the list pod business/volsync-list-odoo-'
   # the pod: credentials from the source's repository Secret, the mover's uid, restricted
   jq -e '.spec.containers[0].envFrom == [{"secretRef": {"name": "volsync-r2-secret"}}]' "$STUB_DIR/pod.json"
   jq -e '.spec.containers[0].image == "restic/restic:0.18.1"' "$STUB_DIR/pod.json"
   jq -e '.spec.containers[0].command == ["restic","snapshots","--json","--no-lock","--no-cache"]' "$STUB_DIR/pod.json"
   jq -e '.spec.securityContext | .runAsUser == 1000 and .runAsGroup == 1000 and .fsGroup == 1000 and .runAsNonRoot and .seccompProfile.type == "RuntimeDefault"' "$STUB_DIR/pod.json"
   jq -e '.spec.restartPolicy == "Never" and (.spec.containers[0] | has("stdin") | not)' "$STUB_DIR/pod.json"
+  jq -e '.metadata.namespace == "business" and .metadata.labels["app.kubernetes.io/managed-by"] == "volsync-ops"' "$STUB_DIR/pod.json"
 }
 
 @test "Ctrl-C while the pod runs deletes the pod and exits 130" {
   plan_discovery
   stub kubectl \
-    "$KW get pod $POD -n business --watch -o json : render \"\$FIXTURES/pod-list-running.json\"; exec sleep 30" \
-    "$K delete pod $POD -n business --ignore-not-found --wait=false --grace-period=0 : echo pod deleted"
+    "$KW get pod $POD -n business --watch -o json : as_pod pod-list-running.json; exec sleep 30" \
+    "$K $DELETE"
   spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/list.ts" --kubeconfig "$KC" --cluster apps --app odoo
   wait_for_call kubectl "$KW get pod $POD -n business --watch -o json"
   sleep 0.5
@@ -47,4 +63,180 @@ plan_discovery() {
   unstub kubectl
   assert_equal "$status" 130
   assert_line --partial 'clean-up: delete the list pod business/volsync-list-odoo-'
+}
+
+@test "one Ctrl-C that arrives twice (terminal and launcher relay) still cleans up" {
+  plan_discovery
+  stub kubectl \
+    "$KW get pod $POD -n business --watch -o json : as_pod pod-list-running.json; exec sleep 30" \
+    "$K $DELETE; sleep 0.5"
+  spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/list.ts" --kubeconfig "$KC" --cluster apps --app odoo
+  wait_for_call kubectl "$KW get pod $POD -n business --watch -o json"
+  sleep 0.5
+  # three signals 80 ms apart: one key press seen by the script, the
+  # terminal's group signal and the launcher's relay, not three presses
+  interrupt_job
+  sleep 0.08
+  interrupt_job || true # the run may be over already
+  sleep 0.08
+  interrupt_job || true
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+  refute_line --partial 'still cleaning up'
+  assert_line --partial 'clean-up: delete the list pod business/volsync-list-odoo-'
+}
+
+@test "Ctrl-C through task deletes the pod and task -x exits 130" {
+  plan_discovery
+  stub kubectl \
+    "$KW get pod $POD -n business --watch -o json : as_pod pod-list-running.json; exec sleep 30" \
+    "$K $DELETE"
+  spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:list APP=odoo CLUSTER=apps KUBECONFIG="$1"' task "$KC"
+  wait_for_call kubectl "$KW get pod $POD -n business --watch -o json"
+  sleep 0.5
+  interrupt_job
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+  assert_line --partial 'clean-up: delete the list pod business/volsync-list-odoo-'
+  assert_line --partial 'interrupted while waiting for the list pod business/volsync-list-odoo-'
+}
+
+# --- discovery
+
+@test "a source found in two namespaces is exit 2: both are listed and NAMESPACE is asked for" {
+  stub kubectl "$K $FIND : render \"\$FIXTURES/rs-odoo-twice.json\""
+  run -2 script list --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_output 'error: ReplicationSource odoo-backup exists in 2 namespaces on cluster apps: business, business-staging. Say which with NAMESPACE=<ns> (--namespace).'
+}
+
+@test "a source that does not exist is exit 1 and lists the sources that do" {
+  stub kubectl \
+    "$K get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=wiki-backup -o json : cat \"\$FIXTURES/empty-list.json\"" \
+    "$K get replicationsources.volsync.backube --all-namespaces -o json : render \"\$FIXTURES/rs-mixed.json\""
+  run -1 script list --kubeconfig "$KC" --cluster apps --app wiki
+  unstub kubectl
+  assert_output - <<'EOF'
+error: ReplicationSource wiki-backup not found in cluster apps.
+ReplicationSources that exist:
+  business/odoo-backup
+  media/jellyfin-backup
+  media/plex-backup
+  tools/git-backup
+  tools/wiki-backup
+EOF
+}
+
+@test "NAMESPACE narrows the field-selector read to that namespace" {
+  stub kubectl \
+    "$K get replicationsources.volsync.backube -n business-staging --field-selector metadata.name=odoo-backup -o json : jq '.items |= map(select(.metadata.namespace == \"business-staging\"))' \"\$FIXTURES/rs-odoo-twice.json\" | render /dev/stdin" \
+    "$K create -f - -o json : cat >\"\$STUB_DIR/pod.json\"; as_pod pod-list-pending.json" \
+    "$KW get pod $POD -n business-staging --watch -o json : as_pod pod-list-succeeded.json" \
+    "$K logs $POD -n business-staging -c restic : cat \"\$FIXTURES/restic-snapshots.log\"" \
+    "$K delete pod $POD -n business-staging --ignore-not-found --wait=false --grace-period=0"
+  run -0 script list --kubeconfig "$KC" --cluster apps --app odoo --namespace business-staging
+  unstub kubectl
+  jq -e '.metadata.namespace == "business-staging"' "$STUB_DIR/pod.json"
+  assert_line --partial 'snapshot(s) of business-staging/odoo-backup on cluster apps'
+}
+
+@test "a source not in NAMESPACE is exit 1, naming the namespace and listing what exists" {
+  stub kubectl \
+    "$K get replicationsources.volsync.backube -n lab --field-selector metadata.name=odoo-backup -o json : cat \"\$FIXTURES/empty-list.json\"" \
+    "$K get replicationsources.volsync.backube --all-namespaces -o json : render \"\$FIXTURES/rs-odoo.json\""
+  run -1 script list --kubeconfig "$KC" --cluster apps --app odoo --namespace lab
+  unstub kubectl
+  assert_line 'error: ReplicationSource odoo-backup not found in namespace lab of cluster apps.'
+  assert_line '  business/odoo-backup'
+}
+
+# --- the pod fails
+
+@test "a pod that fails (wrong password) is exit 1 with the tail of its log, and the pod is deleted" {
+  plan_discovery
+  stub kubectl \
+    "$KW get pod $POD -n business --watch -o json : as_pod pod-list-running.json; as_pod pod-list-failed.json" \
+    "$K logs $POD -n business -c restic : printf 'repository 9f3a2b1c opened\nFatal: wrong password or no key found\n'" \
+    "$K $DELETE"
+  run -1 script list --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_line 'error: restic could not list the repository of business/odoo-backup (Secret business/volsync-r2-secret); its log ends:'
+  assert_line 'Fatal: wrong password or no key found'
+  assert_line --partial 'clean-up: delete the list pod business/volsync-list-odoo-'
+}
+
+@test "a missing Secret (CreateContainerConfigError) fails fast with the reason, and the pod is deleted" {
+  plan_discovery
+  stub kubectl \
+    "$KW get pod $POD -n business --watch -o json : as_pod pod-list-configerror.json; exec sleep 30" \
+    "$K $DELETE"
+  SECONDS=0
+  run -1 script list --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  ((SECONDS < 10)) || fail "took ${SECONDS}s: it waited instead of failing fast"
+  assert_line --regexp '^error: pod business/volsync-list-odoo-[a-z0-9]{5} cannot start: CreateContainerConfigError: secret "volsync-r2-secret" not found$'
+  assert_line --partial 'clean-up: delete the list pod business/volsync-list-odoo-'
+}
+
+@test "TIMEOUT ends the wait with exit 1, and the pod is deleted" {
+  plan_discovery
+  stub kubectl \
+    "$KW get pod $POD -n business --watch -o json : as_pod pod-list-running.json; exec sleep 30" \
+    "$K $DELETE"
+  run -1 script list --kubeconfig "$KC" --cluster apps --app odoo --timeout 2s
+  unstub kubectl
+  assert_line --regexp '^error: timed out after [23]s waiting for the list pod business/volsync-list-odoo-[a-z0-9]{5}$'
+  assert_line --partial 'clean-up: delete the list pod business/volsync-list-odoo-'
+  # the pod stops itself a minute after the timeout even if this tool died
+  jq -e '.spec.activeDeadlineSeconds == 62' "$STUB_DIR/pod.json"
+}
+
+# --- image, output
+
+@test "RESTIC_IMAGE overrides the image of the pod" {
+  plan_discovery
+  plan_success "$FIXTURES/restic-snapshots.log"
+  RESTIC_IMAGE=registry.example.com:5000/mirror/restic:0.18.1 run -0 script list --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  jq -e '.spec.containers[0].image == "registry.example.com:5000/mirror/restic:0.18.1"' "$STUB_DIR/pod.json"
+}
+
+@test "a bad RESTIC_IMAGE is exit 2 before any kubectl call" {
+  RESTIC_IMAGE='restic/restic:0.18.1 $(id)' run -2 script list --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_output 'error: RESTIC_IMAGE "restic/restic:0.18.1 $(id)" is not an image reference such as restic/restic:0.18.1'
+}
+
+@test "--output json prints only the parsed list, with the previous offsets, on stdout" {
+  plan_discovery
+  plan_success "$FIXTURES/restic-snapshots.log"
+  run -0 --separate-stderr script list --kubeconfig "$KC" --cluster apps --app odoo --output json
+  unstub kubectl
+  jq -e '.cluster == "apps" and .source == "business/odoo-backup"' <<<"$output"
+  jq -e '[.snapshots[] | [.short_id, .previous]] == [["7c2d9e41", 0], ["4b1e6f2a", 1], ["9a8b7c6d", 2]]' <<<"$output"
+  jq -e '.snapshots[0].summary.total_files_processed == 1540 and .snapshots[0].epoch == 1795636805' <<<"$output"
+  # notes and clean-up lines went to stderr
+  [[ $stderr == *'clean-up: delete the list pod'* ]]
+}
+
+@test "an empty repository is a clear message and exit 0" {
+  plan_discovery
+  printf '[]\n' >"$TEST_DIR/empty.log"
+  plan_success "$TEST_DIR/empty.log"
+  run -0 --separate-stderr script list --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_output 'The repository of business/odoo-backup has no snapshots yet.'
+}
+
+@test "task volsync:list passes APP, CLUSTER, NAMESPACE, KUBECONFIG, OUTPUT and TIMEOUT to the script" {
+  stub kubectl \
+    "$K get replicationsources.volsync.backube -n business --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$K create -f - -o json : cat >\"\$STUB_DIR/pod.json\"; as_pod pod-list-pending.json"
+  plan_success "$FIXTURES/restic-snapshots.log"
+  run -0 --separate-stderr run_task volsync:list APP=odoo CLUSTER=apps NAMESPACE=business KUBECONFIG="$KC" OUTPUT=json TIMEOUT=90s
+  unstub kubectl
+  jq -e '(.snapshots | length) == 3' <<<"$output"
+  jq -e '.spec.activeDeadlineSeconds == 150' "$STUB_DIR/pod.json"
 }

@@ -78,3 +78,19 @@ setup() {
   unstub kubectl
   assert_line '1 healthy, 0 need attention (namespace business of cluster apps)'
 }
+
+@test "status reads a list that arrives in small pieces, with multi-byte characters cut across them" {
+  # 7-byte pieces: the é (2 bytes in UTF-8) of the message is split somewhere
+  stub kubectl "$K get replicationsources.volsync.backube --all-namespaces -o json : render \"\$FIXTURES/rs-mixed.json\" | sed 's/unable to get volume snapshot class/unable to get volume snapshot clàss é/' | perl -e '\$| = 1; while (read(STDIN, \$b, 7)) { print \$b; select(undef, undef, undef, 0.0005) }'"
+  COLUMNS=200 run -1 script status --kubeconfig "$KC" --cluster apps
+  unstub kubectl
+  assert_line '    error: unable to get volume snapshot clàss é "csi-ceph-blockpool": not found'
+  assert_line '1 healthy, 4 need attention (cluster apps)'
+}
+
+@test "output that is not a JSON list is exit 1 with kubectl's command named" {
+  stub kubectl "$K get replicationsources.volsync.backube --all-namespaces -o json : render \"\$FIXTURES/rs-mixed.json\" | head -c 3000"
+  run -1 script status --kubeconfig "$KC" --cluster apps
+  unstub kubectl
+  assert_output 'error: kubectl get replicationsources.volsync.backube --all-namespaces -o json failed: unreadable output: the JSON list ended early'
+}

@@ -1,0 +1,165 @@
+#!/usr/bin/env bats
+# Hostile input: every variable of every command, given shell
+# metacharacters, quotes, spaces, newlines, ../, $(id), backticks, YAML and
+# jsonpath breakers, upper case, too long, or empty where required. Each must
+# exit 2 with a message that says what is allowed, and the kubectl stub must
+# prove kubectl was never called (no kubeconfig-<cluster> file exists, so a
+# run that got past validation would at least call `kubectl config
+# get-contexts`).
+#
+# ADDING A COMMAND: one line in COMMANDS below: the script name, then the
+# Taskfile variables it takes. The variables' hostile values and the message
+# each must print are in VALUES / ALLOWED; a new variable needs an entry there.
+
+bats_require_minimum_version 1.5.0
+
+COMMANDS=(
+  'status        CLUSTER NAMESPACE OUTPUT'
+  'list          APP CLUSTER NAMESPACE OUTPUT TIMEOUT'
+  # 'snapshot      APP CLUSTER NAMESPACE OUTPUT TIMEOUT'
+  # 'snapshot-all  CLUSTER NAMESPACE OUTPUT TIMEOUT'
+  # 'unlock        APP CLUSTER NAMESPACE OUTPUT TIMEOUT'
+  # 'restore       APP CLUSTER NAMESPACE OUTPUT TIMEOUT SNAPSHOT YES DRY_RUN KEEP'
+)
+
+# values that no variable accepts
+COMMON=(
+  'a;id' 'a|id&' '$(id)' '`id`' "a'b" 'a"b' 'a b' $'a\nb' '../etc' 'a: b' '- x' '{}' '{.items[*]}' ']' '*'
+  'a\b' '--help' 'Odoo' "$(printf 'a%.0s' {1..300})"
+)
+# per variable: more values it must refuse ('' = empty, where the variable is required)
+declare -A VALUES=(
+  [APP]="'' $(printf 'a%.0s' {1..41}) a- -a a.b a_b"
+  [CLUSTER]="$(printf 'a%.0s' {1..64}) a- a.b a_b"
+  [NAMESPACE]="$(printf 'a%.0s' {1..64}) a- a.b a_b"
+  [OUTPUT]='yaml JSON wide'
+  [TIMEOUT]='30 0s -5m 1d 169h 1h30 5M'
+  [SNAPSHOT]='-1 01 latest ABCDEF12 abc1234 2026-02-30T00:00:00Z 2026-11-26 2026-11-26T04:00:00'
+  [YES]='yes no 1 0 TRUE y'
+  [DRY_RUN]='yes no 1 0 TRUE y'
+  [KEEP]='yes no 1 0 TRUE y'
+)
+NAME_RULE="is not a valid Kubernetes name: use at most %s lower-case letters, digits and '-', starting and ending with a letter or digit"
+declare -A ALLOWED=(
+  [APP]=$(printf "$NAME_RULE" 40)
+  [CLUSTER]=$(printf "$NAME_RULE" 63)
+  [NAMESPACE]=$(printf "$NAME_RULE" 63)
+  [OUTPUT]='must be table or json'
+  [TIMEOUT]='is not a duration: use a number with a unit, such as 90s, 30m or 1h30m (at most 168h)'
+  [SNAPSHOT]='is not a snapshot selector: use an offset (0 = latest, 1 = the one before, ...), a restic snapshot id (8 to 64 hex digits, as shown by volsync:list) or an RFC 3339 time such as 2026-11-26T04:00:00Z'
+  [YES]='must be true or false'
+  [DRY_RUN]='must be true or false'
+  [KEEP]='must be true or false'
+)
+# through task (slower): a representative subset, incl. task's own template syntax
+TASK_VALUES=('$(id)' $'a\nb' 'a: b' "a'b" '{{.ROOT_DIR}}' 'Odoo')
+
+setup() {
+  load helpers/common
+  common_setup
+}
+
+# values VAR: the hostile values of VAR, one per line in $TEST_DIR/values.N
+values() {
+  local var=$1 i=0 v
+  local -a extra
+  eval "extra=(${VALUES[$var]})"
+  for v in "${COMMON[@]}" "${extra[@]}"; do
+    printf '%s' "$v" >"$TEST_DIR/value.$i"
+    i=$((i + 1))
+  done
+  echo "$i"
+}
+
+# valid_args COMMAND VAR MODE: good values for the required variables other than VAR
+valid_args() {
+  [[ " ${1} " == *' APP '* && $2 != APP ]] || return 0
+  if [[ $3 == task ]]; then echo 'APP=odoo'; else echo '--app=odoo'; fi
+}
+
+# expect_rejected COMMAND VAR MODE VALUE_FILE...: each value exits 2 with the
+# message for VAR, kubectl untouched; runs two at a time
+expect_rejected() {
+  local cmd=$1 var=$2 mode=$3
+  shift 3
+  local flag=${var,,}
+  flag=${flag//_/-}
+  local vars_line extra file value
+  vars_line=$(printf '%s\n' "${COMMANDS[@]}" | awk -v c="$cmd" '$1 == c')
+  extra=$(valid_args "$vars_line" "$var" "$mode")
+  local -a pids=()
+  for file in "$@"; do
+    (
+      value=$(cat "$file"; printf x)
+      value=${value%x}
+      rc=0
+      if [[ $mode == task ]]; then
+        (cd "$ROOT" && exec task -x "volsync:$cmd" ${extra:+"$extra"} "$var=$value") >"$file.out" 2>&1 || rc=$?
+      else
+        script "$cmd" ${extra:+"$extra"} "--$flag=$value" >"$file.out" 2>&1 || rc=$?
+      fi
+      echo "$rc" >"$file.rc"
+    ) &
+    pids+=($!)
+    if ((${#pids[@]} >= 2)); then
+      wait "${pids[0]}" || true
+      pids=("${pids[@]:1}")
+    fi
+  done
+  wait || true
+  local failures=''
+  for file in "$@"; do
+    value=$(cat "$file")
+    local rc out
+    rc=$(cat "$file.rc")
+    out=$(cat "$file.out")
+    if [[ $rc != 2 ]]; then
+      failures+="$var=$(printf '%q' "$value"): exit $rc, not 2: $out"$'\n'
+    elif [[ -z $value && $out != *"$var (--$flag) is required"* ]]; then
+      failures+="$var='' (required): no 'is required' message: $out"$'\n'
+    elif [[ -n $value && $out != *"$var (--$flag) "*"${ALLOWED[$var]}"* && ! ($mode == task && $value == '{{'*) ]]; then
+      failures+="$var=$(printf '%q' "$value"): message does not say what is allowed: $out"$'\n'
+    fi
+  done
+  [[ -z $failures ]] || fail "$failures"
+  unstub kubectl
+}
+
+hostile_script() {
+  local cmd=$1 var=$2 n i files=()
+  n=$(values "$var")
+  for ((i = 0; i < n; i++)); do files+=("$TEST_DIR/value.$i"); done
+  expect_rejected "$cmd" "$var" script "${files[@]}"
+}
+
+hostile_task() {
+  local cmd=$1 var=$2 i files=()
+  for ((i = 0; i < ${#TASK_VALUES[@]}; i++)); do
+    printf '%s' "${TASK_VALUES[$i]}" >"$TEST_DIR/value.$i"
+    files+=("$TEST_DIR/value.$i")
+  done
+  expect_rejected "$cmd" "$var" task "${files[@]}"
+}
+
+for _command_line in "${COMMANDS[@]}"; do
+  read -r _command _vars <<<"$_command_line"
+  for _var in $_vars; do
+    bats_test_function --description "$_command refuses every hostile $_var with exit 2 before any kubectl call" -- hostile_script "$_command" "$_var"
+    bats_test_function --description "task volsync:$_command refuses hostile $_var values with exit 2 before any kubectl call" -- hostile_task "$_command" "$_var"
+  done
+done
+
+@test "the hostile values reach the script intact (the test itself is sound)" {
+  run -2 script status "--cluster=$(printf 'a\nb')"
+  assert_output --partial '"a\nb"'
+  run -2 script status '--cluster=$(id)'
+  assert_output --partial '"$(id)"'
+  unstub kubectl
+}
+
+@test "task evaluates {{...}} in values itself: an unknown template function stops task before the script runs" {
+  run run_task volsync:status 'CLUSTER={{exec "id"}}'
+  assert_failure
+  assert_output --partial 'function "exec" not defined'
+  unstub kubectl
+}

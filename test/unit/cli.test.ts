@@ -1,0 +1,347 @@
+import { describe, expect, it } from 'vitest'
+import {
+  APP_MAX_LENGTH,
+  EXIT,
+  FLAGS,
+  OperationError,
+  UsageError,
+  helpText,
+  label,
+  parseArgs,
+  parseDuration,
+  parseSnapshotSelector,
+  scriptArgs,
+  validateName,
+  type CommandSpec,
+  type Options,
+} from '../../lib/cli.ts'
+
+/** A command that takes every flag, like restore will. */
+const every: CommandSpec = {
+  name: 'every',
+  summary: 'takes every flag',
+  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'timeout', 'snapshot', 'yes', 'dry-run', 'keep'],
+  required: ['app'],
+  defaultTimeout: '45m',
+  notes: ['A note line.'],
+  examples: ['tsx scripts/every.ts --app odoo'],
+}
+/** A command like status: no APP, no timeout default of its own. */
+const statusLike: CommandSpec = {
+  name: 'status',
+  summary: 'status',
+  flags: ['cluster', 'namespace', 'kubeconfig', 'output'],
+  examples: [],
+}
+
+const defaults: Options = {
+  app: 'odoo',
+  cluster: 'infra',
+  namespace: undefined,
+  kubeconfig: undefined,
+  output: 'table',
+  timeoutMs: 45 * 60_000,
+  snapshot: { kind: 'latest' },
+  yes: false,
+  dryRun: false,
+  keep: false,
+}
+
+function options(spec: CommandSpec, argv: string[]): Options {
+  const parsed = parseArgs(spec, argv)
+  if (parsed.help) throw new Error('unexpected --help')
+  return parsed.options
+}
+
+function usageError(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (err) {
+    expect(err).toBeInstanceOf(UsageError)
+    expect((err as UsageError).exitCode).toBe(EXIT.USAGE)
+    return (err as Error).message
+  }
+  throw new Error('expected a UsageError')
+}
+
+describe('parseArgs', () => {
+  it.each<[string, string[], Partial<Options>]>([
+    ['only the required flag: defaults everywhere else', ['--app', 'odoo'], {}],
+    ['--flag=value form', ['--app=odoo', '--cluster=apps'], { cluster: 'apps' }],
+    ['an empty value counts as not given', ['--app=odoo', '--namespace=', '--kubeconfig=', '--cluster=', '--output=', '--timeout=', '--snapshot='], {}],
+    ['namespace', ['--app=odoo', '--namespace', 'business'], { namespace: 'business' }],
+    ['kubeconfig with spaces is a path, passed as is', ['--app=odoo', '--kubeconfig', '/tmp/my dir/kube config'], { kubeconfig: '/tmp/my dir/kube config' }],
+    ['output json', ['--app=odoo', '--output', 'json'], { output: 'json' }],
+    ['timeout', ['--app=odoo', '--timeout', '1h30m'], { timeoutMs: 90 * 60_000 }],
+    ['snapshot offset', ['--app=odoo', '--snapshot', '3'], { snapshot: { kind: 'offset', previous: 3 } }],
+    ['snapshot id', ['--app=odoo', '--snapshot', '7c2d9e41'], { snapshot: { kind: 'id', id: '7c2d9e41' } }],
+    ['--yes alone is true', ['--app=odoo', '--yes'], { yes: true }],
+    ['--yes=true', ['--app=odoo', '--yes=true'], { yes: true }],
+    ['--yes=false', ['--app=odoo', '--yes=false'], { yes: false }],
+    ['--yes= (empty) is the bare flag: true', ['--app=odoo', '--yes='], { yes: true }],
+    ['--no-yes is false', ['--app=odoo', '--no-yes'], { yes: false }],
+    ['--dry-run and --keep', ['--app=odoo', '--dry-run', '--keep'], { dryRun: true, keep: true }],
+    ['--dry-run=false --keep=false', ['--app=odoo', '--dry-run=false', '--keep=false'], { dryRun: false, keep: false }],
+    ['order does not matter', ['--output', 'json', '--app', 'odoo', '--cluster', 'apps'], { output: 'json', cluster: 'apps' }],
+    ['an app of exactly 40 characters', ['--app', 'a'.repeat(APP_MAX_LENGTH)], { app: 'a'.repeat(APP_MAX_LENGTH) }],
+    ['an all-digit app is a valid DNS-1123 label', ['--app', '1234'], { app: '1234' }],
+  ])('%s', (_name, argv, expected) => {
+    expect(options(every, argv)).toEqual({ ...defaults, ...expected })
+  })
+
+  it('uses 30m when the command names no default timeout', () => {
+    expect(options(statusLike, []).timeoutMs).toBe(30 * 60_000)
+  })
+
+  it('defaults CLUSTER to infra', () => {
+    expect(options(statusLike, []).cluster).toBe('infra')
+  })
+
+  it.each([[['--help']], [['-h']], [['--app=odoo', '--help']], [['--help', '--cluster=NOT VALID']]])(
+    '%j asks for help (before validating values)',
+    (argv) => {
+      expect(parseArgs(every, argv)).toEqual({ help: true })
+    },
+  )
+
+  it.each<[string, string[], RegExp]>([
+    ['an unknown flag', ['--app=odoo', '--bogus'], /^unknown flag --bogus; run with --help to see the flags of every$/],
+    ['an unknown short flag', ['--app=odoo', '-a'], /^unknown flag -a;/],
+    ['an unknown flag even with --help', ['--help', '--bogus'], /^unknown flag --bogus;/],
+    ['a flag of another command', ['--app=odoo'], /^unknown flag --app=odoo;/],
+    ['a positional argument', ['--app=odoo', 'extra'], /^unexpected argument "extra";/],
+    ['a positional argument after --', ['--app=odoo', '--', 'extra'], /^unexpected argument "extra";/],
+    ['a flag given twice', ['--app=odoo', '--app=odoo'], /^APP \(--app\) was given more than once$/],
+    ['a boolean given twice', ['--app=odoo', '--yes', '--yes'], /^YES \(--yes\) was given more than once$/],
+    ['--no- on a value flag', ['--app=odoo', '--no-cluster'], /^unknown flag --no-cluster;/],
+    ['the required flag missing', [], /^APP \(--app\) is required \(see --help\)$/],
+    ['the required flag empty', ['--app='], /^APP \(--app\) is required/],
+    ['the required flag without a value', ['--app'], /^APP \(--app\) is required/],
+    ['a bad output', ['--app=odoo', '--output=yaml'], /^OUTPUT \(--output\) "yaml" must be table or json$/],
+    ['a bad boolean', ['--app=odoo', '--yes=no'], /^YES \(--yes\) "no" must be true or false$/],
+    ['a bad dry-run', ['--app=odoo', '--dry-run=1'], /^DRY_RUN \(--dry-run\) "1" must be true or false$/],
+    ['a bad keep', ['--app=odoo', '--keep=yes'], /^KEEP \(--keep\) "yes" must be true or false$/],
+    ['a bad timeout', ['--app=odoo', '--timeout=30'], /^TIMEOUT \(--timeout\) "30" is not a duration: use a number with a unit, such as 90s, 30m or 1h30m \(at most 168h\)$/],
+    ['a zero timeout', ['--app=odoo', '--timeout=0s'], /^TIMEOUT \(--timeout\) "0s" is not a duration/],
+    ['a timeout over a week', ['--app=odoo', '--timeout=169h'], /^TIMEOUT \(--timeout\) "169h" is not a duration/],
+    ['a bad snapshot', ['--app=odoo', '--snapshot=latest'], /^SNAPSHOT \(--snapshot\) "latest" is not a snapshot selector/],
+    ['an upper-case app', ['--app=Odoo'], /^APP \(--app\) "Odoo" is not a valid Kubernetes name: use at most 40 /],
+    ['an app too long', ['--app=' + 'a'.repeat(41)], /^APP \(--app\) "a{41}" is not a valid Kubernetes name: use at most 40 /],
+    ['a bad cluster', ['--app=odoo', '--cluster=a_b'], /^CLUSTER \(--cluster\) "a_b" is not a valid Kubernetes name: use at most 63 /],
+    ['a bad namespace', ['--app=odoo', '--namespace=../etc'], /^NAMESPACE \(--namespace\) "..\/etc" is not a valid Kubernetes name/],
+    ['a kubeconfig with a newline', ['--app=odoo', '--kubeconfig=/tmp/a\nb'], /^KUBECONFIG \(--kubeconfig\) must be a file path without control characters$/],
+  ])('rejects %s with exit 2', (_name, argv, message) => {
+    const spec = _name === 'a flag of another command' ? statusLike : every
+    expect(usageError(() => parseArgs(spec, argv))).toMatch(message)
+  })
+})
+
+describe('validateName', () => {
+  it.each([
+    ['a', 63],
+    ['odoo', 63],
+    ['my-app-2', 63],
+    ['0', 63],
+    ['a'.repeat(63), 63],
+    ['a'.repeat(40), 40],
+  ])('accepts %j (max %i)', (value, max) => {
+    expect(validateName('namespace', value, max)).toBe(value)
+  })
+
+  it.each([
+    ['', 63],
+    ['-a', 63],
+    ['a-', 63],
+    ['A', 63],
+    ['a.b', 63],
+    ['a_b', 63],
+    ['a b', 63],
+    ['a\nb', 63],
+    ['é', 63],
+    ['a'.repeat(64), 63],
+    ['a'.repeat(41), 40],
+  ])('rejects %j (max %i), saying what is allowed', (value, max) => {
+    expect(usageError(() => validateName('cluster', value, max))).toBe(
+      `CLUSTER (--cluster) ${JSON.stringify(value)} is not a valid Kubernetes name: use at most ${max} ` +
+        `lower-case letters, digits and '-', starting and ending with a letter or digit`,
+    )
+  })
+
+  it('keeps APP short enough for <app>-restore-<14-digit timestamp> to stay a valid name', () => {
+    expect(`${'a'.repeat(APP_MAX_LENGTH)}-restore-20261126040000`.length).toBe(63)
+  })
+})
+
+describe('parseSnapshotSelector', () => {
+  it.each([
+    ['', { kind: 'latest' }],
+    ['0', { kind: 'offset', previous: 0 }],
+    ['1', { kind: 'offset', previous: 1 }],
+    ['42', { kind: 'offset', previous: 42 }],
+    ['9999999', { kind: 'offset', previous: 9999999 }],
+    // eight digits are a short restic id: no repository keeps ten million snapshots
+    ['12345678', { kind: 'id', id: '12345678' }],
+    ['7c2d9e41', { kind: 'id', id: '7c2d9e41' }],
+    ['1234567a', { kind: 'id', id: '1234567a' }],
+    ['7c2d9e41b8a7', { kind: 'id', id: '7c2d9e41b8a7' }],
+    ['a'.repeat(64), { kind: 'id', id: 'a'.repeat(64) }],
+  ])('%j -> %j', (value, expected) => {
+    expect(parseSnapshotSelector(value)).toEqual(expected)
+  })
+
+  it.each([
+    ['2026-11-26T04:00:00Z', '2026-11-26T04:00:00.000Z'],
+    ['2026-11-26t04:00:00z', '2026-11-26T04:00:00.000Z'],
+    ['2026-11-26T04:00:00.5Z', '2026-11-26T04:00:00.500Z'],
+    ['2026-11-26T04:00:00.123456789Z', '2026-11-26T04:00:00.123Z'],
+    ['2026-11-26T05:00:00+01:00', '2026-11-26T04:00:00.000Z'],
+    ['2026-11-26T04:00:00.25-02:30', '2026-11-26T06:30:00.250Z'],
+    ['2026-11-26T04:00:00-23:59', '2026-11-27T03:59:00.000Z'],
+    ['2028-02-29T00:00:00Z', '2028-02-29T00:00:00.000Z'],
+    ['1970-01-01T00:00:00Z', '1970-01-01T00:00:00.000Z'],
+  ])('RFC 3339 %j is the time %s', (value, iso) => {
+    const sel = parseSnapshotSelector(value)
+    expect(sel.kind).toBe('time')
+    if (sel.kind !== 'time') return
+    expect(sel.time.toISOString()).toBe(iso)
+    expect(sel.text).toBe(value)
+  })
+
+  it.each([
+    ['latest'],
+    ['-1'],
+    ['01'],
+    ['00'],
+    ['1.5'],
+    ['7C2D9E41'],
+    ['7c2d9e4'], // 7 hex digits that are not all decimal: neither offset nor id
+    ['g2d9e41b'],
+    ['a'.repeat(65)],
+    ['2026-11-26'],
+    ['2026-11-26 04:00:00Z'],
+    ['2026-11-26T04:00:00'],
+    ['2026-11-26T04:00Z'],
+    ['2026-02-29T00:00:00Z'],
+    ['2026-02-30T00:00:00Z'],
+    ['2026-04-31T00:00:00Z'],
+    ['2026-13-01T00:00:00Z'],
+    ['2026-00-10T00:00:00Z'],
+    ['2026-11-00T00:00:00Z'],
+    ['2026-11-26T24:00:00Z'],
+    ['2026-11-26T04:60:00Z'],
+    ['2026-11-26T23:59:60Z'],
+    ['2026-11-26T04:00:00+24:00'],
+    ['2026-11-26T04:00:00+05:99'],
+    ['2026-11-26T04:00:00.Z'],
+    ['2026-11-26T04:00:00.1234567890Z'],
+    ['1969-12-31T23:59:59Z'],
+    [' 1'],
+    ['1\n'],
+    ['$(id)'],
+  ])('rejects %j, saying what is allowed', (value) => {
+    expect(usageError(() => parseSnapshotSelector(value))).toBe(
+      `SNAPSHOT (--snapshot) ${JSON.stringify(value)} is not a snapshot selector: use an offset (0 = latest, ` +
+        `1 = the one before, ...), a restic snapshot id (8 to 64 hex digits, as shown by volsync:list) or an ` +
+        `RFC 3339 time such as 2026-11-26T04:00:00Z`,
+    )
+  })
+})
+
+describe('parseDuration', () => {
+  it.each<[string, number | undefined]>([
+    ['90s', 90_000],
+    ['30m', 1_800_000],
+    ['1h', 3_600_000],
+    ['1h30m', 5_400_000],
+    ['1h30m15s', 5_415_000],
+    ['250ms', 250],
+    ['1.5h', 5_400_000],
+    ['0.5s', 500],
+    ['0s', 0],
+    ['5m5m', 600_000],
+    ['30', undefined],
+    ['', undefined],
+    ['1d', undefined],
+    ['m', undefined],
+    ['-5m', undefined],
+    ['5 m', undefined],
+    ['5M', undefined],
+    ['1h 30m', undefined],
+    ['.5s', undefined],
+  ])('%j -> %s ms', (value, ms) => {
+    expect(parseDuration(value)).toBe(ms)
+  })
+})
+
+describe('errors and labels', () => {
+  it('names a flag by its Taskfile variable and its script flag', () => {
+    expect(label('dry-run')).toBe('DRY_RUN (--dry-run)')
+    expect(Object.values(FLAGS).map((f) => f.variable)).toEqual([
+      'APP', 'CLUSTER', 'NAMESPACE', 'KUBECONFIG', 'OUTPUT', 'TIMEOUT', 'SNAPSHOT', 'YES', 'DRY_RUN', 'KEEP',
+    ])
+  })
+
+  it('carries exit codes 1 and 2 and extra details', () => {
+    const op = new OperationError('it failed', 'log tail')
+    expect([op.exitCode, op.details, new OperationError('x').details]).toEqual([1, 'log tail', ''])
+    expect(new UsageError('bad').exitCode).toBe(2)
+    expect(EXIT).toEqual({ OK: 0, FAILED: 1, USAGE: 2, INTERRUPTED: 130, TERMINATED: 143 })
+  })
+})
+
+describe('helpText', () => {
+  it('lists usage, every flag with its description, required marks, the timeout default, notes, examples and exit codes', () => {
+    expect(helpText(every)).toBe(
+      [
+        'every: takes every flag',
+        '',
+        'Usage:',
+        '  tsx scripts/every.ts [flags]      (Node 20; Node 22.18+: zx scripts/every.ts)',
+        '',
+        'Flags:',
+        '  --app <app>                application: its ReplicationSource is <app>-backup (required)',
+        '  --cluster <cluster>        cluster to act on (default: infra)',
+        '  --namespace <ns>           namespace (default: found from the ReplicationSource)',
+        '  --kubeconfig <file>        kubeconfig to use (default: kubeconfig-<cluster>, else context <cluster>)',
+        '  --output table|json        output format (default: table)',
+        '  --timeout <duration>       give up waiting after this long, e.g. 30m (default: 45m)',
+        '  --snapshot <selector>      offset (0 = latest), restic snapshot id, or RFC 3339 time',
+        '  --yes                      do not ask for confirmation',
+        '  --dry-run                  print the plan and change nothing',
+        '  --keep                     keep the ReplicationDestination for debugging',
+        '  --help                     show this help',
+        '',
+        'A note line.',
+        '',
+        'Examples:',
+        '  tsx scripts/every.ts --app odoo',
+        '',
+        'Exit codes: 0 ok, 1 failed or needs attention, 2 bad usage (nothing changed), 130 interrupted.',
+      ].join('\n'),
+    )
+  })
+
+  it('leaves out the notes section when there are none', () => {
+    const text = helpText(statusLike)
+    expect(text).toContain('  --output table|json        output format (default: table)\n  --help ')
+    expect(text).not.toContain('--app')
+    expect(text).toMatch(/show this help\n\nExamples:\n\nExit codes:/)
+  })
+})
+
+describe('scriptArgs', () => {
+  it.each<[string, string[], string[]]>([
+    ['tsx', ['/usr/bin/node', '/repo/scripts/status.ts', '--cluster', 'apps'], ['--cluster', 'apps']],
+    ['node --import tsx', ['/usr/bin/node', '/repo/scripts/status.ts'], []],
+    ['zx', ['/usr/bin/node', '/repo/node_modules/zx/build/cli.js', 'scripts/status.ts', '--help'], ['--help']],
+    ['zx with its own flags first', ['node', 'zx', '--quiet', '--shell', '/bin/bash', 'scripts/status.ts', '-h'], ['-h']],
+    ['a value that looks like the script', ['node', '/r/scripts/status.ts', '--kubeconfig', '/x/status.ts'], ['--kubeconfig', '/x/status.ts']],
+    ['a compiled script', ['node', '/r/dist/status.js', '--cluster=a'], ['--cluster=a']],
+    ['a name with a dash', ['node', 'zx', 'scripts/snapshot-all.ts', '--yes'], ['--yes']],
+    ['not found: everything after argv[1]', ['node', '-e', '--cluster', 'a'], ['--cluster', 'a']],
+    ['another script of a similar name is not it', ['node', 'zx', 'scripts/mystatus.ts', '--x'], ['scripts/mystatus.ts', '--x']],
+  ])('%s', (_name, argv, expected) => {
+    const name = _name === 'a name with a dash' ? 'snapshot-all' : 'status'
+    expect(scriptArgs(argv, name)).toEqual(expected)
+  })
+})
