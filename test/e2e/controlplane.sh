@@ -63,11 +63,20 @@ alive() {
 }
 
 # start NAME BINARY ARGS...: runs it in its own session (pid = process group),
-# appending its output to logs/NAME.log.
+# appending its output to logs/NAME.log. Only stdin, stdout and stderr reach
+# it: a caller's other descriptors (bats keeps pipes open on 3 and above, and
+# waits for them to close) would otherwise stay open as long as it runs.
 start() {
   local name="$1"
   shift
-  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  (
+    local fd
+    for fd in "/proc/$BASHPID/fd/"*; do
+      fd="${fd##*/}"
+      ((fd > 2 && fd != 255)) && eval "exec $fd>&-"
+    done
+    exec setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null
+  ) &
   echo $! >"$PIDS/$name.pid"
 }
 

@@ -224,7 +224,7 @@ same_tree() {
 # spawn_task ARGS...: `task -x ARGS` in the background, in its own process
 # group (a terminal job); output in $BATS_TEST_TMPDIR/job.out
 spawn_task() {
-  setsid bash -c 'cd "$ROOT" && exec env -u KUBECONFIG task -x "$@"' task "$@" >"$BATS_TEST_TMPDIR/job.out" 2>&1 &
+  setsid bash -c 'cd "$ROOT" && exec env -u KUBECONFIG task -x "$@"' task "$@" >"$BATS_TEST_TMPDIR/job.out" 2>&1 3>&- &
   JOB_PID=$!
 }
 
@@ -265,7 +265,11 @@ namespace_gone() { ! kc get namespace "$1" >/dev/null 2>&1; }
 e2e_teardown() {
   local name ns
   if [[ -f $BATS_TEST_TMPDIR/stopped ]]; then
-    while IFS= read -r name; do start_component "$name" || true; done <"$BATS_TEST_TMPDIR/stopped"
+    # in start order: the others need the API server
+    for name in etcd kube-apiserver kube-controller-manager fakes3 harness volsync; do
+      grep -qx "$name" "$BATS_TEST_TMPDIR/stopped" && { start_component "$name" || true; }
+    done
+    rm -f "$BATS_TEST_TMPDIR/stopped"
   fi
   [[ -z ${JOB_PID:-} ]] || kill -KILL -- "-$JOB_PID" 2>/dev/null || true
   [[ -f $NAMESPACES_FILE ]] || return 0
