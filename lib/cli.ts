@@ -197,6 +197,11 @@ export interface CommandSpec {
    * runs with the flags, before any kubectl call, and throws a UsageError.
    */
   checkEnv?: (env: NodeJS.ProcessEnv) => void
+  /**
+   * Checks that need several flags or the terminal (restore: is there one to
+   * ask on?); runs after checkEnv, before any kubectl call; throws a UsageError.
+   */
+  validate?: (opts: Options) => void
   examples: readonly string[]
 }
 

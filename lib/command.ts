@@ -48,6 +48,7 @@ export async function runCommand(
     }
     opts = parsed.options
     spec.checkEnv?.(process.env)
+    spec.validate?.(opts)
   } catch (err) {
     bootOut.error(err instanceof Error ? err.message : String(err))
     process.exitCode = err instanceof UsageError ? EXIT.USAGE : EXIT.FAILED
@@ -63,9 +64,9 @@ export async function runCommand(
   const onSignal = (sig: NodeJS.Signals) => {
     // One Ctrl-C can arrive twice: the terminal signals the whole process
     // group, and a launcher such as tsx relays it to us again. Count signals
-    // that come within a quarter second of each other once.
+    // that come within 100 ms of each other once (a person cannot press that fast).
     const now = Date.now()
-    const duplicate = now - lastSignal < 250
+    const duplicate = now - lastSignal < 100
     lastSignal = now
     if (duplicate) return
     signals++

@@ -216,17 +216,37 @@ export class Kubectl {
     return this.json<T>(['create', '--dry-run=server', '-f', '-'], { input: JSON.stringify(manifest) })
   }
 
-  /** Deletes; true when it existed. Does not wait for finalizers unless `wait`. */
+  /**
+   * Deletes; true when it existed. Does not wait for finalizers unless `wait`
+   * (then for at most `timeout`, e.g. "5m"). `cascade: 'foreground'` makes the
+   * object go only after its dependents (a mover Job and its pod) are gone.
+   */
   async delete(
     resource: string,
     name: string,
     namespace: string,
-    opts: { wait?: boolean; gracePeriod?: number } = {},
+    opts: { wait?: boolean; gracePeriod?: number; cascade?: 'foreground' | 'background'; timeout?: string } = {},
   ): Promise<boolean> {
     const args = ['delete', resource, name, '-n', namespace, '--ignore-not-found', `--wait=${opts.wait ?? false}`]
     if (opts.gracePeriod !== undefined) args.push(`--grace-period=${opts.gracePeriod}`)
+    if (opts.cascade) args.push(`--cascade=${opts.cascade}`)
+    if (opts.timeout) args.push(`--timeout=${opts.timeout}`)
     const out = await this.run(args)
     return out.trim() !== ''
+  }
+
+  /**
+   * Scales a Deployment/StatefulSet, only while its replica count is still
+   * `current` (kubectl checks the precondition): never overrides a change
+   * somebody else made in between.
+   */
+  async scale(resource: string, name: string, namespace: string, replicas: number, current: number): Promise<void> {
+    await this.run(['scale', resource, name, '-n', namespace, `--current-replicas=${current}`, `--replicas=${replicas}`])
+  }
+
+  /** GET of a raw API path (e.g. /api/v1/namespaces/x/pods): the server's own object, resourceVersion included. */
+  async getRaw<T>(path: string): Promise<T> {
+    return JSON.parse(await this.run(['get', '--raw', path])) as T
   }
 
   async logs(pod: string, namespace: string, opts: { container?: string; tail?: number } = {}): Promise<string> {
@@ -248,8 +268,20 @@ export class Kubectl {
    * state first, then every change. Ends when kubectl ends (the server closes
    * watches after a while); throws a KubectlError when kubectl fails.
    */
-  async *watch<T>(args: readonly string[], signal: AbortSignal): AsyncGenerator<T> {
-    const full = ['get', ...args, '--watch', '-o', 'json']
+  watch<T>(args: readonly string[], signal: AbortSignal): AsyncGenerator<T> {
+    return this.stream<T>(['get', ...args, '--watch', '-o', 'json'], signal)
+  }
+
+  /**
+   * Streams the events of a raw watch URL (`...?watch=1&resourceVersion=N`),
+   * for a list-then-watch without gaps: `kubectl get --watch` cannot start
+   * from a given resourceVersion, and nothing marks the end of its initial list.
+   */
+  watchRaw<T>(path: string, signal: AbortSignal): AsyncGenerator<WatchEvent<T>> {
+    return this.stream<WatchEvent<T>>(['get', '--raw', path], signal)
+  }
+
+  private async *stream<T>(full: readonly string[], signal: AbortSignal): AsyncGenerator<T> {
     const proc = this.spawn(full, { watch: true, streamed: true })
     let finished = false
     // kubectl runs in its own process group (detached): signal the group

@@ -76,9 +76,9 @@ plan_success() {
   # three signals 80 ms apart: one key press seen by the script, the
   # terminal's group signal and the launcher's relay, not three presses
   interrupt_job
-  sleep 0.08
+  sleep 0.04
   interrupt_job || true # the run may be over already
-  sleep 0.08
+  sleep 0.04
   interrupt_job || true
   wait_job
   unstub kubectl

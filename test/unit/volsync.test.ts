@@ -6,6 +6,8 @@ import {
   RD,
   RS,
   attentionReasons,
+  pausePatch,
+  unpausePatch,
   backupName,
   pickSource,
   readMoverLogs,
@@ -361,5 +363,17 @@ describe('summarizeSource', () => {
       ['tools/wiki-backup', 3],
       ['tools/git-backup', 2],
     ])
+  })
+})
+
+describe('pausePatch / unpausePatch', () => {
+  it('pauses with a merge patch', () => {
+    expect(pausePatch).toEqual({ spec: { paused: true } })
+  })
+  it.each([
+    [false, { op: 'remove', path: '/spec/paused' }],
+    [true, { op: 'replace', path: '/spec/paused', value: false }],
+  ])('unpauses only while paused; pausedWasSet=%s puts back what was there', (wasSet, second) => {
+    expect(unpausePatch(wasSet)).toEqual([{ op: 'test', path: '/spec/paused', value: true }, second])
   })
 })

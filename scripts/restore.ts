@@ -1,0 +1,194 @@
+// task volsync:restore APP=<app> CLUSTER=<cluster> [SNAPSHOT=] [YES=true] [DRY_RUN=true] [KEEP=true]
+// Restores an app's PVC from one restic snapshot, with the app stopped.
+import { stringify } from 'yaml'
+import type { CommandSpec } from '../lib/cli.ts'
+import { EXIT, OperationError } from '../lib/cli.ts'
+import { runCommand } from '../lib/command.ts'
+import { findSource } from '../lib/discover.ts'
+import { listSnapshots } from '../lib/list-pod.ts'
+import { restoreDestination, restoreName, resticImage } from '../lib/manifests.ts'
+import { askLine } from '../lib/prompt.ts'
+import { pauseSource, readClaimUsers, readFluxDecisions, stopWorkload, suspendFlux, waitForClaimReleased } from '../lib/quiesce.ts'
+import {
+  blockersText,
+  confirmationMode,
+  isYes,
+  judgeRestore,
+  partialRestoreText,
+  planText,
+  rerunCommand,
+} from '../lib/restore-plan.ts'
+import { resolveRestorePoint } from '../lib/restic.ts'
+import { newToken, tookText, waitForSync } from '../lib/sync.ts'
+import { RD, ref, type ReplicationDestination } from '../lib/volsync.ts'
+
+const spec: CommandSpec = {
+  name: 'restore',
+  summary: "restore an app's PVC from a restic snapshot, with the app stopped",
+  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'snapshot', 'yes', 'dry-run', 'keep', 'timeout'],
+  required: ['app'],
+  defaultTimeout: '2h',
+  checkEnv: (env) => void resticImage(env),
+  validate: (opts) => {
+    confirmationMode(opts, Boolean(process.stdin.isTTY))
+  },
+  notes: [
+    'The target is the ReplicationSource <app>-backup: its sourcePVC is restored, from the repository',
+    'Secret it names, with its moverSecurityContext. Steps: list the snapshots (one-shot pod) and pick the',
+    'one SNAPSHOT names; find the Deployments/StatefulSets that use the PVC; print the plan and ask;',
+    'pause the ReplicationSource (no scheduled backup of a half-restored volume); suspend the workloads\'',
+    'Flux Kustomization/HelmRelease; scale them to 0 and wait until no pod mounts the PVC;',
+    'create a ReplicationDestination (copyMethod Direct, enableFileDeletion: files not in the snapshot are',
+    'deleted) and wait for it; check in the mover log that the planned snapshot was restored.',
+    'Always afterwards, also on failure, timeout and Ctrl-C: delete the ReplicationDestination, scale the',
+    'workloads back to their replica counts, resume what was suspended, unpause the ReplicationSource.',
+    'TIMEOUT applies to each wait.',
+    'Without a terminal, --yes or --dry-run is required (exit 2 otherwise).',
+  ],
+  examples: [
+    'tsx scripts/restore.ts --app odoo --cluster apps --dry-run',
+    'tsx scripts/restore.ts --app odoo --cluster apps',
+    'tsx scripts/restore.ts --app odoo --cluster apps --snapshot 1 --yes',
+    'tsx scripts/restore.ts --app odoo --cluster apps --snapshot 7c2d9e41 --yes',
+    'tsx scripts/restore.ts --app odoo --cluster apps --snapshot 2026-11-25T12:00:00Z --yes',
+  ],
+}
+
+await runCommand(spec, async (ctx) => {
+  const { opts, kubectl, out, cleanup } = ctx
+  const app = opts.app!
+  const mode = confirmationMode(opts, Boolean(process.stdin.isTTY))
+
+  // 1. resolve: the source, its PVC and repository
+  const rs = await findSource(kubectl, app, opts.namespace)
+  const namespace = rs.metadata.namespace!
+  const pvc = rs.spec.sourcePVC
+  const repository = rs.spec.restic?.repository
+  if (!pvc || !repository) {
+    throw new OperationError(
+      `ReplicationSource ${ref(rs)} has no ${pvc ? 'spec.restic.repository' : 'spec.sourcePVC'}: ` +
+        'restore needs a restic source with a PVC. Nothing was changed.',
+    )
+  }
+  const claim = await kubectl.get<{ status?: { capacity?: { storage?: string } } }>('persistentvolumeclaims', pvc, namespace)
+  if (claim === null) {
+    throw new OperationError(
+      `PVC ${namespace}/${pvc} (spec.sourcePVC of ${ref(rs)}) does not exist: there is nothing to restore into. ` +
+        'Create it (let Flux apply the app), then run the restore again. Nothing was changed.',
+    )
+  }
+
+  // 2. which snapshot: list the repository, pick as the mover will (refuses unknown ids)
+  const snapshots = await listSnapshots(ctx, rs, app)
+  const point = resolveRestorePoint(snapshots, opts.snapshot)
+
+  // 3. who uses the PVC, and which Flux objects manage them
+  const users = await readClaimUsers(kubectl, namespace, pvc)
+  if (users.blockers.length) throw new OperationError(blockersText(pvc, users.blockers), 'Nothing was changed.')
+  const flux = await readFluxDecisions(kubectl, users.workloads)
+
+  // 4. the plan, and the confirmation
+  const now = new Date()
+  const token = newToken('restore', now)
+  const manifest = restoreDestination({
+    name: restoreName(app, now),
+    namespace,
+    app,
+    token,
+    repository,
+    destinationPVC: pvc,
+    previous: point.previous,
+    restoreAsOf: point.restoreAsOf,
+    sourceRestic: rs.spec.restic,
+  })
+  const destination = manifest.metadata.name
+  out.result(
+    planText(
+      {
+        cluster: opts.cluster,
+        clusterHow: ctx.cluster.how,
+        namespace,
+        source: ref(rs),
+        sourcePaused: rs.spec.paused === true,
+        pvc,
+        pvcSize: claim.status?.capacity?.storage,
+        repository,
+        point,
+        workloads: users.workloads,
+        flux,
+        destination,
+        keep: opts.keep,
+        dryRun: opts.dryRun,
+      },
+      now,
+    ),
+  )
+  if (opts.dryRun) {
+    out.result(`\nReplicationDestination that would be created:\n---\n${stringify(manifest).trimEnd()}`)
+    await kubectl.createDryRun(manifest)
+    out.result('\nThe API server accepted it (kubectl create --dry-run=server). Dry run: nothing was changed.')
+    return EXIT.OK
+  }
+  if (mode === 'ask') {
+    const answer = await askLine(`\nRestore ${namespace}/${pvc} from snapshot ${point.snapshot.short_id}? [y/N] `, ctx.signal)
+    if (answer === null || !isYes(answer)) {
+      out.result('Not confirmed: nothing was changed.')
+      return EXIT.FAILED
+    }
+  }
+
+  // 5. quiesce: the backups (a scheduled one must not snapshot a half-restored
+  // volume), Flux (it would scale the app back up), then the workloads
+  let moverMayRun = false
+  const gate = {
+    blocked: () =>
+      moverMayRun ? `ReplicationDestination ${namespace}/${destination} could not be deleted; its mover may still write into ${pvc}` : undefined,
+  }
+  await pauseSource(ctx, rs, gate)
+  for (const decision of flux) {
+    if (decision.action === 'suspend') await suspendFlux(ctx, decision, gate)
+  }
+  const running = users.workloads.filter((w) => w.replicas > 0)
+  for (const w of running) await stopWorkload(ctx, w, gate)
+  await waitForClaimReleased(ctx, namespace, pvc)
+
+  // 6. restore; deleting the ReplicationDestination (foreground) stops its mover before the app starts again
+  ctx.checkpoint()
+  const dropDestinationUndo = cleanup.push({
+    what: `delete ReplicationDestination ${namespace}/${destination}`,
+    undo: async () => {
+      await kubectl.delete(RD, destination, namespace, { wait: true, cascade: 'foreground', timeout: '5m' })
+      moverMayRun = false
+    },
+    manual: [kubectl.commandLine(['delete', RD, destination, '-n', namespace, '--ignore-not-found', '--cascade=foreground'])],
+  })
+  moverMayRun = true
+  out.note(`creating ReplicationDestination ${namespace}/${destination}`)
+  const rd = await kubectl.create<ReplicationDestination>(manifest)
+  const rerun = rerunCommand(opts, namespace, point.snapshot.id)
+  let outcome
+  try {
+    ctx.checkpoint()
+    outcome = await waitForSync(ctx, RD, rd, token, undefined, 'the restore')
+  } catch (err) {
+    out.warn(partialRestoreText(pvc, running.length > 0, rerun))
+    if (opts.keep) out.note('KEEP=true: the ReplicationDestination is deleted anyway: its restore did not finish, and VolSync would retry it while the app runs.')
+    throw err
+  }
+  moverMayRun = false
+
+  // 7. report: the mover log says what was restored
+  if (opts.keep) {
+    dropDestinationUndo()
+    out.note(
+      `KEEP=true: kept ReplicationDestination ${namespace}/${destination} (its sync is done; it will not run again). ` +
+        `Delete it with:\n  ${kubectl.commandLine(['delete', RD, destination, '-n', namespace])}`,
+    )
+  }
+  const verdict = judgeRestore(outcome, point.snapshot, `${namespace}/${pvc}`)
+  if (!verdict.ok) throw new OperationError(verdict.message, verdict.details)
+  const took = tookText(outcome)
+  out.result(`\n${verdict.message}${took ? `, ${took}` : ''}.`)
+  if (running.length) out.result('The workloads are scaled back and Flux is resumed now (clean-up below); check the app.')
+  return EXIT.OK
+})

@@ -1,0 +1,170 @@
+# Planned kubectl calls and canned answers for restore.bats. The answers are
+# the fixtures in test/fixtures/restore (shapes of real API objects), or built
+# from what the script sent (the ReplicationDestination it created).
+
+POD='volsync-list-odoo-?????'
+RDN='odoo-restore-??????????????'
+RD=replicationdestinations.volsync.backube
+KS=kustomizations.kustomize.toolkit.fluxcd.io
+HR=helmreleases.helm.toolkit.fluxcd.io
+RF="$FIXTURES/restore"
+export RF
+
+# rd_object STATUS [SNAPSHOT]: the ReplicationDestination the script created
+# (saved in $STUB_DIR/rd.json by the create answer) as the API server returns
+# it, with the status in $RF/rd-status-STATUS.json ("none": no status yet);
+# in it @TOKEN@ is the object's trigger token and @RESTORED@ the short id of
+# the snapshot the mover restored (default: the latest, 7c2d9e41).
+rd_object() {
+  local status=$1 restored=${2:-7c2d9e41} token time st=null
+  token=$(jq -r .spec.trigger.manual "$STUB_DIR/rd.json")
+  time=$(jq -r --arg id "$restored" '.[] | select(.short_id == $id) | .time' "$FIXTURES/restic-snapshots.log" |
+    sed 's/T/ /; s/Z$/ +0000 UTC/')
+  if [[ $status != none ]]; then
+    st=$(render "$RF/rd-status-$status.json" | sed "s/@TOKEN@/$token/; s/@RESTORED@/$restored/; s/@RESTORED_TIME@/$time/")
+  fi
+  jq --argjson st "$st" '
+    .metadata += {uid: "4e5f6a7b-8c9d-4e0f-a1b2-c3d4e5f60718", resourceVersion: "92001", generation: 1,
+                  creationTimestamp: (now | todate)}
+    | if $st == null then . else .status = $st end' "$STUB_DIR/rd.json"
+}
+export -f rd_object
+
+# plan_listing [SCOPE]: the source (searched in SCOPE, default --all-namespaces),
+# its PVC, and the snapshot listing (a one-shot pod, deleted)
+plan_listing() {
+  stub kubectl \
+    "$K get replicationsources.volsync.backube ${1:---all-namespaces} --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$K get persistentvolumeclaims odoo-data -n business -o json : cat \"\$RF/pvc-odoo-data.json\"" \
+    "$K create -f - -o json : cat >\"\$STUB_DIR/pod.json\"; render \"\$FIXTURES/pod-list-pending.json\"" \
+    "$KW get pod $POD -n business --watch -o json : render \"\$FIXTURES/pod-list-pending.json\"; render \"\$FIXTURES/pod-list-succeeded.json\"" \
+    "$K logs $POD -n business -c restic : cat \"\$FIXTURES/restic-snapshots.log\"" \
+    "$K delete pod $POD -n business --ignore-not-found --wait=false --grace-period=0 : echo pod deleted"
+}
+
+# who uses odoo-data: deployment odoo (2 replicas, Kustomization flux-system/odoo),
+# statefulset odoo-cron (1 replica, HelmRelease business/odoo-cron),
+# deployment odoo-report (0 replicas, its template references the claim)
+plan_users() {
+  stub kubectl \
+    "$K get pods -n business -o json : cat \"\$RF/pods.json\"" \
+    "$K get deployments.apps,statefulsets.apps,replicasets.apps -n business -o json : cat \"\$RF/apps.json\"" \
+    "$K get $HR odoo-cron -n business -o json : cat \"\$RF/helmrelease-odoo-cron.json\"" \
+    "$K get $KS odoo -n flux-system -o json : cat \"\$RF/kustomization-odoo.json\""
+}
+
+# the ReplicationSource is paused for the restore, and unpaused (guarded) after
+plan_pause() {
+  stub kubectl \
+    "$K patch replicationsources.volsync.backube odoo-backup -n business --type merge -p {\"spec\":{\"paused\":true}} -o json : render \"\$FIXTURES/rs-odoo-item.json\" | jq '.spec.paused = true'"
+}
+
+plan_unpause() {
+  # (a JSON patch holds [ ], which a glob reads as a bracket expression: match its ops instead)
+  stub kubectl \
+    "$K patch replicationsources.volsync.backube odoo-backup -n business --type json -p *\"op\":\"test\",\"path\":\"/spec/paused\",\"value\":true*\"op\":\"remove\",\"path\":\"/spec/paused\"* -o json : render \"\$FIXTURES/rs-odoo-item.json\""
+}
+
+plan_suspend() {
+  stub kubectl \
+    "$K patch $HR odoo-cron -n business --type merge -p * -o json : jq '.spec.suspend = true' \"\$RF/helmrelease-odoo-cron.json\"" \
+    "$K patch $KS odoo -n flux-system --type merge -p * -o json : jq '.spec.suspend = true' \"\$RF/kustomization-odoo.json\""
+}
+
+plan_scale_down() {
+  stub kubectl \
+    "$K scale deployments.apps odoo -n business --current-replicas=2 --replicas=0 : echo deployment.apps/odoo scaled" \
+    "$K scale statefulsets.apps odoo-cron -n business --current-replicas=1 --replicas=0 : echo statefulset.apps/odoo-cron scaled"
+}
+
+# the pods list as terminating, then the watch from that list sees them go
+plan_pods_stop() {
+  stub kubectl \
+    "$K get --raw /api/v1/namespaces/business/pods : render \"\$RF/pods-raw-stopping.json\"" \
+    "$KW get --raw /api/v1/namespaces/business/pods?watch=1&resourceVersion=91001 : render \"\$RF/pods-raw-stopping.json\" | jq -c '.items[:3][] | {type: \"DELETED\", object: .}'"
+}
+
+# plan_restore STATUS [SNAPSHOT]: create the ReplicationDestination, watch it to STATUS
+plan_restore() {
+  stub kubectl \
+    "$K create -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none" \
+    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; rd_object $1 ${2:-}"
+}
+
+plan_delete_rd() {
+  stub kubectl \
+    "$K delete $RD $RDN -n business --ignore-not-found --wait=true --cascade=foreground --timeout=5m : echo replicationdestination.volsync.backube deleted"
+}
+
+plan_scale_back() {
+  stub kubectl \
+    "$K scale statefulsets.apps odoo-cron -n business --current-replicas=0 --replicas=1 : echo statefulset.apps/odoo-cron scaled" \
+    "$K scale deployments.apps odoo -n business --current-replicas=0 --replicas=2 : echo deployment.apps/odoo scaled"
+}
+
+plan_resume() {
+  stub kubectl \
+    "$K patch $KS odoo -n flux-system --type json -p * -o json : cat \"\$RF/kustomization-odoo.json\"" \
+    "$K patch $HR odoo-cron -n business --type json -p * -o json : cat \"\$RF/helmrelease-odoo-cron.json\""
+}
+
+# everything up to the restore, and the whole clean-up after it
+plan_until_restore() {
+  plan_listing "$@"
+  plan_users
+  plan_pause
+  plan_suspend
+  plan_scale_down
+  plan_pods_stop
+}
+plan_cleanup() {
+  plan_delete_rd
+  plan_scale_back
+  plan_resume
+  plan_unpause
+}
+
+# call_number AFTER GLOB: the position (1-based) of the first kubectl call after
+# call AFTER that matches GLOB
+call_number() {
+  local n=0 line
+  while IFS= read -r line; do
+    n=$((n + 1))
+    ((n > $1)) && [[ $line == $2 ]] && { echo "$n"; return 0; }
+  done < <(stub_calls kubectl)
+  return 1
+}
+
+# assert_call_order GLOB...: kubectl calls matching each GLOB happened, in this order
+assert_call_order() {
+  local prev=0 n pattern
+  for pattern in "$@"; do
+    n=$(call_number "$prev" "$pattern") ||
+      fail "no kubectl call matching this one after call $prev: $pattern"$'\n'"calls:"$'\n'"$(stub_calls kubectl)"
+    prev=$n
+  done
+}
+
+# the script run directly with the flags every test shares
+restore() {
+  script restore --kubeconfig "$KC" --cluster apps --app odoo "$@"
+}
+
+# assert_ends_with VALUE SUFFIX
+assert_ends_with() {
+  [[ $1 == *"$2" ]] || fail "expected the end of: $1"$'\n'"to be: $2"
+}
+
+# spawn_restore FLAGS...: the script as a terminal job (spawn_job), run the way
+# the Taskfile runs it: one node process. (The tsx CLI is two processes: it
+# relays a Ctrl-C to its child and SIGKILLs the child when the child does not
+# acknowledge within 30 ms, which on a busy machine cuts the clean-up short.)
+spawn_restore() {
+  spawn_job bash -c 'cd "$ROOT" && exec node --import tsx scripts/restore.ts "$@"' _ \
+    --kubeconfig "$KC" --cluster apps --app odoo "$@"
+}
+
+# spawn_restore_task VAR=VALUE...: task volsync:restore as a terminal job
+spawn_restore_task() {
+  spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:restore APP=odoo CLUSTER=apps KUBECONFIG="$1" "${@:2}"' _ "$KC" "$@"
+}

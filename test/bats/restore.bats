@@ -1,0 +1,642 @@
+#!/usr/bin/env bats
+# task volsync:restore: list, plan, stop the app, restore, check the mover log,
+# and always put everything back.
+
+setup() {
+  load helpers/common
+  common_setup
+  load helpers/restore
+}
+
+@test "restore of the latest snapshot stops the app, restores with previous 0, and starts everything again as it was" {
+  plan_until_restore
+  plan_restore restored
+  plan_cleanup
+  COLUMNS=120 run -0 restore --yes
+  unstub kubectl
+  # the plan names the exact snapshot, what stops, what is suspended, and the deletion of extra files
+  assert_line --regexp '^  snapshot +7c2d9e41 of 2026-11-25 20:00:05 UTC \(.* ago\)$'
+  assert_line --regexp '^ +full id 7c2d9e41b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1$'
+  assert_line --regexp '^ +selected by previous: 0, as the VolSync mover will$'
+  assert_line --regexp '^  PVC +odoo-data \(10Gi\): its data is replaced$'
+  assert_line --regexp '^  stop +deployment odoo: 2 -> 0 replicas, then back to 2$'
+  assert_line --regexp '^ +statefulset odoo-cron: 1 -> 0 replicas, then back to 1$'
+  assert_line --regexp '^ +deployment odoo-report: already at 0 replicas \(left at 0\)$'
+  assert_line --regexp '^  suspend +helmrelease business/odoo-cron, resumed afterwards$'
+  assert_line --regexp '^ +kustomization flux-system/odoo, resumed afterwards$'
+  assert_line --partial 'Files in odoo-data that are not in snapshot 7c2d9e41 will be DELETED'
+  assert_line "Restored snapshot 7c2d9e41 of 2026-11-25 20:00:05 UTC into business/odoo-data, took 42s."
+  # the ReplicationDestination: Direct into the source's PVC, from its Secret, as its uid
+  jq -e '.metadata.name | test("^odoo-restore-[0-9]{14}$")' "$STUB_DIR/rd.json"
+  jq -e '.metadata.namespace == "business" and .metadata.labels["app.kubernetes.io/managed-by"] == "volsync-ops"' "$STUB_DIR/rd.json"
+  jq -e '.spec.trigger.manual | test("^volsync-ops-restore-[0-9]{8}T[0-9]{6}Z-[a-z0-9]{5}$")' "$STUB_DIR/rd.json"
+  jq -e '.spec.restic == {
+    repository: "volsync-r2-secret", destinationPVC: "odoo-data", copyMethod: "Direct", previous: 0,
+    enableFileDeletion: true, cleanupCachePVC: true,
+    moverSecurityContext: {fsGroup: 1000, runAsGroup: 1000, runAsUser: 1000}}' "$STUB_DIR/rd.json"
+  # Flux is suspended before anything is scaled, the pods are gone before the restore starts,
+  # and the clean-up runs: delete the restore (its mover stops), scale back, resume Flux last
+  assert_call_order \
+    "$K patch $HR odoo-cron -n business --type merge *" \
+    "$K patch $KS odoo -n flux-system --type merge *" \
+    "$K scale deployments.apps odoo -n business --current-replicas=2 --replicas=0" \
+    "$K scale statefulsets.apps odoo-cron -n business --current-replicas=1 --replicas=0" \
+    "$KW get --raw /api/v1/namespaces/business/pods?watch=1*" \
+    "$K create -f - -o json" \
+    "$K delete $RD *" \
+    "$K scale statefulsets.apps odoo-cron -n business --current-replicas=0 --replicas=1" \
+    "$K scale deployments.apps odoo -n business --current-replicas=0 --replicas=2" \
+    "$K patch $KS odoo -n flux-system --type json *" \
+    "$K patch $HR odoo-cron -n business --type json *"
+  # suspend and resume patches: resume only while still suspended, putting back what was there
+  stub_calls kubectl | grep -Fx -- "$K patch $KS odoo -n flux-system --type merge -p {\"spec\":{\"suspend\":true}} -o json"
+  stub_calls kubectl | grep -Fx -- "$K patch $KS odoo -n flux-system --type json -p [{\"op\":\"test\",\"path\":\"/spec/suspend\",\"value\":true},{\"op\":\"remove\",\"path\":\"/spec/suspend\"}] -o json"
+  stub_calls kubectl | grep -Fx -- "$K patch $HR odoo-cron -n business --type json -p [{\"op\":\"test\",\"path\":\"/spec/suspend\",\"value\":true},{\"op\":\"replace\",\"path\":\"/spec/suspend\",\"value\":false}] -o json"
+}
+
+@test "SNAPSHOT=1 restores the snapshot before the latest with previous 1" {
+  plan_until_restore
+  plan_restore restored 4b1e6f2a
+  plan_cleanup
+  run -0 restore --yes --snapshot 1
+  unstub kubectl
+  assert_line --regexp '^  snapshot +4b1e6f2a of 2026-11-25 12:00:07 UTC '
+  assert_line --regexp '^ +selected by previous: 1, as the VolSync mover will$'
+  jq -e '.spec.restic.previous == 1 and (.spec.restic | has("restoreAsOf") | not)' "$STUB_DIR/rd.json"
+  assert_line 'Restored snapshot 4b1e6f2a of 2026-11-25 12:00:07 UTC into business/odoo-data, took 42s.'
+}
+
+@test "SNAPSHOT=<short id> restores that snapshot through restoreAsOf at its second, with previous 0" {
+  plan_until_restore
+  plan_restore restored 9a8b7c6d
+  plan_cleanup
+  run -0 restore --yes --snapshot 9a8b7c6d
+  unstub kubectl
+  assert_line --regexp '^  snapshot +9a8b7c6d of 2026-11-25 04:00:09 UTC '
+  assert_line --regexp '^ +selected by restoreAsOf: 2026-11-25T04:00:09Z, previous: 0, as the VolSync mover will$'
+  jq -e '.spec.restic.restoreAsOf == "2026-11-25T04:00:09Z" and .spec.restic.previous == 0' "$STUB_DIR/rd.json"
+  assert_line 'Restored snapshot 9a8b7c6d of 2026-11-25 04:00:09 UTC into business/odoo-data, took 42s.'
+}
+
+@test "SNAPSHOT=<full id> is looked up like a short one" {
+  plan_until_restore
+  plan_restore restored 4b1e6f2a
+  plan_cleanup
+  run -0 restore --yes --snapshot 4b1e6f2a9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f
+  unstub kubectl
+  jq -e '.spec.restic.restoreAsOf == "2026-11-25T12:00:07Z" and .spec.restic.previous == 0' "$STUB_DIR/rd.json"
+}
+
+@test "SNAPSHOT=<RFC 3339 time> restores the newest snapshot at or before it, whatever its time zone" {
+  plan_until_restore
+  plan_restore restored 9a8b7c6d
+  plan_cleanup
+  # 13:00+01:00 is 12:00:00Z, seven seconds before the 12:00:07 snapshot: the 04:00:09 one is chosen
+  run -0 restore --yes --snapshot 2026-11-25T13:00:00+01:00
+  unstub kubectl
+  assert_line --regexp '^  snapshot +9a8b7c6d of 2026-11-25 04:00:09 UTC '
+  jq -e '.spec.restic.restoreAsOf == "2026-11-25T12:00:00Z" and .spec.restic.previous == 0' "$STUB_DIR/rd.json"
+}
+
+@test "an unknown snapshot id is an error that shows the newest snapshots, and nothing is changed" {
+  plan_listing
+  run -1 restore --yes --snapshot deadbeef
+  unstub kubectl
+  assert_line 'error: no snapshot with id deadbeef in the repository. Nothing was changed.'
+  assert_line 'Newest snapshots:'
+  assert_line '  7c2d9e41  2026-11-25T20:00:05.998877665Z'
+  assert_line '  9a8b7c6d  2026-11-25T04:00:09.481736155Z'
+}
+
+@test "an offset beyond the oldest snapshot is an error, and nothing is changed" {
+  plan_listing
+  run -1 restore --yes --snapshot 3
+  unstub kubectl
+  assert_line --regexp '^error: SNAPSHOT=3 is out of range: .*offsets 0 to 2.* Nothing was changed\.$'
+}
+
+@test "without a terminal and without YES, restore refuses with exit 2 before any kubectl call" {
+  run -2 restore </dev/null
+  unstub kubectl
+  assert_output --partial 'error: restore replaces the data in the PVC and needs a confirmation, but there is no terminal to ask on. Nothing was changed.'
+  assert_output --partial 'DRY_RUN=true'
+  run -2 run_task volsync:restore APP=odoo CLUSTER=apps KUBECONFIG="$KC" </dev/null
+  run -2 run_task volsync:restore APP=odoo CLUSTER=apps KUBECONFIG="$KC" YES= </dev/null
+  run -2 run_task volsync:restore APP=odoo CLUSTER=apps KUBECONFIG="$KC" YES=false </dev/null
+  unstub kubectl
+}
+
+@test "DRY_RUN prints the plan and the manifest, has the server validate it, and changes nothing" {
+  plan_listing
+  plan_users
+  stub kubectl "$K create --dry-run=server -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none"
+  run -0 restore --dry-run </dev/null
+  unstub kubectl
+  assert_line 'Dry run: the restore would do this (nothing has changed yet):'
+  assert_line --regexp '^  stop +deployment odoo: 2 -> 0 replicas, then back to 2$'
+  assert_line 'kind: ReplicationDestination'
+  assert_line '    copyMethod: Direct'
+  assert_line '    enableFileDeletion: true'
+  assert_line 'The API server accepted it (kubectl create --dry-run=server). Dry run: nothing was changed.'
+  jq -e '.spec.restic.destinationPVC == "odoo-data" and .spec.restic.previous == 0' "$STUB_DIR/rd.json"
+  # unstub proved it: the listing pod was the only thing created (and deleted); no patch, no scale
+}
+
+@test "a failed mover stops the wait, shows its log, and the app is still started again and Flux resumed" {
+  plan_until_restore
+  plan_restore failed
+  plan_cleanup
+  run -1 restore --yes
+  unstub kubectl
+  assert_line --regexp '^error: the mover of business/odoo-restore-[0-9]{14} failed \(VolSync keeps retrying it; stopped waiting\)\. Its log:$'
+  assert_line 'ERROR: failure connecting to repository, incorrect password'
+  assert_line --partial 'odoo-data may be PARTIALLY restored'
+  assert_line --regexp '^  task volsync:restore APP=odoo CLUSTER=apps NAMESPACE=business SNAPSHOT=7c2d9e41b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1 KUBECONFIG=.*$'
+  assert_line --regexp '^clean-up: scale deployment odoo back to 2: done$'
+  assert_line --regexp '^clean-up: resume helmrelease business/odoo-cron: done$'
+}
+
+@test "No eligible snapshots in the mover log is a failure, although VolSync reports success" {
+  plan_until_restore
+  plan_restore no-eligible
+  plan_cleanup
+  run -1 restore --yes
+  unstub kubectl
+  assert_line --partial 'error: NOTHING WAS RESTORED: the mover found no eligible snapshot ("No eligible snapshots found"), although VolSync reports success.'
+  assert_line '=== No data will be restored ==='
+  refute_line --partial 'PARTIALLY'
+  assert_line --regexp '^clean-up: resume kustomization flux-system/odoo: done$'
+}
+
+@test "Initialize Dir in the mover log means the repository was wrong, and is a failure" {
+  plan_until_restore
+  plan_restore initialized
+  plan_cleanup
+  run -1 restore --yes
+  unstub kubectl
+  assert_line --partial 'error: NOTHING WAS RESTORED: the mover found no repository and created a new, empty one ("Initialize Dir").'
+  assert_line --partial 'Check RESTIC_REPOSITORY'
+}
+
+@test "a mover that restored another snapshot than planned is reported loudly with exit 1" {
+  plan_until_restore
+  plan_restore restored 4b1e6f2a
+  plan_cleanup
+  run -1 restore --yes
+  unstub kubectl
+  assert_line --partial 'error: THE MOVER RESTORED A DIFFERENT SNAPSHOT: planned 7c2d9e41 (2026-11-25T20:00:05.998877665Z), restored 4b1e6f2a.'
+}
+
+@test "KEEP=true keeps the ReplicationDestination of a finished restore and says how to delete it" {
+  plan_until_restore
+  plan_restore restored
+  plan_scale_back
+  plan_resume
+  plan_unpause
+  run -0 restore --yes --keep
+  unstub kubectl
+  assert_line --regexp '^KEEP=true: kept ReplicationDestination business/odoo-restore-[0-9]{14} \(its sync is done; it will not run again\)\. Delete it with:$'
+  assert_line --regexp "^  kubectl --kubeconfig .*kube config.* delete $RD odoo-restore-[0-9]{14} -n business$"
+  assert_line --partial '(kept afterwards: KEEP=true)'
+  refute_line --partial 'clean-up: delete ReplicationDestination'
+}
+
+@test "KEEP=true still deletes a ReplicationDestination whose restore did not finish" {
+  plan_until_restore
+  plan_restore failed
+  plan_cleanup
+  run -1 restore --yes --keep
+  unstub kubectl
+  assert_line --partial 'KEEP=true: the ReplicationDestination is deleted anyway'
+  assert_line --regexp '^clean-up: delete ReplicationDestination business/odoo-restore-[0-9]{14}: done$'
+}
+
+@test "when the ReplicationDestination of an unfinished restore cannot be deleted, the app is not started on the PVC and the manual commands are printed" {
+  plan_until_restore
+  plan_restore failed
+  stub kubectl "$K delete $RD $RDN -n business --ignore-not-found --wait=true --cascade=foreground --timeout=5m : echo 'error: timed out waiting for the condition on replicationdestinations/odoo-restore' >&2; exit 1"
+  run -1 restore --yes
+  unstub kubectl
+  assert_line --regexp '^clean-up: delete ReplicationDestination business/odoo-restore-[0-9]{14}: FAILED: .*timed out waiting for the condition'
+  assert_line --regexp '^clean-up: scale deployment odoo back to 2: FAILED: held back: ReplicationDestination business/odoo-restore-[0-9]{14} could not be deleted; its mover may still write into odoo-data$'
+  assert_line --regexp '^clean-up: resume helmrelease business/odoo-cron: FAILED: held back: '
+  assert_line --regexp '^clean-up: unpause ReplicationSource business/odoo-backup: FAILED: held back: '
+  assert_line 'error: The clean-up is incomplete. Finish it by hand, in this order:'
+  # in order: stop the mover, then start the app, then resume Flux, then the backups
+  local manual
+  manual=$(sed -n '/Finish it by hand/,$p' <<<"$output" | grep -E '^  kubectl')
+  [[ $(wc -l <<<"$manual") == 6 ]] || fail "expected 6 commands: $manual"
+  assert_regex "$(sed -n 1p <<<"$manual")" " delete $RD odoo-restore-[0-9]{14} -n business --ignore-not-found --cascade=foreground$"
+  assert_regex "$(sed -n 2p <<<"$manual")" ' scale statefulsets.apps odoo-cron -n business --replicas=1$'
+  assert_regex "$(sed -n 3p <<<"$manual")" ' scale deployments.apps odoo -n business --replicas=2$'
+  assert_ends_with "$(sed -n 4p <<<"$manual")" " patch $KS odoo -n flux-system --type merge -p \$'{\"spec\":{\"suspend\":false}}'"
+  assert_ends_with "$(sed -n 5p <<<"$manual")" " patch $HR odoo-cron -n business --type merge -p \$'{\"spec\":{\"suspend\":false}}'"
+  assert_ends_with "$(sed -n 6p <<<"$manual")" " patch replicationsources.volsync.backube odoo-backup -n business --type merge -p \$'{\"spec\":{\"paused\":false}}'"
+  # and they work as printed (the kubeconfig path has a space in it)
+  stub kubectl \
+    "--kubeconfig $KC delete $RD $RDN -n business --ignore-not-found --cascade=foreground : true" \
+    "--kubeconfig $KC scale statefulsets.apps odoo-cron -n business --replicas=1 : true" \
+    "--kubeconfig $KC scale deployments.apps odoo -n business --replicas=2 : true" \
+    "--kubeconfig $KC patch $KS odoo -n flux-system --type merge -p {\"spec\":{\"suspend\":false}} : true" \
+    "--kubeconfig $KC patch $HR odoo-cron -n business --type merge -p {\"spec\":{\"suspend\":false}} : true" \
+    "--kubeconfig $KC patch replicationsources.volsync.backube odoo-backup -n business --type merge -p {\"spec\":{\"paused\":false}} : true"
+  bash -ec "$manual"
+  unstub kubectl
+}
+
+@test "a clean-up after a finished restore starts the app even when the ReplicationDestination cannot be deleted: its mover is done" {
+  plan_until_restore
+  plan_restore restored
+  stub kubectl "$K delete $RD $RDN -n business --ignore-not-found --wait=true --cascade=foreground --timeout=5m : echo 'error: timed out waiting for the condition' >&2; exit 1"
+  plan_scale_back
+  plan_resume
+  plan_unpause
+  run -1 restore --yes
+  unstub kubectl
+  assert_line 'clean-up: scale deployment odoo back to 2: done'
+  assert_line 'error: The clean-up is incomplete. Finish it by hand, in this order:'
+  assert_line --regexp "^  kubectl --kubeconfig .* delete $RD odoo-restore-[0-9]{14} -n business --ignore-not-found --cascade=foreground$"
+}
+
+@test "a workload scaled by someone else during the restore is left as they set it, and that is reported" {
+  plan_until_restore
+  plan_restore restored
+  plan_delete_rd
+  stub kubectl \
+    "$K scale statefulsets.apps odoo-cron -n business --current-replicas=0 --replicas=1 : echo statefulset.apps/odoo-cron scaled" \
+    "$K scale deployments.apps odoo -n business --current-replicas=0 --replicas=2 : echo 'error: Expected replicas to be 0, was 3' >&2; exit 1" \
+    "$K get deployments.apps odoo -n business -o json : jq '.items[0] | .spec.replicas = 3' \"\$RF/apps.json\""
+  plan_resume
+  plan_unpause
+  run -1 restore --yes
+  unstub kubectl
+  assert_line --regexp '^clean-up: scale deployment odoo back to 2: FAILED: deployment odoo has 3 replicas now, not 0: someone changed it during the restore; left as it is \(it had 2\)$'
+  assert_line --regexp '^  kubectl --kubeconfig .* scale deployments.apps odoo -n business --replicas=2$'
+}
+
+@test "a workload whose replica count changed after the plan is not scaled, and the rest is put back" {
+  plan_listing
+  plan_users
+  plan_pause
+  plan_suspend
+  stub kubectl \
+    "$K scale deployments.apps odoo -n business --current-replicas=2 --replicas=0 : echo deployment.apps/odoo scaled" \
+    "$K scale statefulsets.apps odoo-cron -n business --current-replicas=1 --replicas=0 : echo 'error: Expected replicas to be 1, was 3' >&2; exit 1" \
+    "$K get statefulsets.apps odoo-cron -n business -o json : jq '.items[3] | .spec.replicas = 3' \"\$RF/apps.json\"" \
+    "$K scale deployments.apps odoo -n business --current-replicas=0 --replicas=2 : echo deployment.apps/odoo scaled"
+  plan_resume
+  plan_unpause
+  run -1 restore --yes
+  unstub kubectl
+  assert_line 'error: statefulset odoo-cron has 3 replicas now, not 1 as in the plan (an autoscaler, or someone else, changed it): it was not scaled. Run the restore again.'
+  assert_line 'clean-up: scale deployment odoo back to 2: done'
+  refute_line --partial 'clean-up: scale statefulset odoo-cron'
+}
+
+@test "a Flux object that someone resumed during the restore is not resumed twice, and that is no error" {
+  plan_until_restore
+  plan_restore restored
+  plan_delete_rd
+  plan_scale_back
+  stub kubectl \
+    "$K patch $KS odoo -n flux-system --type json -p * -o json : echo 'The request is invalid: the server rejected our request due to an error in our request' >&2; exit 1" \
+    "$K get $KS odoo -n flux-system -o json : cat \"\$RF/kustomization-odoo.json\"" \
+    "$K patch $HR odoo-cron -n business --type json -p * -o json : echo 'The request is invalid: the server rejected our request due to an error in our request' >&2; exit 1" \
+    "$K get $HR odoo-cron -n business -o json : jq '.spec.suspend = true' \"\$RF/helmrelease-odoo-cron.json\""
+  plan_unpause
+  run -1 restore --yes
+  unstub kubectl
+  # the Kustomization is not suspended any more: done; the HelmRelease still is: a real failure
+  assert_line 'clean-up: resume kustomization flux-system/odoo: done'
+  assert_line --regexp '^clean-up: resume helmrelease business/odoo-cron: FAILED: .*the server rejected our request'
+  assert_line --regexp "^  kubectl --kubeconfig .* patch $HR odoo-cron -n business --type merge -p .*suspend.*false"
+}
+
+@test "the ReplicationSource is paused during the restore and unpaused afterwards, after the app and Flux" {
+  plan_until_restore
+  plan_restore restored
+  plan_cleanup
+  run -0 restore --yes
+  unstub kubectl
+  assert_line 'pausing ReplicationSource business/odoo-backup (no scheduled backup during the restore)'
+  assert_line 'clean-up: unpause ReplicationSource business/odoo-backup: done'
+  assert_call_order "$K patch replicationsources.volsync.backube odoo-backup * --type merge *" "$K patch $HR * --type merge *" \
+    "$K create -f - -o json" "$K patch $HR * --type json *" "$K patch replicationsources.volsync.backube odoo-backup * --type json *"
+}
+
+@test "a ReplicationSource that is paused already is left paused" {
+  plan_until_restore
+  # drop the pause planned by plan_until_restore: this source is paused already
+  sed -i '/"paused":true}} -o json/d' "$STUB_DIR/kubectl.plan"
+  sed -i 's|metadata.name=odoo-backup -o json : render "$FIXTURES/rs-odoo.json"|metadata.name=odoo-backup -o json : render "$FIXTURES/rs-odoo.json" \| jq ".items[0].spec.paused = true"|' "$STUB_DIR/kubectl.plan"
+  plan_restore restored
+  plan_delete_rd
+  plan_scale_back
+  plan_resume
+  run -0 restore --yes
+  unstub kubectl
+  assert_line --regexp '^  pause +ReplicationSource business/odoo-backup: paused already, left paused$'
+  assert_line 'ReplicationSource business/odoo-backup is paused already: left paused'
+  refute_line --partial 'unpause'
+}
+
+@test "a Flux object that was already suspended is left suspended" {
+  plan_listing
+  plan_pause
+  plan_unpause
+  stub kubectl \
+    "$K get pods -n business -o json : cat \"\$RF/pods.json\"" \
+    "$K get deployments.apps,statefulsets.apps,replicasets.apps -n business -o json : cat \"\$RF/apps.json\"" \
+    "$K get $HR odoo-cron -n business -o json : jq '.spec.suspend = true' \"\$RF/helmrelease-odoo-cron.json\"" \
+    "$K get $KS odoo -n flux-system -o json : cat \"\$RF/kustomization-odoo.json\"" \
+    "$K patch $KS odoo -n flux-system --type merge -p * -o json : jq '.spec.suspend = true' \"\$RF/kustomization-odoo.json\""
+  plan_scale_down
+  plan_pods_stop
+  plan_restore restored
+  plan_delete_rd
+  plan_scale_back
+  stub kubectl "$K patch $KS odoo -n flux-system --type json -p * -o json : cat \"\$RF/kustomization-odoo.json\""
+  run -0 restore --yes
+  unstub kubectl
+  assert_line --regexp '^ +helmrelease business/odoo-cron: already suspended: left as it is$'
+  refute_line --partial 'resume helmrelease'
+}
+
+@test "a workload managed by a Flux object that does not exist is restored without suspending anything" {
+  plan_listing
+  plan_pause
+  plan_unpause
+  stub kubectl \
+    "$K get pods -n business -o json : cat \"\$RF/pods.json\"" \
+    "$K get deployments.apps,statefulsets.apps,replicasets.apps -n business -o json : cat \"\$RF/apps.json\"" \
+    "$K get $HR odoo-cron -n business -o json : echo 'Error from server (NotFound): helmreleases.helm.toolkit.fluxcd.io \"odoo-cron\" not found' >&2; exit 1" \
+    "$K get $KS odoo -n flux-system -o json : echo 'error: the server doesn'\''t have a resource type \"kustomizations\"' >&2; exit 1"
+  plan_scale_down
+  plan_pods_stop
+  plan_restore restored
+  plan_delete_rd
+  plan_scale_back
+  run -0 restore --yes
+  unstub kubectl
+  assert_line --regexp '^  Flux +helmrelease business/odoo-cron: it does not exist: nothing to suspend$'
+  assert_line --regexp '^ +kustomization flux-system/odoo: Flux Kustomization is not installed on this cluster: nothing to suspend$'
+}
+
+@test "pods that no Deployment or StatefulSet runs block the restore before anything changes" {
+  plan_listing
+  stub kubectl \
+    "$K get pods -n business -o json : jq '.items += [.items[0] | .metadata.name = \"odoo-migrate-x8k2p\" | .metadata.ownerReferences = [{apiVersion: \"batch/v1\", kind: \"Job\", name: \"odoo-migrate\", uid: \"3c4d5e6f-0000-4a1b-8c2d-3e4f5a6b7c8d\", controller: true, blockOwnerDeletion: true}]]' \"\$RF/pods.json\"" \
+    "$K get deployments.apps,statefulsets.apps,replicasets.apps -n business -o json : cat \"\$RF/apps.json\""
+  run -1 restore --yes
+  unstub kubectl
+  assert_line 'error: odoo-data is in use by pods that no Deployment or StatefulSet runs, so this tool cannot stop them:'
+  assert_line '  pod odoo-migrate-x8k2p (Job odoo-migrate)'
+  assert_line 'Nothing was changed.'
+}
+
+@test "a missing PVC is an error before anything is listed or changed" {
+  stub kubectl \
+    "$K get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$K get persistentvolumeclaims odoo-data -n business -o json : echo 'Error from server (NotFound): persistentvolumeclaims \"odoo-data\" not found' >&2; exit 1"
+  run -1 restore --yes
+  unstub kubectl
+  assert_line --partial 'error: PVC business/odoo-data (spec.sourcePVC of business/odoo-backup) does not exist'
+}
+
+@test "TIMEOUT ends the wait for the restore with exit 1, and everything is put back" {
+  plan_until_restore
+  stub kubectl \
+    "$K create -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none" \
+    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30"
+  plan_cleanup
+  run -1 restore --yes --timeout 3s
+  unstub kubectl
+  assert_line --regexp '^error: timed out after [0-9]+s waiting for the restore of business/odoo-restore-[0-9]{14}$'
+  assert_line --partial 'odoo-data may be PARTIALLY restored'
+  assert_line --regexp '^clean-up: resume helmrelease business/odoo-cron: done$'
+}
+
+# --- confirmation on a terminal
+
+# on_terminal ANSWER CMD...: run CMD on a pseudo-terminal (util-linux script) and type ANSWER
+on_terminal() {
+  local answer=$1
+  shift
+  # the terminal holds the typed line until the script reads it
+  printf '%s\n' "$answer" | /usr/bin/script -qefc "$(printf '%q ' "$@")" /dev/null
+}
+
+@test "on a terminal, restore asks, and anything but yes changes nothing" {
+  plan_listing
+  plan_users
+  run -1 on_terminal n "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/restore.ts" --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_output --partial 'Restore business/odoo-data from snapshot 7c2d9e41? [y/N]'
+  assert_output --partial 'Not confirmed: nothing was changed.'
+}
+
+@test "on a terminal, answering y restores" {
+  plan_until_restore
+  plan_restore restored
+  plan_cleanup
+  run -0 on_terminal y "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/restore.ts" --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_output --partial 'Restored snapshot 7c2d9e41 of 2026-11-25 20:00:05 UTC into business/odoo-data, took 42s.'
+}
+
+@test "on a terminal, Ctrl-C at the question changes nothing and exits 130" {
+  plan_listing
+  stub kubectl \
+    "$K get pods -n business -o json : cat \"\$RF/pods.json\"" \
+    "$K get deployments.apps,statefulsets.apps,replicasets.apps -n business -o json : cat \"\$RF/apps.json\"" \
+    "$K get $HR odoo-cron -n business -o json : cat \"\$RF/helmrelease-odoo-cron.json\"" \
+    "$K get $KS odoo -n flux-system -o json : cat \"\$RF/kustomization-odoo.json\"; touch \"\$STUB_DIR/read\""
+  # type Ctrl-C (the terminal turns it into SIGINT) once the plan is being printed
+  run -130 bash -c '
+    { while [[ ! -e $STUB_DIR/read ]]; do sleep 0.1; done; sleep 1; printf "\003"; sleep 1; } |
+      /usr/bin/script -qefc "$(printf "%q " "$@")" /dev/null' _ \
+    "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/restore.ts" --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_output --partial '[y/N]'
+  assert_output --partial 'interrupted at the confirmation question'
+}
+
+# --- Ctrl-C: nothing is left behind
+
+@test "Ctrl-C while listing deletes the listing pod, changes nothing else, and exits 130" {
+  stub kubectl \
+    "$K get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$K get persistentvolumeclaims odoo-data -n business -o json : cat \"\$RF/pvc-odoo-data.json\"" \
+    "$K create -f - -o json : render \"\$FIXTURES/pod-list-pending.json\"" \
+    "$KW get pod $POD -n business --watch -o json : render \"\$FIXTURES/pod-list-running.json\"; exec sleep 30" \
+    "$K delete pod $POD -n business --ignore-not-found --wait=false --grace-period=0 : echo pod deleted"
+  spawn_restore --yes
+  wait_for_call kubectl "$KW get pod $POD -n business --watch -o json"
+  sleep 0.5
+  interrupt_job
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+  assert_line --partial 'clean-up: delete the list pod business/volsync-list-odoo-'
+}
+
+@test "Ctrl-C while waiting for the pods to stop scales the app back and resumes Flux, creates no ReplicationDestination, and exits 130" {
+  plan_listing
+  plan_users
+  plan_pause
+  plan_suspend
+  plan_scale_down
+  stub kubectl \
+    "$K get --raw /api/v1/namespaces/business/pods : render \"\$RF/pods-raw-stopping.json\"" \
+    "$KW get --raw /api/v1/namespaces/business/pods?watch=1&resourceVersion=91001 : exec sleep 30"
+  plan_scale_back
+  plan_resume
+  plan_unpause
+  spawn_restore --yes
+  wait_for_call kubectl "$KW get --raw /api/v1/namespaces/business/pods?watch=1*"
+  sleep 0.5
+  interrupt_job
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+  assert_line 'interrupted while waiting for the pods using business/odoo-data to stop'
+  assert_line 'clean-up: scale deployment odoo back to 2: done'
+  assert_line 'clean-up: resume helmrelease business/odoo-cron: done'
+  refute_line --partial 'creating ReplicationDestination'
+  refute_line --partial 'clean-up: delete ReplicationDestination'
+}
+
+@test "Ctrl-C while the mover restores deletes the ReplicationDestination, starts the app again, says the PVC may be partial, and exits 130" {
+  plan_until_restore
+  stub kubectl \
+    "$K create -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none" \
+    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30"
+  plan_cleanup
+  spawn_restore --yes
+  wait_for_call kubectl "$KW get $RD $RDN -n business --watch -o json"
+  sleep 0.5
+  interrupt_job
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+  assert_line --partial 'odoo-data may be PARTIALLY restored'
+  assert_line --regexp '^clean-up: delete ReplicationDestination business/odoo-restore-[0-9]{14}: done$'
+  assert_line 'clean-up: scale statefulset odoo-cron back to 1: done'
+  assert_line 'clean-up: resume kustomization flux-system/odoo: done'
+  assert_call_order "$K delete $RD *" "$K scale statefulsets.apps *" "$K scale deployments.apps *" "$K patch $KS * --type json *" "$K patch $HR * --type json *"
+}
+
+@test "Ctrl-C through task while the mover restores leaves nothing behind and exits 130" {
+  plan_until_restore
+  stub kubectl \
+    "$K create -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none" \
+    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30"
+  plan_cleanup
+  spawn_restore_task YES=true
+  wait_for_call kubectl "$KW get $RD $RDN -n business --watch -o json"
+  sleep 0.5
+  interrupt_job
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+  assert_line --regexp '^clean-up: delete ReplicationDestination business/odoo-restore-[0-9]{14}: done$'
+  assert_line 'clean-up: resume helmrelease business/odoo-cron: done'
+}
+
+@test "Ctrl-C through task while listing leaves nothing behind and exits 130" {
+  stub kubectl \
+    "$K get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$K get persistentvolumeclaims odoo-data -n business -o json : cat \"\$RF/pvc-odoo-data.json\"" \
+    "$K create -f - -o json : render \"\$FIXTURES/pod-list-pending.json\"" \
+    "$KW get pod $POD -n business --watch -o json : render \"\$FIXTURES/pod-list-running.json\"; exec sleep 30" \
+    "$K delete pod $POD -n business --ignore-not-found --wait=false --grace-period=0 : echo pod deleted"
+  spawn_restore_task YES=true
+  wait_for_call kubectl "$KW get pod $POD -n business --watch -o json"
+  sleep 0.5
+  interrupt_job
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+}
+
+@test "Ctrl-C through task while waiting for the pods to stop leaves nothing behind and exits 130" {
+  plan_listing
+  plan_users
+  plan_pause
+  plan_suspend
+  plan_scale_down
+  stub kubectl \
+    "$K get --raw /api/v1/namespaces/business/pods : render \"\$RF/pods-raw-stopping.json\"" \
+    "$KW get --raw /api/v1/namespaces/business/pods?watch=1&resourceVersion=91001 : exec sleep 30"
+  plan_scale_back
+  plan_resume
+  plan_unpause
+  spawn_restore_task YES=true
+  wait_for_call kubectl "$KW get --raw /api/v1/namespaces/business/pods?watch=1*"
+  sleep 0.5
+  interrupt_job
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+  assert_line 'clean-up: resume kustomization flux-system/odoo: done'
+}
+
+# --- variables
+
+@test "task volsync:restore passes every variable to the script" {
+  plan_until_restore '-n business'
+  plan_restore restored 4b1e6f2a
+  plan_scale_back
+  plan_resume
+  plan_unpause
+  run -0 run_task volsync:restore APP=odoo CLUSTER=apps NAMESPACE=business KUBECONFIG="$KC" SNAPSHOT=1 YES=true KEEP=true TIMEOUT=10m
+  unstub kubectl
+  jq -e '.spec.restic.previous == 1' "$STUB_DIR/rd.json"
+  assert_line --partial 'KEEP=true: kept ReplicationDestination'
+}
+
+@test "a bad value of any variable is rejected with exit 2 before any kubectl call" {
+  local bad=(
+    'APP=Odoo' 'APP=odoo;id' 'APP=../odoo' 'APP=odoo app' "APP=\$(id)" "APP=$(printf 'a%.0s' {1..41})"
+    'CLUSTER=apps/x' 'CLUSTER=-apps' 'NAMESPACE=Business' "NAMESPACE=biz'ness" 'NAMESPACE=a{b}'
+    'SNAPSHOT=-1' 'SNAPSHOT=1.5' 'SNAPSHOT=7c2d9e4' 'SNAPSHOT=7C2D9E41' 'SNAPSHOT=latest' 'SNAPSHOT=2026-13-01T00:00:00Z'
+    'SNAPSHOT=2026-11-25 12:00:00' 'SNAPSHOT={{.APP}}' $'SNAPSHOT=1\n2'
+    'YES=yes' 'YES=1' 'YES=TRUE' 'DRY_RUN=y' 'DRY_RUN=on' 'KEEP=no' 'KEEP= true'
+    'TIMEOUT=10' 'TIMEOUT=-1s' 'TIMEOUT=1d' 'TIMEOUT=0s' 'TIMEOUT=200h'
+  )
+  local var
+  for var in "${bad[@]}"; do
+    run run_task volsync:restore APP=odoo CLUSTER=apps KUBECONFIG="$KC" YES=true "$var"
+    [[ $status == 2 ]] || fail "task volsync:restore $var: exit $status, not 2: $output"
+    assert_output --partial "${var%%=*}"
+  done
+  for var in --yes=1 --keep=yes --dry-run=no; do
+    run script restore --kubeconfig "$KC" --cluster apps --app odoo "$var"
+    [[ $status == 2 ]] || fail "restore $var: exit $status, not 2: $output"
+  done
+  unstub kubectl
+}
+
+# --- docs stay true to the code
+
+@test "the restore summary documents every flag of the script, and the script's TIMEOUT default" {
+  run -0 script restore --help
+  local default
+  default=$(grep -o 'e.g. 30m (default: [0-9a-z]*)' <<<"$output" | sed 's/.*default: //; s/)//')
+  [[ $default == 2h ]] || fail "TIMEOUT default of restore --help: $default"
+  run -0 run_task --summary volsync:restore
+  assert_line --regexp "^  TIMEOUT +.*\(default: $default\)$"
+  local var
+  for var in APP CLUSTER NAMESPACE KUBECONFIG SNAPSHOT YES DRY_RUN KEEP TIMEOUT; do
+    assert_line --regexp "^  $var +"
+  done
+  unstub kubectl
+}
+
+@test "the runbook has the restore sections, and their commands are tasks that exist" {
+  local heading
+  for heading in 'Restore one app' 'Restore a whole namespace'; do
+    grep -qx "## $heading" "$ROOT/docs/runbooks/volsync.md" || fail "no section: $heading"
+  done
+  grep -q 'task -x volsync:restore APP=odoo CLUSTER=apps SNAPSHOT=7c2d9e41 DRY_RUN=true' "$ROOT/docs/runbooks/volsync.md"
+}
