@@ -49,7 +49,7 @@ kc() { kubectl --kubeconfig "$KUBECONFIG" "$@"; }
 vtask() { (cd "$ROOT" && env -u KUBECONFIG task -x "$@"); }
 
 # field NS RESOURCE NAME JQ: one value of a live object ('' when null)
-field() { kc -n "$1" get "$2" "$3" -o json | jq -r "$4 // empty"; }
+field() { kc -n "$1" get "$2" "$3" -o json | jq -r "($4) | if . == null then empty else . end"; }
 
 # wait_until SECONDS WHAT CMD...: polls CMD (the tests may poll; the toolkit must not)
 wait_until() {
@@ -67,12 +67,12 @@ wait_until() {
 
 # ------------------------------------------------------------ the test's apps
 
-# Namespaces made by this test; teardown deletes them.
-NAMESPACES_FILE="$BATS_TEST_TMPDIR/namespaces"
+# Namespaces made by this test (or by setup_file); teardown deletes them.
+NAMESPACES_FILE="${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}/namespaces"
 
 create_namespace() {
   kc create namespace "$1" >/dev/null
-  echo "$1" >>"${NAMESPACES_FILE_OVERRIDE:-$NAMESPACES_FILE}"
+  echo "$1" >>"$NAMESPACES_FILE"
 }
 
 # repo_url NS APP: where the app's restic repository lives in the S3 bucket
@@ -141,6 +141,24 @@ create_deployment() {
                                            volumeMounts: [{name: "data", mountPath: "/srv/data"}]}],
                              volumes: [{name: "data", persistentVolumeClaim: {claimName: $claim}}]}}}}' |
     kc -n "$ns" apply -f - >/dev/null
+}
+
+# create_statefulset NS NAME CLAIM REPLICAS [LABEL=VALUE...]: pods that mount the claim (a volume, not a template)
+create_statefulset() {
+  local ns=$1 name=$2 claim=$3 replicas=$4
+  shift 4
+  jq -n --arg name "$name" --arg claim "$claim" --argjson replicas "$replicas" --argjson labels "$(labels_json "$@")" '{
+    apiVersion: "apps/v1", kind: "StatefulSet", metadata: {name: $name, labels: ({app: $name} + $labels)},
+    spec: {replicas: $replicas, serviceName: $name, selector: {matchLabels: {app: $name}},
+           template: {metadata: {labels: {app: $name}},
+                      spec: {containers: [{name: "app", image: "postgres:16",
+                                           volumeMounts: [{name: "data", mountPath: "/var/lib/postgresql"}]}],
+                             volumes: [{name: "data", persistentVolumeClaim: {claimName: $claim}}]}}}}' |
+    kc -n "$ns" apply -f - >/dev/null
+}
+
+statefulset_ready() {
+  [[ $(field "$1" statefulset "$2" '.status.readyReplicas // 0') == "$3" ]]
 }
 
 deployment_ready() {
@@ -262,8 +280,58 @@ start_component() { "$E2E_DIR/controlplane.sh" start "$1" >&2; }
 
 namespace_gone() { ! kc get namespace "$1" >/dev/null 2>&1; }
 
+# ------------------------------------------------------------ Flux
+
+# A minimal Kustomization CRD of our own (group, kind and spec.suspend as
+# Flux's; nothing reconciles it): enough for restore to suspend and resume.
+install_flux_crd() {
+  kc get crd "$KS" >/dev/null 2>&1 && return 0
+  jq -n '{apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition",
+    metadata: {name: "kustomizations.kustomize.toolkit.fluxcd.io"},
+    spec: {group: "kustomize.toolkit.fluxcd.io", scope: "Namespaced",
+           names: {kind: "Kustomization", listKind: "KustomizationList", plural: "kustomizations", singular: "kustomization", shortNames: ["ks"]},
+           versions: [{name: "v1", served: true, storage: true,
+                       schema: {openAPIV3Schema: {type: "object", properties: {
+                         spec: {type: "object", "x-kubernetes-preserve-unknown-fields": true,
+                                properties: {suspend: {type: "boolean"}, interval: {type: "string"}, path: {type: "string"}}},
+                         status: {type: "object", "x-kubernetes-preserve-unknown-fields": true}}}}}]}}' |
+    kc apply -f - >/dev/null
+  wait_until 30 "the Kustomization CRD established" kc get "$KS" --all-namespaces
+}
+
+# create_kustomization NS NAME
+create_kustomization() {
+  jq -n --arg name "$2" '{apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization",
+    metadata: {name: $name}, spec: {interval: "10m", path: ("./apps/" + $name), prune: true}}' |
+    kc -n "$1" apply -f - >/dev/null
+}
+
+# ------------------------------------------------------------ watching what a run did
+
+# watch_into NAME ARGS...: `kubectl get ARGS --watch -o json` in the
+# background into $BATS_TEST_TMPDIR/watch-NAME.json, to see what a run did
+# between its start and its end (a scale to 0, a suspension, an RD...)
+watch_into() {
+  local name=$1 file="$BATS_TEST_TMPDIR/watch-$1.json"
+  shift
+  : >"$file"
+  kc get "$@" --watch -o json >"$file" 2>/dev/null 3>&- &
+  echo $! >>"$BATS_TEST_TMPDIR/watchers"
+}
+
+# seen NAME JQ: JQ over every state the watch NAME saw (an array)
+seen() { jq -s "$2" "$BATS_TEST_TMPDIR/watch-$1.json"; }
+
+stop_watches() {
+  [[ -f $BATS_TEST_TMPDIR/watchers ]] || return 0
+  local pid
+  while IFS= read -r pid; do kill "$pid" 2>/dev/null || true; done <"$BATS_TEST_TMPDIR/watchers"
+  rm -f "$BATS_TEST_TMPDIR/watchers"
+}
+
 e2e_teardown() {
   local name ns
+  stop_watches
   if [[ -f $BATS_TEST_TMPDIR/stopped ]]; then
     # in start order: the others need the API server
     for name in etcd kube-apiserver kube-controller-manager fakes3 harness volsync; do
