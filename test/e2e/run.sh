@@ -10,7 +10,7 @@
 #   E2E_RUN_DIR        run directory (default <repo>/.cache/e2e/tier)
 #   E2E_PORT_BASE      first of 7 loopback ports (default 36640; the sandbox uses 36540)
 #   E2E_KEEP_UP=1      leave the control plane running afterwards
-#   BATS_TEST_TIMEOUT  seconds one scenario may take (default 600)
+#   E2E_TIMEOUT        seconds all scenarios together may take (default 2700)
 # A failed run keeps the run directory (logs in <run>/logs) for whoever investigates.
 # Needs: Go (builds the components), node_modules (npm ci), jq, curl, openssl.
 set -euo pipefail
@@ -19,7 +19,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 export E2E_RUN_DIR="${E2E_RUN_DIR:-$E2E_CACHE/tier}"
 export E2E_PORT_BASE="${E2E_PORT_BASE:-36640}"
-export BATS_TEST_TIMEOUT="${BATS_TEST_TIMEOUT:-600}"
+E2E_TIMEOUT="${E2E_TIMEOUT:-2700}"
 CONTROLPLANE="$E2E_DIR/controlplane.sh"
 BATS="$REPO_ROOT/node_modules/bats/bin/bats"
 
@@ -43,7 +43,9 @@ phase() {
 
 started_here=false
 passed=false
+SCENARIOS_PID=''
 stop_control_plane() {
+  [[ -z $SCENARIOS_PID ]] || kill -TERM -- "-$SCENARIOS_PID" 2>/dev/null || true
   if $started_here && [[ "${E2E_KEEP_UP:-}" != 1 ]]; then
     if $passed; then
       "$CONTROLPLANE" down || true
@@ -80,7 +82,16 @@ echo "    task $("$E2E_BIN/task" --version) (runs the toolkit)" >&2
 
 files=("$@")
 ((${#files[@]})) || files=("$E2E_DIR"/*.bats)
-phase scenarios "$BATS" --timing --print-output-on-failure "${files[@]}"
+# One deadline for the whole run (bats' own per-test timeout leaves its
+# watchdog behind after a failed test, holding bats' output open for its
+# duration). `timeout` runs in a process group of its own, which a Ctrl-C
+# at the terminal does not reach: the EXIT trap stops it.
+scenarios() {
+  timeout --kill-after=30 "$E2E_TIMEOUT" "$BATS" --timing --print-output-on-failure "$@" &
+  SCENARIOS_PID=$!
+  wait "$SCENARIOS_PID"
+}
+phase scenarios scenarios "${files[@]}"
 passed=true
 
 log "e2e tier passed in $((SECONDS - total))s (build ${took[build]}s$(

@@ -61,6 +61,7 @@ assert_back_on_schedule() {
 }
 
 @test "snapshot-all backs up every source of the cluster with one command and removes every trigger" {
+  only_sources
   make_app sa-one alpha
   make_app sa-two beta
   run -0 vtask volsync:snapshot-all CLUSTER=e2e

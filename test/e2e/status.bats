@@ -9,17 +9,17 @@ teardown() {
   e2e_teardown
 }
 
-no_sources() { [[ $(kc get "$RS" --all-namespaces -o json | jq '.items | length') == 0 ]]; }
 mover_failed() { [[ $(field "$1" "$RS" "$2" .status.latestMoverStatus.result) == Failed ]]; }
 manual_synced() { [[ $(field "$1" "$RS" "$2" .status.lastManualSync) == "$3" ]]; }
 
 @test "status on a cluster without ReplicationSources says so and exits 0" {
-  wait_until 120 "no ReplicationSources left by other tests" no_sources
+  only_sources # none
   run -0 vtask volsync:status CLUSTER=e2e
   assert_output 'No ReplicationSources in cluster e2e.'
 }
 
 @test "status shows a healthy source with the snapshot restic really has, and exits 0" {
+  only_sources
   make_app st-ok web
   local short next
   short=$(snapshots_json st-ok | jq -r 'max_by(.time) | .short_id')
@@ -40,6 +40,7 @@ manual_synced() { [[ $(field "$1" "$RS" "$2" .status.lastManualSync) == "$3" ]];
 }
 
 @test "status flags a mover that fails on a wrong password and a manual trigger left set, with reasons, and exits 1" {
+  only_sources
   make_app st-good good
   # the same repository with a wrong password: VolSync's first sync fails
   create_namespace st-broken

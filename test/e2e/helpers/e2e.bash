@@ -54,8 +54,6 @@ start_component() { "$E2E_DIR/controlplane.sh" start "$1" >&2; }
 
 # ------------------------------------------------------------ teardown
 
-namespace_gone() { ! kc get namespace "$1" >/dev/null 2>&1; }
-
 # ------------------------------------------------------------ watching what a run did
 
 # watch_into NAME ARGS...: `kubectl get ARGS --watch -o json` in the
@@ -65,7 +63,9 @@ watch_into() {
   local name=$1 file="$BATS_TEST_TMPDIR/watch-$1.json"
   shift
   : >"$file"
-  kc get "$@" --watch -o json >"$file" 2>/dev/null 3>&- &
+  # kubectl itself in the background (not through kc, a function: $! would be
+  # a subshell, and killing it would leave kubectl holding bats' descriptors)
+  kubectl --kubeconfig "$KUBECONFIG" get "$@" --watch -o json >"$file" 2>/dev/null 3>&- &
   echo $! >>"$BATS_TEST_TMPDIR/watchers"
 }
 
@@ -91,6 +91,21 @@ e2e_teardown() {
   fi
   [[ -z ${JOB_PID:-} ]] || kill -KILL -- "-$JOB_PID" 2>/dev/null || true
   [[ -f $NAMESPACES_FILE ]] || return 0
-  while IFS= read -r ns; do kc delete namespace "$ns" --ignore-not-found --wait=false >/dev/null 2>&1 || true; done <"$NAMESPACES_FILE"
-  while IFS= read -r ns; do wait_until 120 "namespace $ns deleted" namespace_gone "$ns"; done <"$NAMESPACES_FILE"
+  # The VolSync objects go first, and are waited for (they have no finalizers):
+  # the next test must not find this test's sources. The namespaces, with
+  # their pods and volumes, are deleted in the background.
+  while IFS= read -r ns; do
+    kc -n "$ns" delete "$RS,$RD" --all --wait=true --timeout=60s >/dev/null 2>&1 || true
+    kc delete namespace "$ns" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+  done <"$NAMESPACES_FILE"
+}
+
+# only_sources [NS...]: waits until no ReplicationSource exists outside these
+# namespaces (a safety net for the tests that read the whole cluster)
+only_sources() {
+  wait_until 180 "only ReplicationSources in: ${*:-none}" no_sources_but "$@"
+}
+no_sources_but() {
+  kc get "$RS" --all-namespaces -o json |
+    jq -e '[.items[].metadata.namespace] - $ARGS.positional | length == 0' --args "$@" >/dev/null
 }
