@@ -24,7 +24,9 @@
 #             their status subresource, and read them back: a field the
 #             schema does not know, or a wrong type, fails.
 #
-# Usage: test/e2e/record-fixtures.sh [validate]   (default: record, refresh, validate)
+# Usage: test/e2e/record-fixtures.sh [refresh|validate]
+#   (default: record, refresh, validate; `refresh` reuses the last recordings,
+#   kept in .cache/e2e/recordings; `validate` only validates)
 # Uses the control plane of E2E_RUN_DIR when it is up, else starts one of its
 # own (E2E_RUN_DIR default .cache/e2e/record, E2E_PORT_BASE default 36740)
 # and stops it afterwards. Then run the bats suite (npm test): commit the
@@ -39,7 +41,7 @@ CONTROLPLANE="$E2E_DIR/controlplane.sh"
 FIXTURES="$REPO_ROOT/test/fixtures"
 RECORDED="$FIXTURES/recorded"
 MODE="${1:-all}"
-case "$MODE" in all | validate) ;; -h | --help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; *) die "usage: $0 [validate]" ;; esac
+case "$MODE" in all | refresh | validate) ;; -h | --help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; *) die "usage: $0 [refresh|validate]" ;; esac
 
 WORK="$(mktemp -d)"
 started_here=false
@@ -50,18 +52,23 @@ finish() {
   exit "$rc"
 }
 trap finish EXIT
-if ! "$CONTROLPLANE" status >/dev/null 2>&1; then
-  started_here=true
-  "$CONTROLPLANE" up
-fi
-eval "$("$CONTROLPLANE" env)"
-NAMESPACES_FILE="$WORK/namespaces"
-# shellcheck source=test/e2e/helpers/apps.bash
-source "$E2E_DIR/helpers/apps.bash"
-E2E_RUN_ID="record-$(date +%s)"
+# the control plane (record and validate need one; refresh does not)
+connect() {
+  if ! "$CONTROLPLANE" status >/dev/null 2>&1; then
+    started_here=true
+    "$CONTROLPLANE" up
+  fi
+  eval "$("$CONTROLPLANE" env)"
+  NAMESPACES_FILE="$WORK/namespaces"
+  # shellcheck source=test/e2e/helpers/apps.bash
+  source "$E2E_DIR/helpers/apps.bash"
+  E2E_RUN_ID="record-$(date +%s)"
+}
+RS=replicationsources.volsync.backube
+RD=replicationdestinations.volsync.backube
 NS=business
 APP=odoo
-RAW="$WORK/raw"
+RAW="$E2E_CACHE/recordings"
 mkdir -p "$RAW"
 
 # raw NAME: save stdin (JSON) as a recording
@@ -130,7 +137,9 @@ record() {
   vtask volsync:list APP=gone CLUSTER=e2e >/dev/null 2>&1 || true
   sleep 1
   kill "$watcher"
-  jq -s '.' "$RAW/list-pods.stream" | raw list-pods
+  # each pod once per state it went through
+  jq -s 'unique_by([.metadata.name, .status.phase, (.status.containerStatuses // [] | map(.state | keys[0]))])' \
+    "$RAW/list-pods.stream" | raw list-pods
 
   log "a source with an empty directory"
   create_pvc "$NS" empty-data
@@ -159,7 +168,7 @@ record() {
   rs_json "$APP-backup" | raw rs-after-unlock
 
   log "workloads as the API server and its controllers keep them"
-  kc -n "$NS" get pods -o json | raw pods
+  kc -n "$NS" get pods -l 'app in (odoo, odoo-cron)' -o json | raw pods
   kc -n "$NS" get deployments,statefulsets,replicasets -o json | raw apps
   kc -n "$NS" get pvc "$APP-data" -o json | raw pvc
 
@@ -197,14 +206,15 @@ NORMALISE='
       | del(.managedFields)
     elif time_like then "@TIME@"
     else . end)
-  | walk(if type == "string" then gsub("pvc-[0-9a-f]{8}-[0-9a-f-]{27}"; "pvc-UID") else . end)'
+  | walk(if type == "string" then gsub("pvc-[0-9a-f]{8}-[0-9a-f-]{27}"; "pvc-UID")
+         | gsub("volsync-ops-(?<p>[a-z]+)-[0-9]{8}T[0-9]{6}Z-[a-z0-9]{5}"; "volsync-ops-\(.p)-TOKEN") else . end)'
 
 normalise() {
   local name
   mkdir -p "$RECORDED"
   rm -f "$RECORDED"/*.json
   for name in "$RAW"/*.json; do
-    jq --arg run "$E2E_RUN_ID" "$NORMALISE"' | walk(if type == "string" then gsub($run; "RUN") else . end)' "$name" \
+    jq "$NORMALISE"' | walk(if type == "string" then gsub("record-[0-9]+"; "RUN") else . end)' "$name" \
       >"$RECORDED/$(basename "$name")"
   done
   log "recordings in ${RECORDED#"$REPO_ROOT"/}"
@@ -215,17 +225,18 @@ normalise() {
 # A fixture file: its old version ($old in jq) and the recordings ($rec).
 refresh_json() {
   local fixture=$1 program=$2
-  jq -n --slurpfile old "$FIXTURES/$fixture" --argjson rec "$(recordings)" \
-    "(\$old[0]) as \$old | $program" >"$WORK/fixture.json"
+  jq -n --slurpfile old "$FIXTURES/$fixture" --slurpfile recs "$WORK/recordings.json" \
+    "$JQ_LIB (\$old[0]) as \$old | (\$recs[0]) as \$rec | $program" >"$WORK/fixture.json"
   # the fixtures are indented with the width they had
   local indent
   indent=$(sed -n '2s/^\( *\).*/\1/p' "$FIXTURES/$fixture" | awk '{print length}')
   jq --indent "${indent:-2}" . "$WORK/fixture.json" >"$FIXTURES/$fixture"
 }
 
-recordings() {
+# every recording in one object, by name, for the jq programs
+collect_recordings() {
   local name
-  for name in "$RAW"/*.json; do jq -c --arg k "$(basename "$name" .json)" '{($k): .}' "$name"; done | jq -cs 'add'
+  for name in "$RAW"/*.json; do jq -c --arg k "$(basename "$name" .json)" '{($k): .}' "$name"; done | jq -cs 'add' >"$WORK/recordings.json"
 }
 
 # logs REC JQ_MAP: a recording's latestMoverStatus.logs with restic ids replaced by the fixture's
@@ -239,22 +250,27 @@ JQ_LIB='
          "locked \(.x)by PID \($pid) on \($host) by \($user) (UID \($uid), GID \($uid))")
     | gsub("lock was created at [0-9-]+ [0-9:]+ \\([^)]*\\)"; "lock was created at \($created)")
     | gsub("storage ID [0-9a-f]+"; "storage ID \($storage)");
+  # the e2e tier runs the mover script outside its image: its version lines
+  # say what the quay.io/backube/volsync:0.16.0 image prints instead
+  def as_image: gsub("VolSync restic container version: unknown"; "VolSync restic container version: v0.16.0")
+    | gsub("restic 0.18.1 compiled with go[0-9.]+ "; "restic 0.18.1 compiled with go1.24.9 ");
   def saved: [.status.latestMoverStatus.logs | scan("snapshot ([0-9a-f]{8}) saved")[0]] | last;
   def parent: [.status.latestMoverStatus.logs | scan("using parent snapshot ([0-9a-f]{8})")[0]] | last;
 '
 
 write_log() { # write_log FIXTURE JQ (over $rec, producing the log text)
-  jq -rn --argjson rec "$(recordings)" "$JQ_LIB $2" >"$FIXTURES/$1"
+  jq -rn --slurpfile recs "$WORK/recordings.json" "$JQ_LIB (\$recs[0]) as \$rec | $2" >"$FIXTURES/$1"
 }
 
 refresh() {
   log "refreshing the fixtures from the recordings"
+  collect_recordings
   # mover logs: the real lines; the ids the tests name
   write_log mover-backup-ok.log '$rec["rs-after-backup"] | (saved) as $s | (parent) as $p
     | .status.latestMoverStatus.logs | ids({($p): "7c2d9e41", ($s): "1a2b3c4d"})'
   write_log mover-backup-empty.log '$rec["rs-empty"].status.latestMoverStatus.logs'
-  write_log mover-backup-badpassword.log '$rec["rs-bad-password"].status.latestMoverStatus.logs'
-  write_log mover-backup-locked.log '$rec["rs-locked"].status.latestMoverStatus.logs
+  write_log mover-backup-badpassword.log '$rec["rs-bad-password"].status.latestMoverStatus.logs | as_image'
+  write_log mover-backup-locked.log '$rec["rs-locked"].status.latestMoverStatus.logs | as_image
     | lock_facts("27"; "volsync-src-odoo-backup-x2k8p"; ""; "1000"; "2026-11-26 01:58:11 (2h1m3.412s ago)"; "5f1c2b3a")'
   write_log mover-unlock-ok.log '$rec["rs-after-unlock"] | (saved) as $s | (parent) as $p
     | .status.latestMoverStatus.logs | ids({($p): "7c2d9e41", ($s): "5e6f7a8b"})'
@@ -262,14 +278,16 @@ refresh() {
   # the ReplicationSource after a backup: identity and spec as the tests wrote
   # them (the spec is validated below), status as VolSync writes it, with the
   # times and duration the tests rely on, and their snapshot ids
-  refresh_json rs-odoo-item.json "$JQ_LIB"'
+  refresh_json rs-odoo-item.json '
     ($rec["rs-after-backup"]) as $real | ($real | saved) as $s | ($real | parent) as $p
     | $old | .status = ($real.status
         | .lastSyncTime = $old.status.lastSyncTime | .nextSyncTime = $old.status.nextSyncTime
         | .lastSyncDuration = $old.status.lastSyncDuration
         | .conditions = [.conditions[] | .lastTransitionTime = $old.status.conditions[0].lastTransitionTime]
         | .latestMoverStatus.logs |= ids({($p): "4b1e6f2a", ($s): "7c2d9e41"})
-        | .restic = ((.restic // {}) + ($old.status.restic // {})))'
+        | .restic = ((.restic // {}) + ($old.status.restic // {}))
+        # a state, not a shape: only when the canned source had a manual sync
+        | if $old.status | has("lastManualSync") then . else del(.lastManualSync) end)'
   # a List as kubectl prints it, holding that object
   jq --indent 2 --slurpfile item "$FIXTURES/rs-odoo-item.json" '.items = $item' "$RAW/empty-list.json" >"$FIXTURES/rs-odoo.json"
   jq --indent 2 . "$RAW/empty-list.json" >"$FIXTURES/empty-list.json"
@@ -286,23 +304,27 @@ refresh() {
           configerror: [$pods[] | select(any(.status.containerStatuses[]?; .state.waiting.reason == "CreateContainerConfigError"))] | first}
          | .["'"$phase"'"]) as $real
       | if $real == null then error("no '"$phase"' list pod was recorded") else . end
-      | $real | .metadata = ($old.metadata + {labels: $old.metadata.labels})
-      | .spec.containers[0].envFrom = $old.spec.containers[0].envFrom
-      | walk(if type == "string" and test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$") then "@NOW@" else . end)
-      | walk(if type == "string" then gsub("volsync-list-[a-z]+-[a-z0-9]{5}"; "POD") else . end)'
+      # the spec as the API server defaults it, over the canned one (which also
+      # has what the tier leaves out: the ServiceAccount admission, a node);
+      # identity and status stay canned: pod status here is written by the
+      # harness, a kubelet stand-in, not by a kubelet
+      | $old | .spec = ($old.spec * ($real.spec | del(.nodeName)))
+      | .spec.containers[0].envFrom = $old.spec.containers[0].envFrom'
   done
 
   # ReplicationDestination statuses, with the placeholders tests/bats/helpers/restore.bash fills in
   # shellcheck disable=SC2016
   local rd_status='
     .status | walk(if type == "string" and test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$") then "@NOW@" else . end)
-    | if has("lastManualSync") then .lastManualSync = "@TOKEN@" else . end'
+    | if has("lastManualSync") then .lastManualSync = "@TOKEN@" else . end
+    | if $old | has("lastSyncDuration") then .lastSyncDuration = $old.lastSyncDuration else . end'
   refresh_json restore/rd-status-restored.json '$rec["rd-restored"] | '"$rd_status"'
-    | .latestMoverStatus.logs |= (gsub("restoring snapshot [0-9a-f]{8} of \\[/data\\] at [^ ]+ [^ ]+ [^ ]+"; "restoring snapshot @RESTORED@ of [/data] at @RESTORED_TIME@"))'
+    | .latestMoverStatus.logs |= (gsub("restoring snapshot [0-9a-f]{8} of \\[/data\\] at [0-9-]+ [0-9:.]+ [+-][0-9]{4} [A-Z]+"; "restoring snapshot @RESTORED@ of [/data] at @RESTORED_TIME@"))'
   refresh_json restore/rd-status-no-eligible.json '$rec["rd-no-eligible"] | '"$rd_status"
   refresh_json restore/rd-status-initialized.json '$rec["rd-new-repository"] | '"$rd_status"'
     | .latestMoverStatus.logs |= (gsub("created restic repository [0-9a-f]+ at [^\n]+"; "created restic repository 54a431813a at s3:https://eca0833f608b5745af030307a99bdbb4.r2.cloudflarestorage.com/volsync/odoo-typo"))'
-  refresh_json restore/rd-status-failed.json '$rec["rd-wrong-password"] | '"$rd_status"
+  refresh_json restore/rd-status-failed.json '$rec["rd-wrong-password"] | '"$rd_status"'
+    | .latestMoverStatus.logs |= as_image'
   refresh_json restore/rd-status-syncing.json '[$rec["rd-restore-stream"][] | select(.status.lastSyncStartTime)] | first
     | if . == null then error("no syncing ReplicationDestination was recorded") else . end | '"$rd_status"
 
@@ -313,7 +335,8 @@ refresh() {
     | [$old[0][] as $s
        | reduce ($t | keys_unsorted[]) as $k ({}; .[$k] = (if $s | has($k) then $s[$k] else $t[$k] end))
        | .summary = (reduce ($t.summary | keys_unsorted[]) as $k ({}; .[$k] = ($s.summary[$k] // $t.summary[$k])))]' \
-    >"$FIXTURES/restic-snapshots.log"
+    >"$WORK/restic-snapshots.log"
+  mv "$WORK/restic-snapshots.log" "$FIXTURES/restic-snapshots.log"
 }
 
 # ------------------------------------------------------------------ validate
@@ -355,7 +378,7 @@ validate() {
           fi
           status=$(jq -c '.status // empty' <<<"$obj")
           if [[ -n $status ]]; then
-            if ! kc -n "$ns" patch "$resource" "$name" --subresource=status --type merge --validate=strict \
+            if ! kc -n "$ns" patch "$resource" "$name" --subresource=status --type merge \
               -p "{\"status\":$status}" >/dev/null 2>"$WORK/err"; then
               echo "FIXTURE ${file#"$FIXTURES"/} $kind $name status: $(cat "$WORK/err")" >&2
               failures=$((failures + 1))
@@ -387,9 +410,15 @@ validate() {
 }
 
 if [[ $MODE == all ]]; then
+  rm -f "$RAW"/*.json
+  connect
   record
+fi
+if [[ $MODE != validate ]]; then
+  [[ -f $RAW/rs-after-backup.json ]] || die "no recordings in $RAW: run $0 without arguments first"
   normalise
   refresh
 fi
+[[ -n ${KUBECONFIG:-} && -n ${E2E_PVC_ROOT:-} ]] || connect
 validate
 log "done: review git diff test/fixtures, then run the bats suite (npm test) before committing"

@@ -8,7 +8,8 @@
 # `restic unlock`, which the mover runs, removes it: same host (the harness's
 # movers share this machine's hostname), PID gone. A lock held by a LIVE
 # process is not tested here: restic probes a same-host holder with SIGHUP,
-# which would kill our restic (see test/e2e/README.md "Known gaps").
+# which would kill our restic (see test/e2e/README.md, "Differences from a
+# real cluster worth knowing").
 
 setup() {
   load helpers/e2e
