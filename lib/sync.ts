@@ -5,11 +5,14 @@
 // - its completion copies manual into lastManualSync, so a sync that was
 //   already running when the token was set completes "for" the token;
 // - a mover Job that keeps failing sets latestMoverStatus.result=Failed and is
-//   retried forever, without touching lastManualSync.
+//   retried forever, without touching lastManualSync (the waits also follow
+//   the mover Jobs: lib/mover-jobs.ts).
 import { OperationError } from './cli.ts'
 import type { Context } from './command.ts'
 import type { KubeObject } from './kubectl.ts'
 import { nameSuffix } from './manifests.ts'
+import { attemptNote, gaveUpLog, gaveUpWords, whereToLook } from './mover-jobs.ts'
+import { MoverJobs, type Followed } from './mover-watch.ts'
 import { formatAge, parseGoDuration } from './output.ts'
 import { readMoverLogs, ref, syncCondition, type MoverLogFacts, type MoverStatus, type SyncStatus } from './volsync.ts'
 import { waitFor, type Verdict } from './wait.ts'
@@ -69,7 +72,7 @@ export type FailureKind = 'none' | 'stale' | 'fresh'
  * there at the start, when a non-Failed result was seen since, or when its
  * logs differ from the baseline (a later Job failed with other output). A
  * later failure with byte-identical logs changes nothing on the object and
- * cannot be seen: such a wait ends by its timeout, whose message shows the log.
+ * cannot be seen here: the waits see it on the mover Job (lib/mover-jobs.ts).
  */
 export function noteMover(memo: FailureMemo, mover: MoverStatus | undefined): { memo: FailureMemo; failure: FailureKind } {
   if (mover?.result !== 'Failed') return { memo: memo.sawOther ? memo : { ...memo, sawOther: true }, failure: 'none' }
@@ -119,7 +122,13 @@ export function idleCheck(o: Syncable): Verdict<Syncable> {
   return o.status?.lastSyncStartTime ? { done: false, progress: syncProgress(o) } : { done: true, value: o }
 }
 
-/** Watches `resource` name until the sync for `token` completes. */
+/**
+ * Watches `resource` name until the sync for `token` completes, and its mover
+ * Jobs beside it (lib/mover-watch.ts): each failed attempt is said as it
+ * happens, and a Job that reaches its backoffLimit ends the wait with
+ * SyncFailedError even when VolSync's Failed record looks exactly as before.
+ * Every Job of the object counts: callers wait on objects they just created.
+ */
 export async function waitForSync(
   ctx: Context,
   resource: string,
@@ -128,15 +137,51 @@ export async function waitForSync(
   baseline: MoverStatus | undefined,
   label: string,
 ): Promise<SyncOutcome> {
-  const { kubectl } = ctx
-  return waitFor({
-    what: `${label} of ${ref(o)}`,
-    watch: (signal) => kubectl.watchObject<Syncable>(resource, o.metadata.name, o.metadata.namespace!, signal),
-    check: syncCheck(token, baseline),
-    timeoutMs: ctx.opts.timeoutMs,
-    signal: ctx.signal,
-    progress: ctx.out.progress(`${label} of ${ref(o)}`),
-  })
+  const { kubectl, out } = ctx
+  const name = o.metadata.name
+  const namespace = o.metadata.namespace!
+  const jobs = new MoverJobs(kubectl, { namespace }, o.metadata.uid ? [o.metadata.uid] : [])
+  const progress = out.progress(`${label} of ${ref(o)}`)
+  const say = (text: string) => {
+    progress.stop()
+    out.note(text)
+  }
+  const check = syncCheck(token, baseline)
+  let seen = o
+  try {
+    return await waitFor<Followed<Syncable>, SyncOutcome>({
+      what: `${label} of ${ref(o)}`,
+      watch: jobs.watch((signal) => kubectl.watchObject<Syncable>(resource, name, namespace, signal)),
+      check: async (item) => {
+        if (item.kind === 'object') {
+          seen = item.item
+          return check(item.item)
+        }
+        if (item.kind === 'note') {
+          say(item.text)
+          return { done: false }
+        }
+        const { news } = item
+        const { log, previous } = await jobs.readLog(news.job)
+        if (news.kind === 'attempt-failed') {
+          say(attemptNote(ref(o), news.job, 'ours', log, previous))
+          return { done: false, progress: syncProgress(seen) }
+        }
+        // VolSync deletes a Job at its limit, its pods go with it: then show the last log read
+        const logs = gaveUpLog(log || previous || '', seen.status?.latestMoverStatus, baseline)
+        throw new SyncFailedError(
+          `the mover of ${ref(o)} failed (${gaveUpWords(news.job)}; VolSync keeps retrying it with a new Job; stopped waiting). ` +
+            (logs ? 'Its log:' : `${whereToLook(resource, name, namespace)}.`),
+          logs,
+        )
+      },
+      timeoutMs: ctx.opts.timeoutMs,
+      signal: ctx.signal,
+      progress,
+    })
+  } finally {
+    jobs.close()
+  }
 }
 
 /**

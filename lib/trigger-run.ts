@@ -1,7 +1,9 @@
 // Triggers syncs of ReplicationSources and waits for them with ONE watch,
 // whatever their number (snapshot and unlock: one source; snapshot-all: all
-// in scope). The decisions are lib/trigger.ts; this module patches, watches
-// and cleans up:
+// in scope), plus ONE watch of their mover Jobs (lib/mover-watch.ts: a failed
+// attempt is reported as it happens, and a Job that reaches its backoffLimit
+// fails the sync even when VolSync's Failed record does not change). The
+// decisions are lib/trigger.ts; this module patches, watches and cleans up:
 // - the undo that removes our manual trigger is pushed BEFORE the patch that
 //   sets it (sources with a schedule only: without one the token must stay);
 // - the removal is a JSON patch whose `test` ops make it apply only while
@@ -13,17 +15,21 @@ import { OperationError } from './cli.ts'
 import type { UndoStep } from './cleanup.ts'
 import type { Context } from './command.ts'
 import { KubectlError, type Scope, type WatchEvent } from './kubectl.ts'
+import { attemptNote, moverOf } from './mover-jobs.ts'
+import { MoverJobs, type Followed } from './mover-watch.ts'
 import { newToken, removeTriggerPatch } from './sync.ts'
 import {
   afterPatch,
   allSettled,
   leftAloneReason,
   liftFence,
+  moverGaveUp,
   observe,
   patchFailed,
   startRun,
   triggerAfterwards,
   triggerPatch,
+  waitingFor,
   type Purpose,
   type SourceRun,
 } from './trigger.ts'
@@ -38,7 +44,7 @@ import {
   type TriggerFate,
 } from './trigger-view.ts'
 import { RS, type ReplicationSource } from './volsync.ts'
-import { InterruptedError, TimeoutError, waitFor } from './wait.ts'
+import { InterruptedError, TimeoutError, waitFor, type Verdict } from './wait.ts'
 
 /** Trigger patches sent at once when starting many sources. */
 const PATCH_CONCURRENCY = 8
@@ -121,6 +127,8 @@ export async function triggerAndWait(
   let runs = sources.map((rs) => startRun(purpose, rs))
   const many = runs.length > 1
   const index = new Map(runs.map((r, i) => [r.ref, i]))
+  // mover Jobs name their ReplicationSource by uid (their controller ownerReference)
+  const byUid = new Map(sources.flatMap((rs, i) => (rs.metadata.uid ? [[rs.metadata.uid, i] as const] : [])))
   const undos = new Map<string, TriggerUndo>()
   const fates = new Map<string, TriggerFate>()
   const progress = out.progress(label)
@@ -182,30 +190,55 @@ export async function triggerAndWait(
     }
     if (!allSettled(runs)) {
       const first = runs[0]!
-      await waitFor<WatchEvent<ReplicationSource>, true>({
-        what: many ? `the ${purpose} of ${runs.length} ReplicationSources` : `the ${purpose} of ${first.ref}`,
-        watch: (signal) => {
-          runs = runs.map(liftFence)
-          return many
-            ? kubectl.watchEvents<ReplicationSource>(RS, scope, signal)
-            : kubectl.watchEvents<ReplicationSource>(RS, { namespace: first.namespace }, signal, {
-                field: `metadata.name=${first.name}`,
-              })
-        },
-        check: async (event) => {
-          const i = index.get(`${event.object?.metadata?.namespace}/${event.object?.metadata?.name}`)
-          if (i === undefined || !['ADDED', 'MODIFIED', 'DELETED'].includes(event.type)) return { done: false }
-          const before = runs[i]!
-          let next = observe(purpose, before, event.object, event.type === 'DELETED')
-          if (next !== before) say(transitionNote(purpose, before, next, many))
-          if (next.phase.kind === 'ready') next = await trigger(next)
-          runs[i] = next
-          return allSettled(runs) ? { done: true, value: true } : { done: false, progress: progressLine(runs) }
-        },
-        timeoutMs: ctx.opts.timeoutMs,
-        signal: ctx.signal,
-        progress,
-      })
+      const jobs = new MoverJobs(kubectl, many ? scope : { namespace: first.namespace }, byUid.keys())
+      // a new state of run i: say what changed, trigger when it is ready
+      const settle = async (i: number, next: SourceRun): Promise<Verdict<true>> => {
+        const before = runs[i]!
+        if (next !== before) say(transitionNote(purpose, before, next, many))
+        if (next.phase.kind === 'ready') next = await trigger(next)
+        runs[i] = next
+        return allSettled(runs) ? { done: true, value: true } : { done: false, progress: progressLine(runs) }
+      }
+      try {
+        await waitFor<Followed<WatchEvent<ReplicationSource>>, true>({
+          what: many ? `the ${purpose} of ${runs.length} ReplicationSources` : `the ${purpose} of ${first.ref}`,
+          watch: jobs.watch((signal) => {
+            runs = runs.map(liftFence)
+            return many
+              ? kubectl.watchEvents<ReplicationSource>(RS, scope, signal)
+              : kubectl.watchEvents<ReplicationSource>(RS, { namespace: first.namespace }, signal, {
+                  field: `metadata.name=${first.name}`,
+                })
+          }),
+          check: async (item) => {
+            if (item.kind === 'note') {
+              say(item.text)
+              return { done: false }
+            }
+            if (item.kind === 'job') {
+              const i = byUid.get(item.news.job.owner)
+              const of = i === undefined ? null : moverOf(waitingFor(runs[i]!), item.news.job)
+              if (i === undefined || of === null) return { done: false }
+              const { log, previous } = await jobs.readLog(item.news.job)
+              if (item.news.kind === 'attempt-failed') {
+                say(attemptNote(runs[i]!.ref, item.news.job, of, log, previous))
+                return { done: false, progress: progressLine(runs) }
+              }
+              // VolSync deletes a Job at its limit, its pods go with it: then show the last log read
+              return settle(i, moverGaveUp(purpose, runs[i]!, item.news.job, log || previous || ''))
+            }
+            const event = item.item
+            const i = index.get(`${event.object?.metadata?.namespace}/${event.object?.metadata?.name}`)
+            if (i === undefined || !['ADDED', 'MODIFIED', 'DELETED'].includes(event.type)) return { done: false }
+            return settle(i, observe(purpose, runs[i]!, event.object, event.type === 'DELETED'))
+          },
+          timeoutMs: ctx.opts.timeoutMs,
+          signal: ctx.signal,
+          progress,
+        })
+      } finally {
+        jobs.close()
+      }
     }
   } catch (err) {
     error = err

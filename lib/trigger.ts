@@ -11,7 +11,8 @@
 //   backup of a sync; a new value recreates a running mover Job with it;
 //   status.restic.lastUnlocked records it once that Job succeeded;
 // - spec.paused scales the mover Job to 0: a sync never finishes.
-import type { ReplicationSource } from './volsync.ts'
+import { gaveUpLog, gaveUpWords, whereToLook, type JobTrack } from './mover-jobs.ts'
+import { RS, type ReplicationSource } from './volsync.ts'
 import { completion, failureMemo, noteMover, type FailureMemo, type SyncOutcome } from './sync.ts'
 
 export type Purpose = 'snapshot' | 'unlock'
@@ -187,6 +188,37 @@ export function observe(purpose: Purpose, run: SourceRun, o: ReplicationSource, 
     return fail('the mover failed (VolSync keeps retrying this sync until it succeeds; stopped waiting)', mover?.logs ?? '')
   }
   return { ...run, phase: { ...phase, failures: memo } }
+}
+
+// ---------------------------------------------------------------- mover Jobs
+
+/** What a run waits for, to tell whose mover a Job runs (lib/mover-jobs.ts moverOf). */
+export function waitingFor(run: SourceRun): 'waiting-for-running' | 'waiting-for-ours' | 'other' {
+  if (run.phase.kind === 'busy') return 'waiting-for-running'
+  return run.phase.kind === 'syncing' ? 'waiting-for-ours' : 'other'
+}
+
+/**
+ * The mover Job of the sync being waited for reached its backoffLimit:
+ * VolSync records Failed (perhaps exactly the Failed already there, which
+ * leaves the source unchanged) and retries with a new Job. Read as a fresh
+ * Failed in observe(): our sync failed, or the running sync failed again. An
+ * unlock that waits for a running sync is the exception: VolSync's record (a
+ * first Failed, since the sync had none when the unlock began waiting)
+ * changes the source, and observe() then lets the unlock join that sync.
+ * `podLog` is the end of the failed pod's log ('' when unreadable).
+ */
+export function moverGaveUp(purpose: Purpose, run: SourceRun, job: JobTrack, podLog: string): SourceRun {
+  const { phase } = run
+  if (phase.kind !== 'busy' && phase.kind !== 'syncing') return run
+  if (phase.kind === 'busy' && purpose === 'unlock') return run
+  const logs = gaveUpLog(podLog, run.seen.status?.latestMoverStatus, phase.failures.baseline)
+  const where = logs ? '' : `; ${whereToLook(RS, run.name, run.namespace)}`
+  const reason =
+    phase.kind === 'busy'
+      ? `the sync that was already running failed again (its mover ${gaveUpWords(job)}; VolSync keeps retrying it); no ${purpose} was triggered`
+      : `the mover failed (${gaveUpWords(job)}; VolSync keeps retrying this sync with a new Job; stopped waiting)`
+  return { ...run, phase: { kind: 'failed', reason: reason + where, logs, triggered: phase.kind === 'syncing' } }
 }
 
 // ---------------------------------------------------------------- afterwards

@@ -16,7 +16,8 @@ const spec: CommandSpec = {
   defaultTimeout: '1h',
   notes: [
     'Reads all ReplicationSources in one call, triggers each as snapshot does (a running sync is',
-    'waited for first), then follows all of them with ONE watch. TIMEOUT covers the whole run.',
+    'waited for first), then follows all of them with ONE watch, and their mover Jobs with one more',
+    '(failed attempts are printed; a Job out of attempts fails its source). TIMEOUT covers the whole run.',
     'Paused sources (spec.paused) are skipped: no sync could run. Every trigger is removed again',
     'afterwards (also on failure, timeout and Ctrl-C), except on sources without a schedule.',
     'Exit code 1 when any source failed or did not finish in time.',

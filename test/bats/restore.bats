@@ -156,6 +156,35 @@ setup() {
   assert_line --regexp '^clean-up: resume helmrelease business/odoo-cron: done$'
 }
 
+@test "a restore whose mover fails all 8 attempts exits 1 with its log, and everything is put back" {
+  # each failed attempt is said as it happens; the Job at its backoffLimit ends
+  # the wait, whether or not VolSync's Failed record has come by yet
+  local attempts=''
+  for n in 1 2 3 4 5 6 7; do attempts+="dst_job_event MODIFIED $n; "; done
+  plan_until_restore
+  stub kubectl \
+    "$K create -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none" \
+    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30" \
+    "$RESTORE_JOBS : dst_job_event ADDED 0; $attempts dst_job_event MODIFIED 8; exec sleep 30"
+  dst_reads 7
+  dst_gone
+  plan_cleanup
+  run -1 restore --yes --timeout 30s
+  unstub kubectl
+  assert_line --regexp '^business/odoo-restore-[0-9]{14}: mover attempt 1 of 8 failed; VolSync retries it \(it reports Failed after 8\)\. Its log ends:$'
+  assert_line '    Fatal: wrong password or no key found'
+  assert_line --regexp '^business/odoo-restore-[0-9]{14}: mover attempt 7 of 8 failed; VolSync retries it \(it reports Failed after 8\); same log as the attempt before$'
+  assert_line --regexp '^error: the mover of business/odoo-restore-[0-9]{14} failed \(Job volsync-dst-odoo-restore-[0-9]{14} failed 8 of 8 attempts; VolSync keeps retrying it with a new Job; stopped waiting\)\. Its log:$'
+  assert_line 'ERROR: failure connecting to repository, incorrect password'
+  assert_line --partial 'odoo-data may be PARTIALLY restored'
+  assert_line --regexp '^clean-up: delete ReplicationDestination business/odoo-restore-[0-9]{14}: done$'
+  assert_line 'clean-up: scale deployment odoo back to 2: done'
+  assert_line 'clean-up: scale statefulset odoo-cron back to 1: done'
+  assert_line 'clean-up: resume kustomization flux-system/odoo: done'
+  assert_line 'clean-up: resume helmrelease business/odoo-cron: done'
+  assert_line 'clean-up: unpause ReplicationSource business/odoo-backup: done'
+}
+
 @test "No eligible snapshots in the mover log is a failure, although VolSync reports success" {
   plan_until_restore
   plan_restore no-eligible
@@ -407,7 +436,8 @@ setup() {
   plan_until_restore
   stub kubectl \
     "$K create -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none" \
-    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30"
+    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30" \
+    "$RESTORE_JOBS : exec sleep 30"
   plan_cleanup
   run -1 restore --yes --timeout 3s
   unstub kubectl
@@ -510,7 +540,8 @@ on_terminal() {
   plan_until_restore
   stub kubectl \
     "$K create -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none" \
-    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30"
+    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30" \
+    "$RESTORE_JOBS : exec sleep 30"
   plan_cleanup
   spawn_restore --yes
   wait_for_call kubectl "$KW get $RD $RDN -n business --watch -o json"
@@ -530,7 +561,8 @@ on_terminal() {
   plan_until_restore
   stub kubectl \
     "$K create -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none" \
-    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30"
+    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30" \
+    "$RESTORE_JOBS : exec sleep 30"
   plan_cleanup
   spawn_restore_task YES=true
   wait_for_call kubectl "$KW get $RD $RDN -n business --watch -o json"

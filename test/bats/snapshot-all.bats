@@ -25,6 +25,7 @@ removal_of() { # removal_of NAME NAMESPACE
     "$(trigger_of plex-backup media)" \
     "$(trigger_of git-backup tools)" \
     "$WATCH_ALL : event ADDED rs-all.json odoo-backup \"\$TRIGGERED\"; event ADDED rs-all.json jellyfin-backup; event ADDED rs-all.json plex-backup \"\$TRIGGERED\"; event ADDED rs-all.json git-backup \"\$TRIGGERED\"; event ADDED rs-all.json wiki-backup; event MODIFIED rs-all.json plex-backup \"\$SYNCING\"; event MODIFIED rs-all.json odoo-backup \"\$DONE_OK\"; event MODIFIED rs-all.json jellyfin-backup \"\$ENDED\"; wait_patch jellyfin-backup; event MODIFIED rs-all.json jellyfin-backup \"\$TRIGGERED\"; event MODIFIED rs-all.json plex-backup \"\$FAILED_BADPASSWORD\"; event MODIFIED rs-all.json git-backup \"\$DONE_OK | .status.latestMoverStatus.logs |= sub(\\\"1a2b3c4d\\\"; \\\"77aa88bb\\\")\"; event MODIFIED rs-all.json jellyfin-backup \"\$DONE_EMPTY\"; exec sleep 30" \
+    "$(no_jobs --all-namespaces)" \
     "$(trigger_of jellyfin-backup media "ENDED | \$TRIGGERED")" \
     "$(removal_of odoo-backup business)" \
     "$(removal_of jellyfin-backup media)" \
@@ -45,8 +46,8 @@ removal_of() { # removal_of NAME NAMESPACE
   [[ $stderr == *'tools/git-backup has no schedule: spec.trigger.manual stays'* ]]
   [[ $stderr == *'warning: not backed up (paused): tools/wiki-backup'* ]]
   [[ $stderr == *'warning: empty source directory, no snapshot taken: media/jellyfin-backup'* ]]
-  # one read, one watch: the plan above has exactly one list and one watch call
-  [[ $(stub_calls kubectl | grep -c -- ' get ') == 2 ]]
+  # one read, one watch of the sources and one of their mover Jobs, whatever their number
+  [[ $(stub_calls kubectl | grep -c -- ' get ') == 3 ]]
 }
 
 @test "task volsync:snapshot-all with NAMESPACE backs up that namespace and exits 0 when all succeed" {
@@ -54,6 +55,7 @@ removal_of() { # removal_of NAME NAMESPACE
     "$K get $RSR -n business -o json : rs_list rs-all.json odoo-backup" \
     "$(trigger_of odoo-backup business)" \
     "$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json : event MODIFIED rs-all.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$(no_jobs)" \
     "$(removal_of odoo-backup business)"
   COLUMNS=200 run -0 run_task volsync:snapshot-all CLUSTER=apps NAMESPACE=business KUBECONFIG="$KC"
   unstub kubectl
@@ -66,6 +68,7 @@ removal_of() { # removal_of NAME NAMESPACE
     "$K get $RSR -n media -o json : render \"\$FIXTURES/rs-all.json\" | jq '.items |= map(select(.metadata.namespace == \"media\"))'" \
     "$(trigger_of plex-backup media)" \
     "$KW get $RSR -n media --output-watch-events --watch -o json : event MODIFIED rs-all.json plex-backup \"\$SYNCING\"; exec sleep 30" \
+    "$(no_jobs "-n media")" \
     "$(removal_of plex-backup media)"
   COLUMNS=200 run -1 script snapshot-all --kubeconfig "$KC" --cluster apps --namespace media --timeout 2s
   unstub kubectl
@@ -82,6 +85,7 @@ removal_of() { # removal_of NAME NAMESPACE
     "$(trigger_of plex-backup media)" \
     "$(trigger_of git-backup tools)" \
     "$WATCH_ALL : event MODIFIED rs-all.json odoo-backup \"\$SYNCING\"; event MODIFIED rs-all.json plex-backup \"\$SYNCING\"; exec sleep 30" \
+    "$(no_jobs --all-namespaces)" \
     "$(removal_of odoo-backup business)" \
     "$(removal_of plex-backup media)"
   COLUMNS=200 spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:snapshot-all CLUSTER=apps KUBECONFIG="$1"' _ "$KC"
@@ -103,6 +107,7 @@ removal_of() { # removal_of NAME NAMESPACE
     "$K get $RSR -n business -o json : rs_list rs-all.json odoo-backup" \
     "$(trigger_of odoo-backup business)" \
     "$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json : event MODIFIED rs-all.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$(no_jobs)" \
     "$(removal_of odoo-backup business)"
   run -0 --separate-stderr script snapshot-all --kubeconfig "$KC" --cluster apps --namespace business --output json
   unstub kubectl
@@ -136,4 +141,33 @@ removal_of() { # removal_of NAME NAMESPACE
   assert_line --regexp '^media/jellyfin-backup +interrupted +- +- +the sync that was running did not end: not triggered$'
   assert_line --regexp '^tools/git-backup +interrupted +- +- +triggered, not finished: VolSync completes the sync on its own; no schedule: trigger kept$'
   refute_line --partial 'waiting for them'
+}
+
+@test "the mover Jobs of every source are followed with one more watch: a Job at its backoffLimit fails only its own source" {
+  # plex: our sync's mover fails all 8 attempts (a wrong password), and VolSync's
+  # Failed record is not seen before that; jellyfin: its running sync's Job
+  # runs, that sync ends, ours succeeds
+  local attempts=''
+  for n in 1 2 3 4 5 6 7; do
+    attempts+="job_event MODIFIED rs-all.json plex-backup failed:$n; job_event MODIFIED rs-all.json plex-backup running:$n; "
+  done
+  stub kubectl \
+    "$K get $RSR -n media -o json : render \"\$FIXTURES/rs-all.json\" | jq '.items |= map(select(.metadata.namespace == \"media\"))'" \
+    "$(trigger_of plex-backup media)" \
+    "$KW get $RSR -n media --output-watch-events --watch -o json : event MODIFIED rs-all.json plex-backup \"\$SYNCING\"; event MODIFIED rs-all.json jellyfin-backup \"\$ENDED\"; wait_patch jellyfin-backup; event MODIFIED rs-all.json jellyfin-backup \"\$TRIGGERED\"; event MODIFIED rs-all.json jellyfin-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$(jobs_watch "-n media") : job_event ADDED rs-all.json jellyfin-backup running; job_event ADDED rs-all.json plex-backup running; $attempts job_event MODIFIED rs-all.json plex-backup failed:8; exec sleep 30" \
+    "$(trigger_of jellyfin-backup media "ENDED | \$TRIGGERED")" \
+    "$(removal_of plex-backup media)" \
+    "$(removal_of jellyfin-backup media)"
+  attempt_reads rs-all.json plex-backup mover-backup-badpassword.log 7
+  gone_reads rs-all.json plex-backup
+  COLUMNS=200 run -1 --separate-stderr script snapshot-all --kubeconfig "$KC" --cluster apps --namespace media --timeout 30s
+  unstub kubectl
+  assert_line --regexp '^media/jellyfin-backup +ok +1m13s +1a2b3c4d +-$'
+  assert_line --regexp '^media/plex-backup +FAILED +- +- +ERROR: failure connecting to repository, incorrect password$'
+  assert_line '! media/plex-backup: the mover failed (Job volsync-src-plex-backup failed 8 of 8 attempts; VolSync keeps retrying this sync with a new Job; stopped waiting)'
+  assert_line '1 backed up, 1 failed (namespace media of cluster apps)'
+  [[ $stderr == *'media/plex-backup: mover attempt 1 of 8 failed; VolSync retries it (it reports Failed after 8). Its log ends:'* ]]
+  [[ $stderr == *'media/plex-backup: FAILED: the mover failed (Job volsync-src-plex-backup failed 8 of 8 attempts;'* ]]
+  [[ $stderr != *'jellyfin-backup: mover attempt'* ]]
 }

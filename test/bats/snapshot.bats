@@ -8,6 +8,7 @@ setup() {
   FIND="$K get $RSR --all-namespaces --field-selector metadata.name=odoo-backup -o json"
   TRIGGER="$K patch $RSR odoo-backup -n business --type merge -p * -o json"
   WATCH="$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json"
+  NO_JOBS=$(no_jobs)
   REMOVE=$(removal odoo-backup business)
   GONE="rs rs-odoo-item.json odoo-backup 'del(.spec.trigger.manual)'"
 }
@@ -27,6 +28,7 @@ patch_json() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
@@ -45,6 +47,7 @@ patch_json() {
     "$K get $RSR -n business --field-selector metadata.name=odoo-backup -o json : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -0 run_task volsync:snapshot APP=odoo CLUSTER=apps NAMESPACE=business KUBECONFIG="$KC" TIMEOUT=5m
   unstub kubectl
@@ -57,6 +60,7 @@ patch_json() {
   stub kubectl \
     "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$BUSY\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$BUSY\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$ENDED\"; wait_patch odoo-backup; event MODIFIED rs-odoo-item.json odoo-backup \"\$ENDED | .metadata.resourceVersion = \\\"600000b\\\"\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$ENDED | \$TRIGGERED\"" \
     "$REMOVE : $GONE"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
@@ -71,6 +75,7 @@ patch_json() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$RACED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$RACED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_FIRST\"; wait_patch odoo-backup 2; event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED | .metadata.resourceVersion = \\\"600011\\\"\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK | .status.latestMoverStatus.logs |= sub(\\\"1a2b3c4d\\\"; \\\"9e8d7c6b\\\")\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED | .metadata.resourceVersion = \\\"600011\\\"\"" \
     "$REMOVE : $GONE"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
@@ -90,6 +95,7 @@ patch_json() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
@@ -105,7 +111,8 @@ patch_json() {
   # again (no news), then a retry fails differently: stop, no trigger set
   stub kubectl \
     "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED | .metadata.resourceVersion = \\\"600005\\\"\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD\"; exec sleep 30"
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED | .metadata.resourceVersion = \\\"600005\\\"\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD\"; exec sleep 30" \
+    "$NO_JOBS"
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_line --regexp 'already running .*its mover failed before and VolSync is retrying \(unable to create lock in backend'
@@ -118,6 +125,7 @@ patch_json() {
   stub kubectl \
     "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$ENDED\"; wait_patch odoo-backup; event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$ENDED | \$TRIGGERED\"" \
     "$REMOVE : $GONE"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
@@ -130,6 +138,7 @@ patch_json() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_EMPTY\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
@@ -142,7 +151,8 @@ patch_json() {
   stub kubectl \
     "$FIND : rs_list rs-odoo-item.json odoo-backup 'del(.spec.trigger.schedule)'" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"del(.spec.trigger.schedule) | \$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"del(.spec.trigger.schedule) | \$DONE_OK\"; exec sleep 30"
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"del(.spec.trigger.schedule) | \$DONE_OK\"; exec sleep 30" \
+    "$NO_JOBS"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_line "business/odoo-backup has no schedule: spec.trigger.manual stays \"$(token odoo-backup)\" on purpose (removing it would make VolSync sync continuously; putting back an older value would start another sync)"
@@ -154,6 +164,7 @@ patch_json() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING | .spec.trigger.manual = \\\"theirs\\\" | .metadata.resourceVersion = \\\"600007\\\"\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : echo 'The request is invalid: : testing value /spec/trigger/manual failed: test failed' >&2; exit 1" \
     "$K get $RSR odoo-backup -n business -o json : rs rs-odoo-item.json odoo-backup '.spec.trigger.manual = \"theirs\"'"
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
@@ -168,6 +179,7 @@ patch_json() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup '.spec.trigger.manual = \"snapshot-20261120T101500Z\"'" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
@@ -180,6 +192,7 @@ patch_json() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 2s
   unstub kubectl
@@ -194,13 +207,18 @@ patch_json() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; $gone" \
-    "$WATCH : $gone" \
-    "$WATCH : $gone" \
+    "$WATCH : sleep 0.3; $gone" \
+    "$WATCH : sleep 0.3; $gone" \
+    "$(jobs_watch) : $gone" \
+    "$(jobs_watch) : $gone" \
+    "$(jobs_watch) : $gone" \
     "$REMOVE : $gone" \
     "$REMOVE : $gone"
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_line 'error: lost contact with the cluster while waiting for the snapshot of business/odoo-backup (3 watches failed in a row)'
+  # the jobs watch lost contact too: reopened with each watch of the source, and no "cannot watch" note
+  refute_line --partial 'cannot watch'
   assert_line --partial 'Unable to connect to the server: dial tcp 10.0.0.1:6443'
   assert_line 'error: The clean-up is incomplete. Finish it by hand, in this order:'
   assert_line '  # remove the manual trigger of business/odoo-backup (its schedule applies again)'
@@ -223,6 +241,7 @@ patch_json() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo --output json
   unstub kubectl
@@ -235,7 +254,8 @@ patch_json() {
 @test "Ctrl-C while waiting for a running sync changes nothing and exits 130" {
   stub kubectl \
     "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$BUSY\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$BUSY\"; exec sleep 30"
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$BUSY\"; exec sleep 30" \
+    "$NO_JOBS"
   spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/snapshot.ts" --kubeconfig "$KC" --cluster apps --app odoo
   wait_for_call kubectl "$WATCH"
   sleep 0.5
@@ -252,6 +272,7 @@ patch_json() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/snapshot.ts" --kubeconfig "$KC" --cluster apps --app odoo
   wait_for_call kubectl "$WATCH"
@@ -269,6 +290,7 @@ patch_json() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:snapshot APP=odoo CLUSTER=apps KUBECONFIG="$1"' _ "$KC"
   wait_for_call kubectl "$WATCH"
@@ -283,7 +305,8 @@ patch_json() {
 @test "Ctrl-C through task while waiting for a running sync changes nothing and exits 130" {
   stub kubectl \
     "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$BUSY\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$BUSY\"; exec sleep 30"
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$BUSY\"; exec sleep 30" \
+    "$NO_JOBS"
   spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:snapshot APP=odoo CLUSTER=apps KUBECONFIG="$1"' _ "$KC"
   wait_for_call kubectl "$WATCH"
   sleep 0.5
@@ -326,4 +349,85 @@ patch_json() {
   assert_equal "$status" 130
   assert_line 'The clean-up is incomplete. Finish it by hand, in this order:'
   assert_line --partial "patch replicationsources.volsync.backube odoo-backup -n business --type json -p \$'[{\"op\":\"test\",\"path\":\"/spec/trigger/manual\",\"value\":\"$(token odoo-backup)\"}"
+}
+
+# --- the mover Job: failed attempts as they happen, and its backoffLimit
+
+@test "each failed attempt of the mover is reported as it happens, with the end of its log" {
+  # the first two attempts find the repository locked by a live prune; the third backs up
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; wait_reads 2; sleep 0.3; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$(jobs_watch) : job_event ADDED rs-odoo-item.json odoo-backup running; job_event MODIFIED rs-odoo-item.json odoo-backup failed:1; job_event MODIFIED rs-odoo-item.json odoo-backup running:1; job_event MODIFIED rs-odoo-item.json odoo-backup failed:2; job_event MODIFIED rs-odoo-item.json odoo-backup running:2; exec sleep 30" \
+    "$REMOVE : $GONE"
+  attempt_reads rs-odoo-item.json odoo-backup mover-backup-live-lock.log 2
+  run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 20s
+  unstub kubectl
+  [[ $stderr == *"business/odoo-backup: mover attempt 1 of 8 failed; VolSync retries it (it reports Failed after 8). Its log ends:
+    unable to create lock in backend: repository is already locked exclusively by PID 4121 on nas-01 by backup (UID 1000, GID 1000)
+"* ]]
+  [[ $stderr == *'business/odoo-backup: mover attempt 2 of 8 failed; VolSync retries it (it reports Failed after 8); same log as the attempt before'* ]]
+  assert_equal "$output" "Backup of business/odoo-backup finished: Successful, took 1m13s."$'\n'"New restic snapshot: 1a2b3c4d"
+  # the log read is the newest failed pod's (by its finish time, not its name)
+  stub_calls kubectl | grep -Fx -- "$K logs volsync-src-odoo-backup-f2j87 -n business -c restic --tail=20"
+}
+
+@test "a running sync whose mover keeps failing exactly as before ends the wait at its next backoff, before anything is changed" {
+  # the scheduled sync fails on a wrong password, round after round: VolSync's
+  # Failed record is the same each time, so the source never changes; only its
+  # mover Job shows the round ending (attempts before the wait began are not news)
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD | del(.spec.trigger.manual)\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD | del(.spec.trigger.manual)\"; exec sleep 30" \
+    "$(jobs_watch) : job_event ADDED rs-odoo-item.json odoo-backup failed:6; job_event MODIFIED rs-odoo-item.json odoo-backup running:6; job_event MODIFIED rs-odoo-item.json odoo-backup failed:7; job_event MODIFIED rs-odoo-item.json odoo-backup running:7; job_event MODIFIED rs-odoo-item.json odoo-backup failed:8; exec sleep 30"
+  attempt_reads rs-odoo-item.json odoo-backup mover-backup-badpassword.log
+  gone_reads rs-odoo-item.json odoo-backup
+  run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 20s
+  unstub kubectl
+  assert_line "business/odoo-backup: the running sync's mover attempt 7 of 8 failed; VolSync retries it (it reports Failed after 8). Its log ends:"
+  refute_line --partial 'attempt 6'
+  assert_line 'error: backup of business/odoo-backup: the sync that was already running failed again (its mover Job volsync-src-odoo-backup failed 8 of 8 attempts; VolSync keeps retrying it); no snapshot was triggered'
+  # the Job and its pods are gone by then: the log shown is the last one read
+  assert_line 'The mover log:'
+  assert_line '  ERROR: failure connecting to repository, incorrect password'
+  refute_line --partial 'clean-up:'
+  [[ ! -f $STUB_DIR/patches ]]
+}
+
+@test "a mover Job that had used up its attempts before the wait began is not news" {
+  # VolSync was restarting: the running sync's Job went past its backoffLimit
+  # (the Job controller marked it Failed) before the wait; VolSync then deletes
+  # it, the new Job backs up (the Secret was fixed), that sync ends, ours runs
+  export RECOVERED='.status.latestMoverStatus = {logs: ($ok | rtrimstr("\n")), result: "Successful"}'
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD | del(.spec.trigger.manual)\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD | del(.spec.trigger.manual)\"; wait_mark jobs; sleep 0.3; event MODIFIED rs-odoo-item.json odoo-backup \"\$ENDED | \$RECOVERED\"; wait_patch odoo-backup; event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$(jobs_watch) : job_event ADDED rs-odoo-item.json odoo-backup exhausted; job_event DELETED rs-odoo-item.json odoo-backup exhausted; job_event ADDED rs-odoo-item.json odoo-backup running 5d6e7f80-9a1b-4c2d-8e3f-4a5b6c7d8e9f; mark jobs; exec sleep 30" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$ENDED | \$RECOVERED | \$TRIGGERED\"" \
+    "$REMOVE : $GONE"
+  run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 20s
+  unstub kubectl
+  refute_line --partial 'failed again'
+  refute_line --partial 'attempt'
+  assert_line 'the sync that was running on business/odoo-backup ended; triggering ours now'
+  assert_line 'New restic snapshot: 1a2b3c4d'
+}
+
+@test "a jobs watch the cluster forbids is a one-line note: the wait goes on, on the source alone" {
+  local forbidden="mark forbidden; echo 'Error from server (Forbidden): jobs.batch is forbidden: User \"oncall@example.com\" cannot list resource \"jobs\" in API group \"batch\" in the namespace \"business\"' >&2; exit 1"
+  # the first watch of the source ends (as servers end watches): the second one
+  # comes without another try at the jobs watch
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; wait_mark forbidden; sleep 0.3" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$(jobs_watch) : $forbidden" \
+    "$REMOVE : $GONE"
+  run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 20s
+  unstub kubectl
+  assert_equal "$output" "Backup of business/odoo-backup finished: Successful, took 1m13s."$'\n'"New restic snapshot: 1a2b3c4d"
+  [[ $stderr == *$'\n''note: cannot watch VolSync'\''s mover Jobs (Error from server (Forbidden): jobs.batch is forbidden: User "oncall@example.com" cannot list resource "jobs" in API group "batch" in the namespace "business"); waiting on the status alone, which shows a failing mover only once VolSync records a Failed that differs from the last one'$'\n'* ]]
+  [[ $(grep -c 'cannot watch' <<<"$stderr") == 1 ]]
 }

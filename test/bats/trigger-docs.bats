@@ -32,3 +32,15 @@ setup() {
     grep -qx "## $heading" "$ROOT/docs/runbooks/volsync.md" || fail "no section: $heading"
   done
 }
+
+@test "the runbook quotes the mover-Job messages as the commands print them" {
+  run -0 "$ROOT/node_modules/.bin/tsx" -e "
+    import { attemptNote, jobsUnavailableNote } from '$ROOT/lib/mover-jobs.ts'
+    const job = { uid: 'u', name: 'volsync-src-odoo-backup', namespace: 'business', owner: 'o', firstFailed: 0, failed: 3, limit: 8 }
+    console.log(attemptNote('business/odoo-backup', job, 'ours', ''))
+    console.log(jobsUnavailableNote('x').split(' (')[0] + ' (')"
+  local runbook
+  runbook=$(<"$ROOT/docs/runbooks/volsync.md")
+  [[ $runbook == *"\`${lines[0]%% (*} ...\`"* ]] || fail "the runbook does not quote: ${lines[0]%% (*}"
+  [[ $runbook == *"\`${lines[1]}...)\`"* ]] || fail "the runbook does not quote: ${lines[1]}"
+}

@@ -8,6 +8,7 @@ setup() {
   FIND="$K get $RSR --all-namespaces --field-selector metadata.name=odoo-backup -o json"
   TRIGGER="$K patch $RSR odoo-backup -n business --type merge -p * -o json"
   WATCH="$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json"
+  NO_JOBS=$(no_jobs)
   REMOVE=$(removal odoo-backup business)
   GONE="rs rs-odoo-item.json odoo-backup 'del(.spec.trigger.manual)'"
 }
@@ -17,6 +18,7 @@ setup() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED | \$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_UNLOCK\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -0 --separate-stderr script unlock --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
@@ -36,6 +38,7 @@ setup() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_UNLOCK\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -0 run_task volsync:unlock APP=odoo CLUSTER=apps KUBECONFIG="$KC"
   unstub kubectl
@@ -50,6 +53,7 @@ setup() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED | \$UNLOCK_TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED | \$UNLOCK_TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED | \$UNLOCK_TRIGGERED | .metadata.resourceVersion = \\\"600005\\\"\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_UNLOCK\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -0 script unlock --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
@@ -62,6 +66,7 @@ setup() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED | \$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED | \$FAILED_LIVELOCK\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -1 script unlock --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
@@ -76,6 +81,7 @@ setup() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   run -1 script unlock --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
@@ -87,6 +93,7 @@ setup() {
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED | \$SYNCING\"; exec sleep 30" \
+    "$NO_JOBS" \
     "$REMOVE : $GONE"
   spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:unlock APP=odoo CLUSTER=apps KUBECONFIG="$1"' _ "$KC"
   wait_for_call kubectl "$WATCH"
@@ -105,4 +112,51 @@ setup() {
   run -0 run_task --summary volsync:unlock
   assert_line --partial 'plain `restic unlock` removes STALE locks'
   assert_line --partial 'A lock held by a live'
+}
+
+# --- the mover Job
+
+@test "an unlock whose mover fails all 8 attempts exactly as the last Failed did exits 1 with the log, and the trigger is removed" {
+  # a lock held by a live process: the first unlock failed on it, and so does
+  # this one; VolSync's Failed record is byte-identical, so the source never
+  # changes while waiting: only the mover Job shows the 8 attempts failing
+  local attempts=''
+  for n in 1 2 3 4 5 6 7; do
+    attempts+="job_event MODIFIED rs-odoo-item.json odoo-backup failed:$n; job_event MODIFIED rs-odoo-item.json odoo-backup running:$n; "
+  done
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_LIVELOCK\"" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$FAILED_LIVELOCK | \$UNLOCK_TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LIVELOCK | \$UNLOCK_TRIGGERED\"; exec sleep 30" \
+    "$(jobs_watch) : job_event ADDED rs-odoo-item.json odoo-backup running; $attempts job_event MODIFIED rs-odoo-item.json odoo-backup failed:8; job_event DELETED rs-odoo-item.json odoo-backup failed:8; exec sleep 30" \
+    "$REMOVE : $GONE"
+  attempt_reads rs-odoo-item.json odoo-backup mover-unlock-live-lock.log 7
+  gone_reads rs-odoo-item.json odoo-backup
+  run -1 script unlock --kubeconfig "$KC" --cluster apps --app odoo --timeout 30s
+  unstub kubectl
+  assert_line 'business/odoo-backup: mover attempt 1 of 8 failed; VolSync retries it (it reports Failed after 8). Its log ends:'
+  assert_line '    unable to create lock in backend: repository is already locked exclusively by PID 4121 on nas-01 by backup (UID 1000, GID 1000)'
+  assert_line 'business/odoo-backup: mover attempt 7 of 8 failed; VolSync retries it (it reports Failed after 8); same log as the attempt before'
+  assert_line 'error: unlock of business/odoo-backup: the mover failed (Job volsync-src-odoo-backup failed 8 of 8 attempts; VolSync keeps retrying this sync with a new Job; stopped waiting)'
+  assert_line 'The mover log:'
+  assert_line '  unlock backup'
+  assert_line '  unable to create lock in backend: repository is already locked exclusively by PID 4121 on nas-01 by backup (UID 1000, GID 1000)'
+  assert_line --partial 'The repository is still locked: `restic unlock` removes stale locks only'
+  assert_line 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed; scheduled backups resume (0 */8 * * *)'
+}
+
+@test "the mover Job of the stuck sync an unlock joins is not counted: its failures belong to the sync before" {
+  # the stuck sync's Job had failed 3 attempts when the wait began; one more
+  # fails before VolSync replaces it with the unlock's Job, which succeeds
+  local old=0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED | \$UNLOCK_TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED | \$UNLOCK_TRIGGERED\"; wait_mark jobs; sleep 0.5; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_UNLOCK\"; exec sleep 30" \
+    "$(jobs_watch) : job_event ADDED rs-odoo-item.json odoo-backup running:3 $old; job_event MODIFIED rs-odoo-item.json odoo-backup failed:4 $old; job_event DELETED rs-odoo-item.json odoo-backup failed:4 $old; job_event ADDED rs-odoo-item.json odoo-backup running; mark jobs; exec sleep 30" \
+    "$REMOVE : $GONE"
+  run -0 script unlock --kubeconfig "$KC" --cluster apps --app odoo --timeout 20s
+  unstub kubectl
+  refute_line --partial 'attempt'
+  assert_line 'restic removed 1 stale lock(s).'
 }

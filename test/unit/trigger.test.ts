@@ -6,16 +6,19 @@ import {
   leftAloneReason,
   liftFence,
   MAX_TRIGGERS,
+  moverGaveUp,
   observe,
   patchFailed,
   removedLocks,
   startRun,
   triggerAfterwards,
   triggerPatch,
+  waitingFor,
   type Phase,
   type Purpose,
   type SourceRun,
 } from '../../lib/trigger.ts'
+import type { JobTrack } from '../../lib/mover-jobs.ts'
 import type { MoverStatus, ReplicationSource } from '../../lib/volsync.ts'
 
 const LOCKED: MoverStatus = { result: 'Failed', logs: 'unable to create lock in backend: repository is already locked by PID 27' }
@@ -303,6 +306,112 @@ describe('observe: unlock', () => {
   it('a healthy running sync that then fails gets the unlock at once', () => {
     const { phases } = play('unlock', rs({ running: true }), null, [rs({ running: true, mover: LOCKED, rv: '5' })])
     expect(phases).toEqual(['busy', 'ready'])
+  })
+})
+
+describe('moverGaveUp: the mover Job of the awaited sync reached its backoffLimit', () => {
+  const JOB: JobTrack = {
+    uid: 'b7e1c9a2-3f4d-4e5a-8b6c-7d8e9f0a1b2c',
+    name: 'volsync-src-odoo-backup',
+    namespace: 'business',
+    owner: '7f0c2d4e-5b1a-4c3e-9d8f-0a1b2c3d4e51',
+    firstFailed: 0,
+    failed: 8,
+    limit: 8,
+  }
+  const POD_LOG = 'Fatal: wrong password or no key found\nERROR: failure connecting to repository, incorrect password'
+  const WHERE =
+    "; its log could not be read here; VolSync records it in status.latestMoverStatus.logs: kubectl get replicationsources.volsync.backube odoo-backup -n business -o jsonpath='{.status.latestMoverStatus.logs}'"
+  /** a run of `purpose` in `phase`, seen last as `seen`, whose failure memo started at `baseline` */
+  function runIn(purpose: Purpose, phase: 'busy' | 'syncing', seen: ReplicationSource): SourceRun {
+    let run = startRun(purpose, phase === 'busy' ? rs({ running: true, mover: OK }) : rs())
+    if (phase === 'busy') expect(run.phase.kind).toBe('busy')
+    else run = afterPatch(purpose, run, 'tok1', rs({ manual: 'tok1' }))
+    return { ...run, seen }
+  }
+  const cases: {
+    name: string
+    purpose: Purpose
+    phase: 'busy' | 'syncing'
+    seen: ReplicationSource
+    podLog: string
+    after: Phase
+  }[] = [
+    {
+      name: 'our sync failed, though VolSync\'s record looks as before: the pod log is shown',
+      purpose: 'snapshot',
+      phase: 'syncing',
+      seen: rs({ manual: 'tok1', running: true }),
+      podLog: POD_LOG,
+      after: {
+        kind: 'failed',
+        reason: 'the mover failed (Job volsync-src-odoo-backup failed 8 of 8 attempts; VolSync keeps retrying this sync with a new Job; stopped waiting)',
+        logs: POD_LOG,
+        triggered: true,
+      },
+    },
+    {
+      name: 'our sync failed and VolSync\'s new record came first: that record is shown',
+      purpose: 'unlock',
+      phase: 'syncing',
+      seen: rs({ manual: 'tok1', running: true, mover: LOCKED }),
+      podLog: POD_LOG,
+      after: {
+        kind: 'failed',
+        reason: 'the mover failed (Job volsync-src-odoo-backup failed 8 of 8 attempts; VolSync keeps retrying this sync with a new Job; stopped waiting)',
+        logs: LOCKED.logs!,
+        triggered: true,
+      },
+    },
+    {
+      name: 'no log at all: the failure says where VolSync keeps it',
+      purpose: 'snapshot',
+      phase: 'syncing',
+      seen: rs({ manual: 'tok1', running: true }),
+      podLog: '',
+      after: {
+        kind: 'failed',
+        reason: 'the mover failed (Job volsync-src-odoo-backup failed 8 of 8 attempts; VolSync keeps retrying this sync with a new Job; stopped waiting)' + WHERE,
+        logs: '',
+        triggered: true,
+      },
+    },
+    {
+      name: 'snapshot: the running sync failed again; nothing was triggered',
+      purpose: 'snapshot',
+      phase: 'busy',
+      seen: rs({ running: true, mover: OK }),
+      podLog: POD_LOG,
+      after: {
+        kind: 'failed',
+        reason:
+          'the sync that was already running failed again (its mover Job volsync-src-odoo-backup failed 8 of 8 attempts; VolSync keeps retrying it); no snapshot was triggered',
+        logs: POD_LOG,
+        triggered: false,
+      },
+    },
+  ]
+  it.each(cases)('$name', ({ purpose, phase, seen, podLog, after }) => {
+    expect(moverGaveUp(purpose, runIn(purpose, phase, seen), JOB, podLog).phase).toEqual(after)
+  })
+
+  it('unlock: the running sync it waits for failed: it waits for VolSync\'s record, which lets it join', () => {
+    const run = runIn('unlock', 'busy', rs({ running: true, mover: OK }))
+    expect(moverGaveUp('unlock', run, JOB, POD_LOG)).toBe(run)
+    expect(observe('unlock', run, rs({ running: true, mover: LOCKED })).phase.kind).toBe('ready')
+  })
+
+  it('changes nothing once a run has settled or before it waits', () => {
+    for (const run of [startRun('snapshot', rs()), startRun('snapshot', rs({ paused: true })), patchFailed(startRun('snapshot', rs()), 'x')]) {
+      expect(moverGaveUp('snapshot', run, JOB, POD_LOG)).toBe(run)
+    }
+  })
+
+  it('waitingFor: busy waits for a running sync, syncing for ours, the rest for nothing', () => {
+    expect(waitingFor(runIn('snapshot', 'busy', rs({ running: true })))).toBe('waiting-for-running')
+    expect(waitingFor(runIn('snapshot', 'syncing', rs()))).toBe('waiting-for-ours')
+    expect(waitingFor(startRun('snapshot', rs()))).toBe('other')
+    expect(waitingFor(startRun('snapshot', rs({ paused: true })))).toBe('other')
   })
 })
 

@@ -85,11 +85,37 @@ plan_pods_stop() {
 }
 
 # plan_restore STATUS [SNAPSHOT]: create the ReplicationDestination, watch it to STATUS
+# (and its mover Jobs, which change nothing here)
 plan_restore() {
   stub kubectl \
     "$K create -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none" \
-    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; rd_object $1 ${2:-}"
+    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; rd_object $1 ${2:-}" \
+    "$RESTORE_JOBS : exec sleep 30"
 }
+
+# --- the mover Job of the restore: job-mover-dst.json is the Job VolSync
+# v0.16.0 created for a ReplicationDestination on the e2e tier (API server 1.35;
+# managedFields dropped), owned by the object rd_object returns, with the status
+# the 1.35 Job controller writes; job-mover-dst-pods.json: two failed pods of it.
+# Their recorded ReplicationDestination name is replaced by the one the script made.
+
+RESTORE_JOBS="$KW get jobs.batch -n business --output-watch-events --selector app.kubernetes.io/created-by=volsync --watch -o json"
+DST_JOB_UID=d9e8f7a6-b5c4-4d3e-9f2a-1b0c9d8e7f61
+
+# dst_named FILE: the fixture with the ReplicationDestination's name the script created
+dst_named() {
+  render "$1" | sed "s/odoo-restore-20261126075500/$(jq -r .metadata.name "$STUB_DIR/rd.json")/g"
+}
+
+# dst_job_event TYPE FAILED: a watch event of the restore's mover Job after FAILED failed attempts
+dst_job_event() {
+  dst_named "$RF/job-mover-dst.json" | jq -c --arg type "$1" --argjson failed "$2" '{type: $type, object: (
+    if $failed == 0 then . else
+      .status = {failed: $failed, ready: 0, startTime: .status.startTime, terminating: 0, uncountedTerminatedPods: {}}
+      | .metadata.resourceVersion = "921\($failed)0" end)}'
+}
+export -f dst_named dst_job_event
+export DST_JOB_UID
 
 plan_delete_rd() {
   stub kubectl \
@@ -167,4 +193,20 @@ spawn_restore() {
 # spawn_restore_task VAR=VALUE...: task volsync:restore as a terminal job
 spawn_restore_task() {
   spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:restore APP=odoo CLUSTER=apps KUBECONFIG="$1" "${@:2}"' _ "$KC" "$@"
+}
+
+# dst_reads [N]: the calls that read the log of N (default 1) failed attempts of
+# the restore's mover Job: its pods, then the newest failed one's log
+dst_reads() {
+  local i
+  for ((i = 0; i < ${1:-1}; i++)); do
+    stub kubectl \
+      "$K get pods -n business --selector batch.kubernetes.io/controller-uid=$DST_JOB_UID -o json : dst_named \"\$RF/job-mover-dst-pods.json\"" \
+      "$K logs volsync-dst-$RDN-9wq4t -n business -c restic --tail=20 : cat \"\$FIXTURES/mover-restore-badpassword.log\""
+  done
+}
+
+# dst_gone: the pods read once VolSync has deleted the Job (its pods are gone)
+dst_gone() {
+  stub kubectl "$K get pods -n business --selector batch.kubernetes.io/controller-uid=$DST_JOB_UID -o json : cat \"\$FIXTURES/empty-list.json\""
 }

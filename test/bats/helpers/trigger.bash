@@ -125,3 +125,110 @@ ENDED='.metadata.resourceVersion = "600000" | del(.status.lastSyncStartTime) | .
 RACED='.spec.trigger.manual = $token | .metadata.resourceVersion = "600001" | .status.lastSyncStartTime = $now | del(.status.nextSyncTime)
   | .status.conditions = [{lastTransitionTime: $now, message: "Synchronization in-progress", reason: "SyncInProgress", status: "True", type: "Synchronizing"}]'
 export ENDED RACED
+
+# --- VolSync's mover Jobs: the one extra watch while waiting
+#
+# job-mover-src.json is the Job VolSync v0.16.0 created for business/odoo-backup
+# on the e2e tier (API server 1.35; managedFields dropped, as `kubectl get`
+# prints it), with the status the 1.35 Job controller writes (terminating,
+# uncountedTerminatedPods). job-mover-src-pods.json: two failed pods of it.
+# For another source, names, namespace and uids are rewritten.
+
+# jobs_watch [SCOPE]: the planned jobs watch (SCOPE: "-n NS", default -n business, or --all-namespaces)
+jobs_watch() {
+  printf '%s' "$KW get jobs.batch ${1:--n business} --output-watch-events --selector app.kubernetes.io/created-by=volsync --watch -o json"
+}
+# no_jobs [SCOPE]: the jobs watch when no mover Job changes while waiting
+no_jobs() {
+  printf '%s : exec sleep 30' "$(jobs_watch "$@")"
+}
+
+# job_uid NAME: the uid of the mover Job of source NAME in these tests
+job_uid() {
+  if [[ $1 == odoo-backup ]]; then echo b7e1c9a2-3f4d-4e5a-8b6c-7d8e9f0a1b2c; return; fi
+  printf 'b7e1c9a2-3f4d-4e5a-8b6c-%s\n' "$(printf '%s' "$1" | md5sum | cut -c1-12)"
+}
+
+# for_source FIXTURE NAME [JOB_UID]: a jq program rewriting the odoo-backup Job
+# (or its pods) for source NAME of an RS fixture: names, namespace, owner uid, Job uid
+for_source() {
+  local owner ns
+  owner=$(rs "$1" "$2" '.metadata.uid' | jq -r .)
+  ns=$(rs "$1" "$2" '.metadata.namespace' | jq -r .)
+  printf '%s' "walk(if type == \"string\" then
+      gsub(\"odoo-backup\"; \"$2\") | gsub(\"7f0c2d4e-5b1a-4c3e-9d8f-0a1b2c3d4e51\"; \"$owner\")
+      | gsub(\"b7e1c9a2-3f4d-4e5a-8b6c-7d8e9f0a1b2c\"; \"${3:-$(job_uid "$2")}\") | if . == \"business\" then \"$ns\" else . end
+    else . end)"
+}
+
+# job_event TYPE FIXTURE NAME STATE [JOB_UID]: a watch event of the mover Job
+# of source NAME. STATE: running (the first attempt runs), running:N (the
+# attempt after N failed ones runs), failed:N (N attempts failed, the next not
+# started yet), exhausted (past its backoffLimit: the conditions the Job
+# controller sets when VolSync has not deleted the Job yet)
+job_event() {
+  local type=$1 fixture=$2 name=$3 state=$4 uid=${5:-} filter=.
+  case $state in
+    running) ;;
+    running:*) filter=".status = {active: 1, failed: ${state#running:}, ready: 0, startTime: .status.startTime, terminating: 0, uncountedTerminatedPods: {}}
+      | .metadata.resourceVersion = \"6002${state#running:}5\"" ;;
+    failed:*) filter=".status = {failed: ${state#failed:}, ready: 0, startTime: .status.startTime, terminating: 0, uncountedTerminatedPods: {}}
+      | .metadata.resourceVersion = \"6002${state#failed:}0\"" ;;
+    exhausted) filter='.status = {conditions: [
+        {lastProbeTime: $now, lastTransitionTime: $now, message: "Job has reached the specified backoff limit", reason: "BackoffLimitExceeded", status: "True", type: "FailureTarget"},
+        {lastProbeTime: $now, lastTransitionTime: $now, message: "Job has reached the specified backoff limit", reason: "BackoffLimitExceeded", status: "True", type: "Failed"}],
+        failed: 9, ready: 0, startTime: .status.startTime, terminating: 0, uncountedTerminatedPods: {}}
+      | .metadata.resourceVersion = "600299"' ;;
+  esac
+  render "$FIXTURES/job-mover-src.json" |
+    jq -c --arg type "$type" --arg now "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(for_source "$fixture" "$name" "$uid") | {type: \$type, object: ($filter)}"
+}
+
+# job_pods FIXTURE NAME [JOB_UID]: the failed pods of that Job (a List)
+job_pods() {
+  render "$FIXTURES/job-mover-src-pods.json" | jq -c "$(for_source "$@")"
+}
+export -f jobs_watch job_uid for_source job_event job_pods
+
+# attempt_reads FIXTURE NAME LOG [N]: the calls that read the log of N (default 1)
+# failed attempts of that source's Job: its pods, then the newest failed one's log
+attempt_reads() {
+  local fixture=$1 name=$2 log=$3 n=${4:-1} ns uid i
+  ns=$(rs "$fixture" "$name" '.metadata.namespace' | jq -r .)
+  uid=$(job_uid "$name")
+  for ((i = 0; i < n; i++)); do
+    stub kubectl \
+      "$K get pods -n $ns --selector batch.kubernetes.io/controller-uid=$uid -o json : job_pods $fixture $name" \
+      "$K logs volsync-src-$name-f2j87 -n $ns -c restic --tail=20 : cat \"\$FIXTURES/$log\""
+  done
+}
+
+# gone_reads FIXTURE NAME: the pods read when VolSync has deleted the Job (its pods are gone)
+gone_reads() {
+  local ns
+  ns=$(rs "$1" "$2" '.metadata.namespace' | jq -r .)
+  stub kubectl "$K get pods -n $ns --selector batch.kubernetes.io/controller-uid=$(job_uid "$2") -o json : cat \"\$FIXTURES/empty-list.json\""
+}
+
+# mark NAME / wait_mark NAME: in watch answers, one stream waits (up to 10 s) for a point of another
+mark() { : >"$STUB_DIR/mark.$1"; }
+wait_mark() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ -e $STUB_DIR/mark.$1 ]] && return 0
+    sleep 0.1
+  done
+  echo "wait_mark: no mark $1" >&2
+  return 1
+}
+# wait_reads N: wait (up to 10 s) until N pod logs were read
+wait_reads() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    (($(grep -c -- ' logs ' "$STUB_DIR/kubectl.calls" 2>/dev/null || true) >= $1)) && return 0
+    sleep 0.1
+  done
+  echo "wait_reads: fewer than $1 log reads" >&2
+  return 1
+}
+export -f mark wait_mark wait_reads
