@@ -483,7 +483,7 @@ on_terminal() {
     "$K get $KS odoo -n flux-system -o json : cat \"\$RF/kustomization-odoo.json\"; touch \"\$STUB_DIR/read\""
   # type Ctrl-C (the terminal turns it into SIGINT) once the plan is being printed
   run -130 bash -c '
-    { while [[ ! -e $STUB_DIR/read ]]; do sleep 0.1; done; sleep 1; printf "\003"; sleep 1; } |
+    { for _ in {1..200}; do [[ -e $STUB_DIR/read ]] && break; sleep 0.1; done; sleep 1; printf "\003"; sleep 1; } |
       /usr/bin/script -qefc "$(printf "%q " "$@")" /dev/null' _ \
     "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/restore.ts" --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl

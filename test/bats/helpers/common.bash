@@ -18,6 +18,9 @@ common_setup() {
   # node, task and the stub bin; the real kubectl in /usr/bin is shadowed
   export PATH="$STUB_BIN:$ROOT/.cache/bin:$(dirname "$(command -v node)"):/usr/local/bin:/usr/bin:/bin"
   export HOME="$TEST_DIR/home"
+  # script(1) runs its command with $SHELL: a POSIX sh (dash, or SHELL unset
+  # on CI) drops the exported bash functions the stub answers use
+  export SHELL=/bin/bash
   unset KUBECONFIG NO_COLOR RESTIC_IMAGE
   # kubeconfig-<cluster> files are looked up here instead of the repository root
   export VOLSYNC_OPS_ROOT="$TEST_DIR"
