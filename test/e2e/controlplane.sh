@@ -14,7 +14,7 @@
 #   NAME: etcd kube-apiserver kube-controller-manager fakes3 harness volsync
 # Env (read by `up`; later commands use what `up` recorded in the run directory):
 #   E2E_RUN_DIR         run directory (default <repo>/.cache/e2e/run)
-#   E2E_PORT_BASE       first of 7 consecutive loopback ports (default 36440)
+#   E2E_PORT_BASE       first of 7 consecutive loopback ports (default 26440)
 #   E2E_CLUSTER_NAME    cluster/context/user name in the kubeconfig (default e2e)
 #   E2E_KUBECONFIG_COPY also write the admin kubeconfig there (the sandbox's kubeconfig-sandbox)
 #   E2E_S3_BUCKET       bucket created at start (default volsync)
@@ -24,7 +24,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RUN_DIR="${E2E_RUN_DIR:-$E2E_CACHE/run}"
-PORT_BASE="${E2E_PORT_BASE:-36440}"
+PORT_BASE="${E2E_PORT_BASE:-26440}"
 CLUSTER_NAME="${E2E_CLUSTER_NAME:-e2e}"
 S3_BUCKET="${E2E_S3_BUCKET:-volsync}"
 USER_NAMESPACE="${E2E_USER_NAMESPACE:-auto}"

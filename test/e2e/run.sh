@@ -8,7 +8,7 @@
 # Usage: test/e2e/run.sh [BATS_FILE...]      (default: every test/e2e/*.bats)
 # Env:
 #   E2E_RUN_DIR        run directory (default <repo>/.cache/e2e/tier)
-#   E2E_PORT_BASE      first of 7 loopback ports (default 36640; the sandbox uses 36540)
+#   E2E_PORT_BASE      first of 7 loopback ports (default 26640; the sandbox uses 26540)
 #   E2E_KEEP_UP=1      leave the control plane running afterwards
 #   E2E_TIMEOUT        seconds all scenarios together may take (default 2700)
 # A failed run keeps the run directory (logs in <run>/logs) for whoever investigates.
@@ -18,7 +18,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 export E2E_RUN_DIR="${E2E_RUN_DIR:-$E2E_CACHE/tier}"
-export E2E_PORT_BASE="${E2E_PORT_BASE:-36640}"
+export E2E_PORT_BASE="${E2E_PORT_BASE:-26640}"
 E2E_TIMEOUT="${E2E_TIMEOUT:-2700}"
 CONTROLPLANE="$E2E_DIR/controlplane.sh"
 BATS="$REPO_ROOT/node_modules/bats/bin/bats"
