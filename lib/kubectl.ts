@@ -51,12 +51,28 @@ export function classifyFailure(stderr: string): KubectlFailure {
   return 'other'
 }
 
+/** A klog line of kubectl's client libraries: `E1126 07:30:28.433829    1643 memcache.go:265] ...` */
+const KLOG_LINE = /^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [\w.-]+:\d+\] /
+
+/**
+ * What is worth reading in kubectl's stderr. Against an unreachable API
+ * server kubectl logs the same klog error five times before its own one-line
+ * verdict ("The connection to the server ... was refused"): keep the verdict,
+ * drop the klog lines (unless there is nothing else), and repeated lines. Pure.
+ */
+export function stderrText(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trimEnd()).filter((l) => l.trim() !== '')
+  const plain = lines.filter((l) => !KLOG_LINE.test(l))
+  return [...new Set(plain.length ? plain : lines)].join('\n')
+}
+
 export class KubectlError extends OperationError {
   readonly args: readonly string[]
+  /** kubectl's whole stderr (the message carries only what is worth reading) */
   readonly stderr: string
   readonly failure: KubectlFailure
   constructor(args: readonly string[], stderr: string, exitCode: number | null) {
-    const text = stderr.trim() || `exit code ${exitCode}`
+    const text = stderrText(stderr) || `exit code ${exitCode}`
     super(`kubectl ${args.join(' ')} failed: ${text}`)
     this.args = args
     this.stderr = stderr

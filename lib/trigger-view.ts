@@ -28,7 +28,7 @@ export interface Hints {
 
 // ---------------------------------------------------------------- progress
 
-const lastErrorLine = (logs: string) => readMoverLogs(logs).errorLines.at(-1)
+const lastErrorLine = (logs: string) => readMoverLogs(logs).errorSummary
 
 /** "its mover failed before (...): <error>" when the remembered failure is still the current one. */
 function staleFailure(run: SourceRun): string {

@@ -129,6 +129,13 @@ export interface MoverLogFacts {
   lockError: boolean
   /** lines with ERROR / Fatal / a lock failure */
   errorLines: string[]
+  /**
+   * The one line that says why the mover failed: restic's lock line when the
+   * repository is locked (the mover's own last line, `ERROR: failure locking
+   * repository`, says less: it names neither the holder nor the lock's age),
+   * else the last error line.
+   */
+  errorSummary?: string
 }
 
 export function readMoverLogs(logs: string | undefined): MoverLogFacts {
@@ -136,6 +143,7 @@ export function readMoverLogs(logs: string | undefined): MoverLogFacts {
   const lines = text.split('\n')
   const saved = [...text.matchAll(/^\s*snapshot ([0-9a-f]{8,64}) saved/gm)].pop()
   const restored = /^\s*restoring <?[Ss]napshot ([0-9a-f]{8,64})\b/m.exec(text)
+  const errorLines = lines.filter((l) => /^\s*(ERROR|Fatal)\b|unable to create lock/.test(l)).map((l) => l.trim())
   return {
     savedSnapshot: saved?.[1],
     restoredSnapshot: restored?.[1],
@@ -143,7 +151,8 @@ export function readMoverLogs(logs: string | undefined): MoverLogFacts {
     emptySource: /Directory is empty skipping backup/.test(text),
     initializedRepository: /Initialize Dir/i.test(text),
     lockError: /repository is already locked|unable to create lock|failure locking repository/i.test(text),
-    errorLines: lines.filter((l) => /^\s*(ERROR|Fatal)\b|unable to create lock/.test(l)).map((l) => l.trim()),
+    errorLines,
+    errorSummary: errorLines.find((l) => /unable to create lock/.test(l)) ?? errorLines.at(-1),
   }
 }
 
@@ -166,7 +175,7 @@ export function attentionReasons(rs: ReplicationSource, now: Date): string[] {
 
   if (rs.spec?.paused) reasons.push('paused: no backups run until spec.paused is removed')
   if (status.latestMoverStatus?.result === 'Failed') {
-    const why = facts.errorLines.at(-1)
+    const why = facts.errorSummary
     reasons.push(`last mover run failed${why ? `: ${why}` : ''}`)
   }
   if (cond?.reason === 'Error') reasons.push(`error: ${cond.message ?? 'no message'}`)

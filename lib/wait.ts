@@ -24,7 +24,17 @@ export interface WaitSpec<T, R> {
   progress?: Progress
   /** consecutive failed watches before giving up (default 3) */
   maxFailures?: number
+  /**
+   * reopen the watch after this long even when it did not end (default 60 s).
+   * A watch can go silent for good: an event lost after an API server
+   * restart, a connection a load balancer dropped without closing it. The
+   * new watch starts with the current state, so nothing stays unseen longer.
+   */
+  resyncMs?: number
 }
+
+/** How often a quiet watch is reopened (see WaitSpec.resyncMs). */
+export const RESYNC_MS = 60_000
 
 export class TimeoutError extends OperationError {}
 
@@ -63,8 +73,13 @@ export async function waitFor<T, R>(spec: WaitSpec<T, R>): Promise<R> {
   let lastError: unknown
   try {
     while (!stop.signal.aborted) {
+      // one round: this watch, until it ends, fails, or is due for a resync
+      const round = new AbortController()
+      const endRound = () => round.abort()
+      stop.signal.addEventListener('abort', endRound, { once: true })
+      const resync = setTimeout(endRound, spec.resyncMs ?? RESYNC_MS)
       try {
-        for await (const item of spec.watch(stop.signal)) {
+        for await (const item of spec.watch(round.signal)) {
           failures = 0
           let verdict: Verdict<R>
           try {
@@ -79,6 +94,7 @@ export async function waitFor<T, R>(spec: WaitSpec<T, R>): Promise<R> {
         // whatever check() throws ends the wait at once; only a failed watch is retried
         if (err instanceof CheckFailed) throw err.error
         if (stop.signal.aborted) break
+        if (round.signal.aborted) continue // resynced while it failed: a new round
         if (err instanceof OperationError && !(err instanceof KubectlError)) throw err
         lastError = err
         failures++
@@ -89,7 +105,11 @@ export async function waitFor<T, R>(spec: WaitSpec<T, R>): Promise<R> {
             errorText(lastError),
           )
         }
+      } finally {
+        clearTimeout(resync)
+        stop.signal.removeEventListener('abort', endRound)
       }
+      if (round.signal.aborted) continue // resync: reopen at once
       await sleep(failures === 0 ? 200 : 1000 * 2 ** (failures - 1), stop.signal)
     }
   } finally {

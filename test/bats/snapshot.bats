@@ -101,7 +101,7 @@ patch_json() {
   unstub kubectl
   assert_line 'error: backup of business/odoo-backup: the mover failed (VolSync keeps retrying this sync until it succeeds; stopped waiting)'
   assert_line 'The mover log:'
-  assert_line '  unable to create lock in backend: repository is already locked by PID 27 on volsync-src-odoo-backup-x2k8p by  (UID 1000, GID 1000)'
+  assert_line '  unable to create lock in backend: repository is already locked exclusively by PID 27 on volsync-src-odoo-backup-x2k8p by  (UID 1000, GID 1000)'
   assert_line 'The repository is locked: clear a stale lock with  task volsync:unlock APP=odoo CLUSTER=apps'
   assert_line --partial 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed'
 }

@@ -14,7 +14,7 @@
 #   NAME: etcd kube-apiserver kube-controller-manager fakes3 harness volsync
 # Env (read by `up`; later commands use what `up` recorded in the run directory):
 #   E2E_RUN_DIR         run directory (default <repo>/.cache/e2e/run)
-#   E2E_PORT_BASE       first of 7 consecutive loopback ports (default 36440)
+#   E2E_PORT_BASE       first of 7 consecutive loopback ports (default 26440)
 #   E2E_CLUSTER_NAME    cluster/context/user name in the kubeconfig (default e2e)
 #   E2E_KUBECONFIG_COPY also write the admin kubeconfig there (the sandbox's kubeconfig-sandbox)
 #   E2E_S3_BUCKET       bucket created at start (default volsync)
@@ -24,7 +24,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RUN_DIR="${E2E_RUN_DIR:-$E2E_CACHE/run}"
-PORT_BASE="${E2E_PORT_BASE:-36440}"
+PORT_BASE="${E2E_PORT_BASE:-26440}"
 CLUSTER_NAME="${E2E_CLUSTER_NAME:-e2e}"
 S3_BUCKET="${E2E_S3_BUCKET:-volsync}"
 USER_NAMESPACE="${E2E_USER_NAMESPACE:-auto}"
@@ -63,11 +63,20 @@ alive() {
 }
 
 # start NAME BINARY ARGS...: runs it in its own session (pid = process group),
-# appending its output to logs/NAME.log.
+# appending its output to logs/NAME.log. Only stdin, stdout and stderr reach
+# it: a caller's other descriptors (bats keeps pipes open on 3 and above, and
+# waits for them to close) would otherwise stay open as long as it runs.
 start() {
   local name="$1"
   shift
-  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  (
+    local fd
+    for fd in "/proc/$BASHPID/fd/"*; do
+      fd="${fd##*/}"
+      ((fd > 2 && fd != 255)) && eval "exec $fd>&-"
+    done
+    exec setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null
+  ) &
   echo $! >"$PIDS/$name.pid"
 }
 

@@ -9,13 +9,13 @@
 #                      ReplicationSource <app>-backup
 #   SANDBOX_NAMESPACE  its namespace (default: the app name)
 #   SANDBOX_BACKUP     take a first backup during up (default true)
-#   E2E_PORT_BASE      first of 7 loopback ports (default 36540)
+#   E2E_PORT_BASE      first of 7 loopback ports (default 26540)
 set -euo pipefail
 # shellcheck source=test/e2e/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 export E2E_RUN_DIR="$E2E_CACHE/sandbox"
-export E2E_PORT_BASE="${E2E_PORT_BASE:-36540}"
+export E2E_PORT_BASE="${E2E_PORT_BASE:-26540}"
 export E2E_CLUSTER_NAME="sandbox"
 export E2E_KUBECONFIG_COPY="$REPO_ROOT/kubeconfig-sandbox"
 

@@ -2,7 +2,7 @@
 // flags every call of a run carries. (Running kubectl is tested by bats.)
 import { describe, expect, it } from 'vitest'
 import { OperationError } from '../../lib/cli.ts'
-import { Kubectl, KubectlError, classifyFailure } from '../../lib/kubectl.ts'
+import { Kubectl, KubectlError, classifyFailure, stderrText } from '../../lib/kubectl.ts'
 
 describe('classifyFailure', () => {
   it.each([
@@ -34,6 +34,39 @@ describe('KubectlError', () => {
 
   it('says the exit code when kubectl printed nothing', () => {
     expect(new KubectlError(['version'], '  ', 3).message).toBe('kubectl version failed: exit code 3')
+  })
+})
+
+// what kubectl 1.35 prints when the API server is down (recorded by the e2e tier)
+const REFUSED = [
+  ...Array.from({ length: 5 }, (_, i) =>
+    `E1126 07:30:28.43${i}829    1643 memcache.go:265] "Unhandled Error" err="couldn't get current server API group list: ` +
+    `Get \\"https://127.0.0.1:37640/api?timeout=32s\\": dial tcp 127.0.0.1:37640: connect: connection refused"`,
+  ),
+  'The connection to the server 127.0.0.1:37640 was refused - did you specify the right host or port?',
+  '',
+].join('\n')
+
+describe('stderrText', () => {
+  it.each([
+    ['klog noise before kubectl\'s verdict: the verdict alone', REFUSED,
+      'The connection to the server 127.0.0.1:37640 was refused - did you specify the right host or port?'],
+    ['only klog lines: kept, each once', 'W0101 00:00:00.000001       7 loader.go:1] x\nW0101 00:00:00.000001       7 loader.go:1] x\n',
+      'W0101 00:00:00.000001       7 loader.go:1] x'],
+    ['an ordinary error: as it is', 'Error from server (NotFound): pods "x" not found\n', 'Error from server (NotFound): pods "x" not found'],
+    ['two different lines: both', 'error: one\nerror: two', 'error: one\nerror: two'],
+    ['nothing', ' \n', ''],
+  ])('%s', (_name, stderr, text) => {
+    expect(stderrText(stderr)).toBe(text)
+  })
+
+  it('KubectlError keeps the whole stderr for classifying, the message reads short', () => {
+    const err = new KubectlError(['get', 'x'], REFUSED, 1)
+    expect(err.message).toBe(
+      'kubectl get x failed: The connection to the server 127.0.0.1:37640 was refused - did you specify the right host or port?',
+    )
+    expect(err.stderr).toBe(REFUSED)
+    expect(err.failure).toBe('unreachable')
   })
 })
 

@@ -146,6 +146,7 @@ describe('readMoverLogs', () => {
     initializedRepository: false,
     lockError: false,
     errorLines: [],
+    errorSummary: undefined,
   }
   it.each<[string, string | undefined, Partial<ReturnType<typeof readMoverLogs>>]>([
     ['no logs', undefined, {}],
@@ -177,13 +178,40 @@ describe('readMoverLogs', () => {
         errorLines: [
           'unable to create lock in backend: repository is already locked by PID 27 on volsync-src-wiki-backup-xk2lp by  (UID 1000, GID 1000)',
         ],
+        errorSummary:
+          'unable to create lock in backend: repository is already locked by PID 27 on volsync-src-wiki-backup-xk2lp by  (UID 1000, GID 1000)',
       },
     ],
-    ['a lock failure while running', 'Fatal: failure locking repository', { lockError: true, errorLines: ['Fatal: failure locking repository'] }],
     [
-      'ERROR and Fatal lines, trimmed, in order',
+      // as VolSync v0.16.0 reports it (recorded by the e2e tier): the mover's
+      // own ERROR line comes last and says less than restic's lock line
+      'a locked repository, as the mover logs it',
+      'Testing mandatory env variables\n== Checking directory for content ===\n=== Check for dir initialized ===\n' +
+        'unable to create lock in backend: repository is already locked exclusively by PID 27 on volsync-src-odoo-backup-x2k8p by  (UID 1000, GID 1000)\n' +
+        'lock was created at 2026-11-26 01:58:11 (2h1m3.412s ago)\nstorage ID 5f1c2b3a\n' +
+        'the `unlock` command can be used to remove stale locks\nERROR: failure locking repository',
+      {
+        lockError: true,
+        errorLines: [
+          'unable to create lock in backend: repository is already locked exclusively by PID 27 on volsync-src-odoo-backup-x2k8p by  (UID 1000, GID 1000)',
+          'ERROR: failure locking repository',
+        ],
+        errorSummary:
+          'unable to create lock in backend: repository is already locked exclusively by PID 27 on volsync-src-odoo-backup-x2k8p by  (UID 1000, GID 1000)',
+      },
+    ],
+    [
+      'a lock failure while running',
+      'Fatal: failure locking repository',
+      { lockError: true, errorLines: ['Fatal: failure locking repository'], errorSummary: 'Fatal: failure locking repository' },
+    ],
+    [
+      'ERROR and Fatal lines, trimmed, in order; the last one sums up',
       'Testing mandatory env variables\nFatal: wrong password or no key found\n  ERROR: failure connecting to repository, incorrect password\nnot an ERROR line',
-      { errorLines: ['Fatal: wrong password or no key found', 'ERROR: failure connecting to repository, incorrect password'] },
+      {
+        errorLines: ['Fatal: wrong password or no key found', 'ERROR: failure connecting to repository, incorrect password'],
+        errorSummary: 'ERROR: failure connecting to repository, incorrect password',
+      },
     ],
   ])('%s', (_name, logs, expected) => {
     expect(readMoverLogs(logs)).toEqual({ ...none, ...expected })
@@ -202,6 +230,22 @@ describe('attentionReasons', () => {
       'a failed mover run, with its last error line',
       source({ status: { ...healthy, latestMoverStatus: { result: 'Failed', logs: 'Fatal: wrong password\nERROR: failure connecting to repository, incorrect password' } } }),
       ['last mover run failed: ERROR: failure connecting to repository, incorrect password'],
+    ],
+    [
+      'a locked repository: restic\'s lock line, not the mover\'s generic last line; and the unlock hint',
+      source({
+        status: {
+          ...healthy,
+          latestMoverStatus: {
+            result: 'Failed',
+            logs: 'unable to create lock in backend: repository is already locked exclusively by PID 27 on mover-x by  (UID 1000, GID 1000)\nERROR: failure locking repository',
+          },
+        },
+      }),
+      [
+        'last mover run failed: unable to create lock in backend: repository is already locked exclusively by PID 27 on mover-x by  (UID 1000, GID 1000)',
+        'the repository is locked: run task volsync:unlock',
+      ],
     ],
     [
       'a failed mover run without logs',

@@ -81,6 +81,34 @@ describe('waitFor', () => {
     expect(calls).toHaveLength(3)
   })
 
+  it('reopens a watch that went silent after resyncMs, and sees the state it missed', async () => {
+    // the first watch shows 1, then nothing more (an event lost): the second starts from the present
+    const { watch, calls } = scriptedWatch([1, 'hang'], [3, 'hang'])
+    await expect(
+      waitFor({ what: 'x', watch, check: until(3), timeoutMs: 5000, signal: never, resyncMs: 30 }),
+    ).resolves.toBe('reached 3')
+    expect(calls).toHaveLength(2)
+  })
+
+  it('a resync is not a failure: quiet watches never add up to "lost contact"', async () => {
+    const { watch, calls } = scriptedWatch(['hang'], ['hang'], ['hang'], ['hang'], [3])
+    await expect(
+      waitFor({ what: 'x', watch, check: until(3), timeoutMs: 5000, signal: never, resyncMs: 10, maxFailures: 1 }),
+    ).resolves.toBe('reached 3')
+    expect(calls).toHaveLength(5)
+  })
+
+  it('a quiet watch is kept open until the resync is due (default: a minute)', async () => {
+    vi.useFakeTimers()
+    const { watch, calls } = scriptedWatch(['hang'], [3])
+    const done = waitFor({ what: 'x', watch, check: until(3), timeoutMs: 600_000, signal: never })
+    await vi.advanceTimersByTimeAsync(59_000)
+    expect(calls).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(1_000)
+    await expect(done).resolves.toBe('reached 3')
+    expect(calls).toHaveLength(2)
+  })
+
   it('retries a failed watch, and a success in between resets the count', async () => {
     vi.useFakeTimers()
     // two failures, a value (count back to 0), then two more failures: never three in a row
