@@ -89,7 +89,7 @@ declare -gA BASE=([snapshot]='--app=odoo' [unlock]='--app=odoo' [snapshot-all]='
   rejects 'APP (--app) was given more than once' snapshot --app odoo --app plex
 }
 
-@test "task refuses hostile variables and a missing APP with exit 2 before any kubectl call" {
+@test "task refuses hostile variables with exit 2, and a missing APP through requires, before any kubectl call" {
   run -2 run_task volsync:snapshot APP='odoo; id' CLUSTER=apps KUBECONFIG="$KC"
   assert_output --partial 'APP (--app) "odoo; id" is not a valid Kubernetes name'
   run -2 run_task volsync:unlock APP=odoo CLUSTER='$(id)' KUBECONFIG="$KC"
@@ -98,9 +98,16 @@ declare -gA BASE=([snapshot]='--app=odoo' [unlock]='--app=odoo' [snapshot-all]='
   assert_output --partial 'NAMESPACE (--namespace) "a b" is not a valid Kubernetes name'
   run -2 run_task volsync:snapshot APP=odoo TIMEOUT=forever KUBECONFIG="$KC"
   assert_output --partial 'TIMEOUT (--timeout) "forever" is not a duration'
-  run -2 run_task volsync:snapshot CLUSTER=apps KUBECONFIG="$KC"
+  # not given at all: the task's `requires` stops it (go-task's exit code)
+  local name
+  for name in snapshot unlock list restore; do
+    run -206 run_task "volsync:$name" CLUSTER=apps KUBECONFIG="$KC"
+    assert_output --partial "task: Task \"volsync:$name\" cancelled because it is missing required variables: APP"
+  done
+  # given empty: the script refuses it
+  run -2 run_task volsync:snapshot APP= CLUSTER=apps KUBECONFIG="$KC"
   assert_output --partial 'APP (--app) is required'
-  run -2 run_task volsync:unlock CLUSTER=apps KUBECONFIG="$KC"
+  run -2 run_task volsync:unlock APP= CLUSTER=apps KUBECONFIG="$KC"
   assert_output --partial 'APP (--app) is required'
   unstub kubectl
 }
