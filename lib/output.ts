@@ -247,6 +247,11 @@ export class Output {
     if (!this.json) this.stdout.write(text + '\n')
   }
 
+  /** A result line that JSON mode still shows, on stderr (stdout carries the document). */
+  log(text: string): void {
+    ;(this.json ? this.stderr : this.stdout).write(text + '\n')
+  }
+
   /** The JSON document (JSON mode only). */
   data(value: unknown): void {
     if (this.json) this.stdout.write(JSON.stringify(value, null, 2) + '\n')

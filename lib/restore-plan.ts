@@ -16,8 +16,15 @@ import { workloadRef, type Blocker, type Workload } from './workloads.ts'
  * nothing). With neither and no terminal to ask on, refuse before anything
  * happens: a restore replaces data and must never run by default.
  */
-export function confirmationMode(opts: Pick<Options, 'yes' | 'dryRun'>, stdinIsTTY: boolean): 'ask' | 'skip' {
+export function confirmationMode(opts: Pick<Options, 'yes' | 'dryRun' | 'output'>, stdinIsTTY: boolean): 'ask' | 'skip' {
   if (opts.yes || opts.dryRun) return 'skip'
+  if (opts.output === 'json') {
+    // JSON mode prints no plan on stdout, so there would be nothing to confirm
+    throw new UsageError(
+      'OUTPUT=json (--output json) prints no plan to confirm: add YES=true (--yes) to restore, ' +
+        'or DRY_RUN=true (--dry-run) to see the plan. Nothing was changed.',
+    )
+  }
   if (stdinIsTTY) return 'ask'
   throw new UsageError(
     'restore replaces the data in the PVC and needs a confirmation, but there is no terminal to ask on. ' +
@@ -196,6 +203,73 @@ export function judgeRestore(outcome: Pick<SyncOutcome, 'result' | 'logs' | 'fac
 /** restic prints short ids (8 hex digits) or full ones: compare on the shorter. */
 export function sameSnapshot(id: string, snap: Pick<ListedSnapshot, 'id'>): boolean {
   return id.length <= snap.id.length ? snap.id.startsWith(id) : id.startsWith(snap.id)
+}
+
+// ---------------------------------------------------------------- JSON
+
+/** What `restore --output json` prints: the plan, and what happened. */
+export interface RestoreReport {
+  cluster: string
+  namespace: string
+  source: string
+  pvc: string
+  destination: string
+  snapshot: { id: string; shortId: string; time: string }
+  /** what the ReplicationDestination selects by */
+  previous: number
+  restoreAsOf: string | null
+  workloads: { kind: string; name: string; replicas: number }[]
+  dryRun: boolean
+  kept: boolean
+  /** the mover restored the planned snapshot */
+  restored: boolean
+  /** the snapshot id the mover log names, when it names one */
+  restoredSnapshot: string | null
+  durationSeconds: number | null
+  ok: boolean
+  message: string
+}
+
+export interface RestoreReportInput {
+  cluster: string
+  namespace: string
+  source: string
+  pvc: string
+  destination: string
+  point: RestorePoint
+  workloads: Pick<Workload, 'kind' | 'name' | 'replicas'>[]
+  dryRun: boolean
+  kept: boolean
+}
+
+/**
+ * The JSON report. Without an outcome it is the dry run's (nothing done);
+ * with one, the verdict on it decides `ok` and `restored`.
+ */
+export function restoreReport(
+  input: RestoreReportInput,
+  result?: { outcome: Pick<SyncOutcome, 'facts' | 'durationMs'>; verdict: RestoreVerdict },
+): RestoreReport {
+  const { point } = input
+  const restoredSnapshot = result?.outcome.facts.restoredSnapshot ?? null
+  return {
+    cluster: input.cluster,
+    namespace: input.namespace,
+    source: input.source,
+    pvc: input.pvc,
+    destination: input.destination,
+    snapshot: { id: point.snapshot.id, shortId: point.snapshot.short_id, time: point.snapshot.time },
+    previous: point.previous,
+    restoreAsOf: point.restoreAsOf ?? null,
+    workloads: input.workloads.map(({ kind, name, replicas }) => ({ kind, name, replicas })),
+    dryRun: input.dryRun,
+    kept: input.kept,
+    restored: result?.verdict.ok ?? false,
+    restoredSnapshot,
+    durationSeconds: result?.outcome.durationMs == null ? null : Math.round(result.outcome.durationMs / 1000),
+    ok: result ? result.verdict.ok : input.dryRun,
+    message: result ? result.verdict.message : 'dry run: nothing was changed',
+  }
 }
 
 // ---------------------------------------------------------------- afterwards

@@ -17,6 +17,7 @@ import {
   partialRestoreText,
   planText,
   rerunCommand,
+  restoreReport,
 } from '../lib/restore-plan.ts'
 import { resolveRestorePoint } from '../lib/restic.ts'
 import { newToken, tookText, waitForSync } from '../lib/sync.ts'
@@ -25,7 +26,7 @@ import { RD, ref, type ReplicationDestination } from '../lib/volsync.ts'
 const spec: CommandSpec = {
   name: 'restore',
   summary: "restore an app's PVC from a restic snapshot, with the app stopped",
-  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'snapshot', 'yes', 'dry-run', 'keep', 'timeout'],
+  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'snapshot', 'yes', 'dry-run', 'keep', 'timeout'],
   required: ['app'],
   defaultTimeout: '2h',
   checkEnv: (env) => void resticImage(env),
@@ -44,7 +45,9 @@ const spec: CommandSpec = {
     'Always afterwards, also on failure, timeout and Ctrl-C: delete the ReplicationDestination, scale the',
     'workloads back to their replica counts, resume what was suspended, unpause the ReplicationSource.',
     'TIMEOUT applies to each wait.',
-    'Without a terminal, --yes or --dry-run is required (exit 2 otherwise).',
+    'Without a terminal, --yes or --dry-run is required (exit 2 otherwise); so is it with --output json,',
+    'which prints the plan and the outcome as one JSON document (nothing on stdout when the restore',
+    'stops before the mover has run: the exit code and stderr say why).',
   ],
   examples: [
     'tsx scripts/restore.ts --app odoo --cluster apps --dry-run',
@@ -52,6 +55,7 @@ const spec: CommandSpec = {
     'tsx scripts/restore.ts --app odoo --cluster apps --snapshot 1 --yes',
     'tsx scripts/restore.ts --app odoo --cluster apps --snapshot 7c2d9e41 --yes',
     'tsx scripts/restore.ts --app odoo --cluster apps --snapshot 2026-11-25T12:00:00Z --yes',
+    'tsx scripts/restore.ts --app odoo --cluster apps --yes --output json',
   ],
 }
 
@@ -103,7 +107,18 @@ await runCommand(spec, async (ctx) => {
     sourceRestic: rs.spec.restic,
   })
   const destination = manifest.metadata.name
-  out.result(
+  const report = {
+    cluster: opts.cluster,
+    namespace,
+    source: ref(rs),
+    pvc,
+    destination,
+    point,
+    workloads: users.workloads,
+    dryRun: opts.dryRun,
+    kept: false,
+  }
+  out.log(
     planText(
       {
         cluster: opts.cluster,
@@ -128,6 +143,7 @@ await runCommand(spec, async (ctx) => {
     out.result(`\nReplicationDestination that would be created:\n---\n${stringify(manifest).trimEnd()}`)
     await kubectl.createDryRun(manifest)
     out.result('\nThe API server accepted it (kubectl create --dry-run=server). Dry run: nothing was changed.')
+    out.data({ ...restoreReport(report), manifest })
     return EXIT.OK
   }
   if (mode === 'ask') {
@@ -187,9 +203,10 @@ await runCommand(spec, async (ctx) => {
     )
   }
   const verdict = judgeRestore(outcome, point.snapshot, `${namespace}/${pvc}`)
+  out.data(restoreReport({ ...report, kept: opts.keep }, { outcome, verdict }))
   if (!verdict.ok) throw new OperationError(verdict.message, verdict.details)
   const took = tookText(outcome)
-  out.result(`\n${verdict.message}${took ? `, ${took}` : ''}.`)
-  if (running.length) out.result('The workloads are scaled back and Flux is resumed now (clean-up below); check the app.')
+  out.log(`\n${verdict.message}${took ? `, ${took}` : ''}.`)
+  if (running.length) out.log('The workloads are scaled back and Flux is resumed now (clean-up below); check the app.')
   return EXIT.OK
 })

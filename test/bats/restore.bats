@@ -142,6 +142,39 @@ setup() {
   # unstub proved it: the listing pod was the only thing created (and deleted); no patch, no scale
 }
 
+@test "OUTPUT=json with YES prints the plan and the outcome as one JSON document alone on stdout" {
+  plan_until_restore
+  plan_restore restored
+  plan_cleanup
+  run -0 --separate-stderr restore --yes --output json
+  unstub kubectl
+  jq -e '.cluster == "apps" and .namespace == "business" and .source == "business/odoo-backup" and .pvc == "odoo-data"' <<<"$output"
+  jq -e '.snapshot.shortId == "7c2d9e41" and .previous == 0 and .restoreAsOf == null' <<<"$output"
+  jq -e '.restored == true and .restoredSnapshot == "7c2d9e41" and .durationSeconds == 42 and .ok == true and .dryRun == false' <<<"$output"
+  jq -e '[.workloads[] | "\(.kind)/\(.name)=\(.replicas)"] == ["Deployment/odoo=2", "Deployment/odoo-report=0", "StatefulSet/odoo-cron=1"]' <<<"$output"
+  jq -e --arg rd "$(jq -r .metadata.name "$STUB_DIR/rd.json")" '.destination == $rd' <<<"$output"
+  # the plan and the clean-up went to stderr
+  [[ $stderr == *'Files in odoo-data that are not in snapshot 7c2d9e41 will be DELETED'* ]]
+  [[ $stderr == *'clean-up: scale deployment odoo back to 2: done'* ]]
+}
+
+@test "OUTPUT=json with DRY_RUN prints the plan and the manifest as JSON, and changes nothing" {
+  plan_listing
+  plan_users
+  stub kubectl "$K create --dry-run=server -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none"
+  run -0 --separate-stderr restore --dry-run --output json </dev/null
+  unstub kubectl
+  jq -e '.dryRun == true and .restored == false and .ok == true and .message == "dry run: nothing was changed"' <<<"$output"
+  jq -e '.manifest.kind == "ReplicationDestination" and .manifest.spec.restic.enableFileDeletion == true' <<<"$output"
+  jq -e --slurpfile rd "$STUB_DIR/rd.json" '.manifest == $rd[0]' <<<"$output"
+}
+
+@test "OUTPUT=json without YES or DRY_RUN is refused with exit 2 before any kubectl call" {
+  run -2 run_task volsync:restore APP=odoo CLUSTER=apps KUBECONFIG="$KC" OUTPUT=json
+  unstub kubectl
+  assert_output --partial 'OUTPUT=json (--output json) prints no plan to confirm: add YES=true (--yes) to restore'
+}
+
 @test "a failed mover stops the wait, shows its log, and the app is still started again and Flux resumed" {
   plan_until_restore
   plan_restore failed
@@ -195,6 +228,17 @@ setup() {
   assert_line '=== No data will be restored ==='
   refute_line --partial 'PARTIALLY'
   assert_line --regexp '^clean-up: resume kustomization flux-system/odoo: done$'
+}
+
+@test "with OUTPUT=json, a restore that restored nothing prints ok false and restored false, and exits 1" {
+  plan_until_restore
+  plan_restore no-eligible
+  plan_cleanup
+  run -1 --separate-stderr restore --yes --output json
+  unstub kubectl
+  jq -e '.ok == false and .restored == false and .restoredSnapshot == null' <<<"$output"
+  jq -e '.message | startswith("NOTHING WAS RESTORED: the mover found no eligible snapshot")' <<<"$output"
+  [[ $stderr == *'error: NOTHING WAS RESTORED'* ]]
 }
 
 @test "Initialize Dir in the mover log means the repository was wrong, and is a failure" {

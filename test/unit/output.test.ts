@@ -261,11 +261,12 @@ describe('Output', () => {
     const err = sink()
     const o = new Output({ json: false, stdout: out.stream, stderr: err.stream, env: {} })
     o.result('table')
+    o.log('plan')
     o.data({ a: 1 })
     o.note('note')
     o.warn('careful')
     o.error('broken')
-    expect(out.written).toEqual(['table\n'])
+    expect(out.written).toEqual(['table\n', 'plan\n'])
     expect(err.written).toEqual(['note\n', 'warning: careful\n', 'error: broken\n'])
   })
 
@@ -274,8 +275,11 @@ describe('Output', () => {
     const err = sink()
     const o = new Output({ json: true, stdout: out.stream, stderr: err.stream, env: {} })
     o.result('table')
+    o.log('plan')
     o.data({ a: 1 })
     expect(out.written).toEqual(['{\n  "a": 1\n}\n'])
+    // a log line still shows, on stderr
+    expect(err.written).toEqual(['plan\n'])
     // and never colour in stdout, even on a terminal
     expect(o.paint.red('x')).toBe('x')
   })

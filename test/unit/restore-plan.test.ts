@@ -9,6 +9,7 @@ import {
   partialRestoreText,
   planText,
   rerunCommand,
+  restoreReport,
   sameSnapshot,
   snapshotText,
   type RestorePlan,
@@ -27,16 +28,22 @@ const now = new Date('2026-11-25T23:00:00Z')
 
 describe('confirmationMode', () => {
   it.each([
-    [{ yes: true, dryRun: false }, false, 'skip'],
-    [{ yes: true, dryRun: false }, true, 'skip'],
-    [{ yes: false, dryRun: true }, false, 'skip'],
-    [{ yes: false, dryRun: false }, true, 'ask'],
+    [{ yes: true, dryRun: false, output: 'table' }, false, 'skip'],
+    [{ yes: true, dryRun: false, output: 'table' }, true, 'skip'],
+    [{ yes: false, dryRun: true, output: 'table' }, false, 'skip'],
+    [{ yes: false, dryRun: false, output: 'table' }, true, 'ask'],
+    [{ yes: true, dryRun: false, output: 'json' }, false, 'skip'],
+    [{ yes: false, dryRun: true, output: 'json' }, true, 'skip'],
   ] as const)('%o on a terminal: %s -> %s', (opts, tty, expected) => {
     expect(confirmationMode(opts, tty)).toBe(expected)
   })
   it('refuses (exit 2) with neither YES, DRY_RUN nor a terminal, and says what to run', () => {
-    expect(() => confirmationMode({ yes: false, dryRun: false }, false)).toThrow(UsageError)
-    expect(() => confirmationMode({ yes: false, dryRun: false }, false)).toThrow(/DRY_RUN=true .* YES=true/)
+    expect(() => confirmationMode({ yes: false, dryRun: false, output: 'table' }, false)).toThrow(UsageError)
+    expect(() => confirmationMode({ yes: false, dryRun: false, output: 'table' }, false)).toThrow(/DRY_RUN=true .* YES=true/)
+  })
+  it('refuses (exit 2) JSON output without YES or DRY_RUN, even on a terminal: there is no plan to confirm', () => {
+    expect(() => confirmationMode({ yes: false, dryRun: false, output: 'json' }, true)).toThrow(UsageError)
+    expect(() => confirmationMode({ yes: false, dryRun: false, output: 'json' }, true)).toThrow(/prints no plan to confirm: add YES=true/)
   })
 })
 
@@ -184,6 +191,76 @@ describe('judgeRestore', () => {
   it('fails on a Failed result, whatever the log says', () => {
     const verdict = judgeRestore(outcome(restic018('7c2d9e41'), 'Failed'), snap7c, 'business/odoo-data')
     expect(verdict).toMatchObject({ ok: false, nothingRestored: false, message: expect.stringMatching(/mover failed.*partially restored/) })
+  })
+})
+
+describe('restoreReport', () => {
+  const input = {
+    cluster: 'apps',
+    namespace: 'business',
+    source: 'business/odoo-backup',
+    pvc: 'odoo-data',
+    destination: 'odoo-restore-20261125230000',
+    point: { previous: 0, restoreAsOf: '2026-11-25T20:00:05Z', snapshot: snap7c },
+    workloads: [deployment, report],
+    dryRun: false,
+    kept: false,
+  }
+  const plan = {
+    cluster: 'apps',
+    namespace: 'business',
+    source: 'business/odoo-backup',
+    pvc: 'odoo-data',
+    destination: 'odoo-restore-20261125230000',
+    snapshot: { id: snap7c.id, shortId: '7c2d9e41', time: '2026-11-25T20:00:05.998877665Z' },
+    previous: 0,
+    restoreAsOf: '2026-11-25T20:00:05Z',
+    workloads: [
+      { kind: 'Deployment', name: 'odoo', replicas: 2 },
+      { kind: 'Deployment', name: 'odoo-report', replicas: 0 },
+    ],
+  }
+  const restoring = (id: string) => `restoring snapshot ${id} of [/data] at 2026-11-25 20:00:05.998877665 +0000 UTC by root@volsync to .`
+  const result = (logs: string, durationMs: number | null = 41_600) => {
+    const outcome = { result: 'Successful', logs, facts: readMoverLogs(logs), durationMs }
+    return { outcome, verdict: judgeRestore(outcome, snap7c, 'business/odoo-data') }
+  }
+
+  it('of a dry run: the plan, nothing restored, ok', () => {
+    expect(restoreReport({ ...input, dryRun: true })).toEqual({
+      ...plan,
+      dryRun: true,
+      kept: false,
+      restored: false,
+      restoredSnapshot: null,
+      durationSeconds: null,
+      ok: true,
+      message: 'dry run: nothing was changed',
+    })
+  })
+  it('of a restore of the planned snapshot: restored, with its id and the duration in seconds', () => {
+    expect(restoreReport({ ...input, kept: true }, result(restoring('7c2d9e41')))).toEqual({
+      ...plan,
+      dryRun: false,
+      kept: true,
+      restored: true,
+      restoredSnapshot: '7c2d9e41',
+      durationSeconds: 42,
+      ok: true,
+      message: 'Restored snapshot 7c2d9e41 of 2026-11-25 20:00:05 UTC into business/odoo-data',
+    })
+  })
+  it.each([
+    ['another snapshot than planned', restoring('4b1e6f2a'), '4b1e6f2a', /^THE MOVER RESTORED A DIFFERENT SNAPSHOT/],
+    ['no eligible snapshot', 'No eligible snapshots found\n=== No data will be restored ===', null, /^NOTHING WAS RESTORED/],
+  ])('of %s: not ok, not restored, the verdict as message', (_what, logs, restoredSnapshot, message) => {
+    const r = restoreReport(input, result(logs, null))
+    expect(r).toMatchObject({ ok: false, restored: false, restoredSnapshot, durationSeconds: null, dryRun: false })
+    expect(r.message).toMatch(message)
+  })
+  it('says previous and no restoreAsOf for an offset', () => {
+    const r = restoreReport({ ...input, point: { previous: 1, snapshot: snap4b } })
+    expect(r).toMatchObject({ previous: 1, restoreAsOf: null, snapshot: { shortId: '4b1e6f2a' } })
   })
 })
 
