@@ -69,6 +69,9 @@ log "tools"
 } | sed 's/^/    /' >&2
 
 phase build "$E2E_DIR/build.sh"
+# the harness's and fakes3's own unit tests (output on stderr: no TAP lines)
+harness_unit_tests() { (cd "$E2E_DIR" && go test ./... >&2); }
+phase "harness unit tests" harness_unit_tests
 if "$CONTROLPLANE" status >/dev/null 2>&1; then
   log "reusing the control plane already up in $E2E_RUN_DIR (left running afterwards)"
   # versions of the running one

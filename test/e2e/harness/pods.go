@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -289,6 +290,20 @@ func (c *podController) start(ctx context.Context, pod *corev1.Pod) *podRun {
 	return run
 }
 
+// privateTmp gives a container its own /tmp (the host directory tmp), plus
+// the host paths it is handed by name (the binaries on its PATH, its HOME)
+// that lie under the host's /tmp, which the private /tmp would hide: a
+// checkout in /tmp, as a CI job may use, keeps .cache/e2e there.
+func privateTmp(tmp string, hostPaths ...string) []mount {
+	mounts := []mount{{Host: tmp, Container: "/tmp"}}
+	for _, p := range hostPaths {
+		if p = filepath.Clean(p); strings.HasPrefix(p, "/tmp/") {
+			mounts = append(mounts, mount{Host: p, Container: p})
+		}
+	}
+	return mounts
+}
+
 // containerSpecs resolves the runnable containers' command, env and mounts.
 func (c *podController) containerSpecs(ctx context.Context, pod *corev1.Pod, dir string) (map[string]processSpec, error) {
 	resolver := newEnvResolver(ctx, c.client, pod.Namespace)
@@ -330,7 +345,7 @@ func (c *podController) containerSpecs(ctx context.Context, pod *corev1.Pod, dir
 			if err := os.MkdirAll(tmp, 0o1777); err != nil {
 				return nil, err
 			}
-			mounts = append(mounts, mount{Host: tmp, Container: "/tmp"})
+			mounts = append(mounts, privateTmp(tmp, c.runtime.binDir, home)...)
 		}
 		specs[ctr.Name] = processSpec{
 			Argv:    argv,
