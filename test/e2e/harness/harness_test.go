@@ -274,14 +274,13 @@ func TestDesiredPodStatus(t *testing.T) {
 	}
 }
 
-func TestPrivateTmpKeepsHostPathsUnderTmp(t *testing.T) {
-	got := privateTmp("/work/run/pods/p/restic.tmp", "/tmp/x/.cache/e2e/bin", "/tmp/x/run/pods/p/restic.home/", "/work/bin", "/tmpfoo/bin")
+func TestUnderTmpKeepsHostPathsUnderTmp(t *testing.T) {
+	got := underTmp("/tmp/x/.cache/e2e/bin", "/tmp/x/run/pods/p/restic.home/", "/work/bin", "/tmpfoo/bin")
 	want := []mount{
-		{Host: "/work/run/pods/p/restic.tmp", Container: "/tmp"},
 		{Host: "/tmp/x/.cache/e2e/bin", Container: "/tmp/x/.cache/e2e/bin"},
 		{Host: "/tmp/x/run/pods/p/restic.home", Container: "/tmp/x/run/pods/p/restic.home"},
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("privateTmp:\n got %+v\nwant %+v", got, want)
+		t.Fatalf("underTmp:\n got %+v\nwant %+v", got, want)
 	}
 }

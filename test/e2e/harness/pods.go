@@ -290,12 +290,12 @@ func (c *podController) start(ctx context.Context, pod *corev1.Pod) *podRun {
 	return run
 }
 
-// privateTmp gives a container its own /tmp (the host directory tmp), plus
-// the host paths it is handed by name (the binaries on its PATH, its HOME)
-// that lie under the host's /tmp, which the private /tmp would hide: a
-// checkout in /tmp, as a CI job may use, keeps .cache/e2e there.
-func privateTmp(tmp string, hostPaths ...string) []mount {
-	mounts := []mount{{Host: tmp, Container: "/tmp"}}
+// underTmp mounts the host paths a container is handed by name (the
+// binaries on its PATH, its HOME) at the same place when they lie under the
+// host's /tmp, which the container's own /tmp hides: a checkout in /tmp, as
+// a CI job may use, keeps .cache/e2e there.
+func underTmp(hostPaths ...string) []mount {
+	var mounts []mount
 	for _, p := range hostPaths {
 		if p = filepath.Clean(p); strings.HasPrefix(p, "/tmp/") {
 			mounts = append(mounts, mount{Host: p, Container: p})
@@ -345,8 +345,11 @@ func (c *podController) containerSpecs(ctx context.Context, pod *corev1.Pod, dir
 			if err := os.MkdirAll(tmp, 0o1777); err != nil {
 				return nil, err
 			}
-			mounts = append(mounts, privateTmp(tmp, c.runtime.binDir, home)...)
+			mounts = append(mounts, mount{Host: tmp, Container: "/tmp"})
 		}
+		// the container's /tmp (ours, or a volume such as the mover's tempdir)
+		// hides the host's: keep what it is handed by path from there
+		mounts = append(mounts, underTmp(c.runtime.binDir, home)...)
 		specs[ctr.Name] = processSpec{
 			Argv:    argv,
 			Env:     envList(base),
