@@ -162,6 +162,19 @@ rd_spec() { seen rd '[.[] | .spec.restic] | first'; }
   rd_spec | jq -e --arg t "$t" '.previous == 0 and .restoreAsOf == $t' || fail "unexpected ReplicationDestination: $(rd_spec)"
 }
 
+@test "restore with OUTPUT=json reports, as JSON alone on stdout, the snapshot the mover really restored" {
+  mutate D5
+  watch_restore
+  run -0 --separate-stderr vtask volsync:restore APP="$APP" CLUSTER=e2e YES=true OUTPUT=json
+  jq -e --arg id "$(snapshot 2 id)" --arg short "$(snapshot 2 short_id)" \
+    '.ok and .restored and .restoredSnapshot == $short and .snapshot.id == $id and .previous == 0 and .dryRun == false' <<<"$output" ||
+    fail "unexpected report: $output"
+  jq -e '.durationSeconds >= 0 and ([.workloads[].name] | sort) == ["odoo", "odoo-db", "odoo-worker"]' <<<"$output" ||
+    fail "unexpected report: $output"
+  same_tree "$BATS_FILE_TMPDIR/state-C" "$(pvc_dir "$NS" "$APP-data")" || fail "the PVC differs from state C"
+  assert_resumed
+}
+
 @test "an unknown snapshot id is refused with the nearest snapshots, and nothing changes" {
   local before
   before=$(find "$(pvc_dir "$NS" "$APP-data")" -printf '%P %s %T@\n' | sort)
