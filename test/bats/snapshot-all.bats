@@ -147,10 +147,8 @@ removal_of() { # removal_of NAME NAMESPACE
   # plex: our sync's mover fails all 8 attempts (a wrong password), and VolSync's
   # Failed record is not seen before that; jellyfin: its running sync's Job
   # runs, that sync ends, ours succeeds
-  local attempts=''
-  for n in 1 2 3 4 5 6 7; do
-    attempts+="job_event MODIFIED rs-all.json plex-backup failed:$n; job_event MODIFIED rs-all.json plex-backup running:$n; "
-  done
+  local attempts
+  attempts=$(retried_attempts rs-all.json plex-backup)
   stub kubectl \
     "$K get $RSR -n media -o json : render \"\$FIXTURES/rs-all.json\" | jq '.items |= map(select(.metadata.namespace == \"media\"))'" \
     "$(trigger_of plex-backup media)" \

@@ -120,10 +120,8 @@ setup() {
   # a lock held by a live process: the first unlock failed on it, and so does
   # this one; VolSync's Failed record is byte-identical, so the source never
   # changes while waiting: only the mover Job shows the 8 attempts failing
-  local attempts=''
-  for n in 1 2 3 4 5 6 7; do
-    attempts+="job_event MODIFIED rs-odoo-item.json odoo-backup failed:$n; job_event MODIFIED rs-odoo-item.json odoo-backup running:$n; "
-  done
+  local attempts
+  attempts=$(retried_attempts rs-odoo-item.json odoo-backup)
   stub kubectl \
     "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_LIVELOCK\"" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$FAILED_LIVELOCK | \$UNLOCK_TRIGGERED\"" \

@@ -46,9 +46,15 @@ case "$MODE" in all | refresh | validate) ;; -h | --help) sed -n '2,34p' "$0" | 
 
 WORK="$(mktemp -d)"
 started_here=false
+volsync_stopped=false
 finish() {
   local rc=$?
-  if $started_here; then "$CONTROLPLANE" down >/dev/null 2>&1 || true; fi
+  if $started_here; then
+    "$CONTROLPLANE" down >/dev/null 2>&1 || true
+  elif $volsync_stopped; then
+    # validate stopped it on a control plane it did not start: start it again
+    "$CONTROLPLANE" start volsync >/dev/null 2>&1 || true
+  fi
   rm -rf "$WORK"
   exit "$rc"
 }
@@ -360,6 +366,7 @@ objects_of() {
 validate() {
   local ns="fixture-check-$(date +%s)-$$" failures=0 file obj kind name resource status stored
   log "validating every fixture object on the API server (VolSync stopped meanwhile)"
+  volsync_stopped=true
   "$CONTROLPLANE" stop volsync >/dev/null
   kc create namespace "$ns" >/dev/null
   for file in "$FIXTURES"/*.json "$FIXTURES"/restore/*.json; do
@@ -409,6 +416,7 @@ validate() {
   done
   kc delete namespace "$ns" --wait=false >/dev/null
   "$CONTROLPLANE" start volsync >/dev/null
+  volsync_stopped=false
   ((failures == 0)) || die "$failures fixture object(s) do not match the API server's schemas"
   log "every fixture object passes the API server's strict validation"
 }

@@ -188,6 +188,16 @@ job_event() {
 job_pods() {
   render "$FIXTURES/job-mover-src-pods.json" | jq -c "$(for_source "$@")"
 }
+# retried_attempts FIXTURE NAME: stub answer text for attempts 1..7 of source
+# NAME's mover Job failing, each followed by the next attempt running
+# (the 8th failure, at backoffLimit, is for the test to add)
+retried_attempts() {
+  local n
+  for n in 1 2 3 4 5 6 7; do
+    printf 'job_event MODIFIED %s %s failed:%s; job_event MODIFIED %s %s running:%s; ' "$1" "$2" "$n" "$1" "$2" "$n"
+  done
+}
+
 export -f jobs_watch job_uid for_source job_event job_pods
 
 # attempt_reads FIXTURE NAME LOG [N]: the calls that read the log of N (default 1)
