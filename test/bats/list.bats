@@ -240,3 +240,14 @@ EOF
   jq -e '(.snapshots | length) == 3' <<<"$output"
   jq -e '.spec.activeDeadlineSeconds == 150' "$STUB_DIR/pod.json"
 }
+
+@test "on a CI runner (CI=true, where go-task colours its own output), task volsync:list OUTPUT=json still prints plain JSON alone on stdout" {
+  stub kubectl \
+    "$K get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$K create -f - -o json : as_pod pod-list-pending.json"
+  plan_success "$FIXTURES/restic-snapshots.log"
+  CI=true run -0 --separate-stderr run_task volsync:list APP=odoo CLUSTER=apps KUBECONFIG="$KC" OUTPUT=json
+  unstub kubectl
+  refute_output --partial $'\e'
+  jq -e '(.snapshots | length) == 3' <<<"$output"
+}

@@ -22,6 +22,10 @@ common_setup() {
   # on CI) drops the exported bash functions the stub answers use
   export SHELL=/bin/bash
   unset KUBECONFIG NO_COLOR RESTIC_IMAGE
+  # an operator's plain shell: on a CI runner (CI=true), with FORCE_COLOR or a
+  # TASK_* setting, go-task colours or changes its own output (--list,
+  # --summary, command echo) even without a terminal
+  unset CI FORCE_COLOR CLICOLOR_FORCE $(compgen -e -X '!TASK_*')
   # kubeconfig-<cluster> files are looked up here instead of the repository root
   export VOLSYNC_OPS_ROOT="$TEST_DIR"
   KC="$TEST_DIR/kube config"

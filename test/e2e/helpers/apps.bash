@@ -41,6 +41,9 @@ export E2E_KUBECONFIG
 # One id per bats run: restic repositories are never shared between runs.
 export E2E_RUN_ID=${E2E_RUN_ID:-$(date +%s)}
 unset NO_COLOR RESTIC_IMAGE
+# an operator's plain shell: on a CI runner (CI=true), with FORCE_COLOR or a
+# TASK_* setting, go-task colours its own messages even without a terminal
+unset CI FORCE_COLOR CLICOLOR_FORCE $(compgen -e -X '!TASK_*')
 
 # kc ARGS...: the tests' own kubectl (never the toolkit's code path)
 kc() { kubectl --kubeconfig "$KUBECONFIG" "$@"; }
