@@ -226,6 +226,8 @@ export interface RestoreReport {
   /** the snapshot id the mover log names, when it names one */
   restoredSnapshot: string | null
   durationSeconds: number | null
+  /** the restore stopped while its mover may have been writing: run it again before trusting the data */
+  pvcMayBePartial: boolean
   ok: boolean
   message: string
 }
@@ -242,17 +244,21 @@ export interface RestoreReportInput {
   kept: boolean
 }
 
+/** How the restore ended, when it got past the plan. */
+export type RestoreEnd =
+  /** the mover finished; the verdict on its log decides */
+  | { outcome: Pick<SyncOutcome, 'facts' | 'durationMs'>; verdict: RestoreVerdict }
+  /** it stopped first (failed mover, timeout, Ctrl-C, an API error); the error's message */
+  | { stopped: string; pvcMayBePartial: boolean }
+
 /**
- * The JSON report. Without an outcome it is the dry run's (nothing done);
- * with one, the verdict on it decides `ok` and `restored`.
+ * The JSON report. Without an end it is the dry run's (nothing done); a
+ * finished mover's verdict decides `ok` and `restored`; a restore that stopped
+ * is not ok, and says whether the mover may have written part of the PVC.
  */
-export function restoreReport(
-  input: RestoreReportInput,
-  result?: { outcome: Pick<SyncOutcome, 'facts' | 'durationMs'>; verdict: RestoreVerdict },
-): RestoreReport {
+export function restoreReport(input: RestoreReportInput, end?: RestoreEnd): RestoreReport {
   const { point } = input
-  const restoredSnapshot = result?.outcome.facts.restoredSnapshot ?? null
-  return {
+  const plan = {
     cluster: input.cluster,
     namespace: input.namespace,
     source: input.source,
@@ -264,11 +270,19 @@ export function restoreReport(
     workloads: input.workloads.map(({ kind, name, replicas }) => ({ kind, name, replicas })),
     dryRun: input.dryRun,
     kept: input.kept,
-    restored: result?.verdict.ok ?? false,
-    restoredSnapshot,
-    durationSeconds: result?.outcome.durationMs == null ? null : Math.round(result.outcome.durationMs / 1000),
-    ok: result ? result.verdict.ok : input.dryRun,
-    message: result ? result.verdict.message : 'dry run: nothing was changed',
+  }
+  const nothing = { restored: false, restoredSnapshot: null, durationSeconds: null, pvcMayBePartial: false }
+  if (end === undefined) return { ...plan, ...nothing, ok: input.dryRun, message: 'dry run: nothing was changed' }
+  if ('stopped' in end) return { ...plan, ...nothing, pvcMayBePartial: end.pvcMayBePartial, ok: false, message: end.stopped }
+  const { outcome, verdict } = end
+  return {
+    ...plan,
+    restored: verdict.ok,
+    restoredSnapshot: outcome.facts.restoredSnapshot ?? null,
+    durationSeconds: outcome.durationMs == null ? null : Math.round(outcome.durationMs / 1000),
+    pvcMayBePartial: false,
+    ok: verdict.ok,
+    message: verdict.message,
   }
 }
 

@@ -46,8 +46,9 @@ const spec: CommandSpec = {
     'workloads back to their replica counts, resume what was suspended, unpause the ReplicationSource.',
     'TIMEOUT applies to each wait.',
     'Without a terminal, --yes or --dry-run is required (exit 2 otherwise); so is it with --output json,',
-    'which prints the plan and the outcome as one JSON document (nothing on stdout when the restore',
-    'stops before the mover has run: the exit code and stderr say why).',
+    'which prints the plan and the outcome as one JSON document, also when the restore stops after the',
+    'plan (ok false; pvcMayBePartial says whether the mover may have written part of the PVC). Nothing',
+    'is printed on stdout when it stops before the plan: the exit code and stderr say why.',
   ],
   examples: [
     'tsx scripts/restore.ts --app odoo --cluster apps --dry-run',
@@ -161,47 +162,54 @@ await runCommand(spec, async (ctx) => {
     blocked: () =>
       moverMayRun ? `ReplicationDestination ${namespace}/${destination} could not be deleted; its mover may still write into ${pvc}` : undefined,
   }
-  await pauseSource(ctx, rs, gate)
-  for (const decision of flux) {
-    if (decision.action === 'suspend') await suspendFlux(ctx, decision, gate)
-  }
   const running = users.workloads.filter((w) => w.replicas > 0)
-  for (const w of running) await stopWorkload(ctx, w, gate)
-  await waitForClaimReleased(ctx, namespace, pvc)
-
-  // 6. restore; deleting the ReplicationDestination (foreground) stops its mover before the app starts again
-  ctx.checkpoint()
-  const dropDestinationUndo = cleanup.push({
-    what: `delete ReplicationDestination ${namespace}/${destination}`,
-    undo: async () => {
-      await kubectl.delete(RD, destination, namespace, { wait: true, cascade: 'foreground', timeout: '5m' })
-      moverMayRun = false
-    },
-    manual: [kubectl.commandLine(['delete', RD, destination, '-n', namespace, '--ignore-not-found', '--cascade=foreground'])],
-  })
-  moverMayRun = true
-  out.note(`creating ReplicationDestination ${namespace}/${destination}`)
-  const rd = await kubectl.create<ReplicationDestination>(manifest)
   const rerun = rerunCommand(opts, namespace, point.snapshot.id)
   let outcome
   try {
+    await pauseSource(ctx, rs, gate)
+    for (const decision of flux) {
+      if (decision.action === 'suspend') await suspendFlux(ctx, decision, gate)
+    }
+    for (const w of running) await stopWorkload(ctx, w, gate)
+    await waitForClaimReleased(ctx, namespace, pvc)
+
+    // 6. restore; deleting the ReplicationDestination (foreground) stops its mover before the app starts again
     ctx.checkpoint()
-    outcome = await waitForSync(ctx, RD, rd, token, undefined, 'the restore')
+    const dropDestinationUndo = cleanup.push({
+      what: `delete ReplicationDestination ${namespace}/${destination}`,
+      undo: async () => {
+        await kubectl.delete(RD, destination, namespace, { wait: true, cascade: 'foreground', timeout: '5m' })
+        moverMayRun = false
+      },
+      manual: [kubectl.commandLine(['delete', RD, destination, '-n', namespace, '--ignore-not-found', '--cascade=foreground'])],
+    })
+    moverMayRun = true
+    out.note(`creating ReplicationDestination ${namespace}/${destination}`)
+    const rd = await kubectl.create<ReplicationDestination>(manifest)
+    try {
+      ctx.checkpoint()
+      outcome = await waitForSync(ctx, RD, rd, token, undefined, 'the restore')
+    } catch (err) {
+      out.warn(partialRestoreText(pvc, running.length > 0, rerun))
+      if (opts.keep) out.note('KEEP=true: the ReplicationDestination is deleted anyway: its restore did not finish, and VolSync would retry it while the app runs.')
+      throw err
+    }
+    moverMayRun = false
+    if (opts.keep) {
+      dropDestinationUndo()
+      out.note(
+        `KEEP=true: kept ReplicationDestination ${namespace}/${destination} (its sync is done; it will not run again). ` +
+          `Delete it with:\n  ${kubectl.commandLine(['delete', RD, destination, '-n', namespace])}`,
+      )
+    }
   } catch (err) {
-    out.warn(partialRestoreText(pvc, running.length > 0, rerun))
-    if (opts.keep) out.note('KEEP=true: the ReplicationDestination is deleted anyway: its restore did not finish, and VolSync would retry it while the app runs.')
+    // the JSON says it too: not ok, and whether the PVC may be half-written
+    const stopped = err instanceof Error ? err.message : String(err)
+    out.data(restoreReport(report, { stopped, pvcMayBePartial: moverMayRun }))
     throw err
   }
-  moverMayRun = false
 
   // 7. report: the mover log says what was restored
-  if (opts.keep) {
-    dropDestinationUndo()
-    out.note(
-      `KEEP=true: kept ReplicationDestination ${namespace}/${destination} (its sync is done; it will not run again). ` +
-        `Delete it with:\n  ${kubectl.commandLine(['delete', RD, destination, '-n', namespace])}`,
-    )
-  }
   const verdict = judgeRestore(outcome, point.snapshot, `${namespace}/${pvc}`)
   out.data(restoreReport({ ...report, kept: opts.keep }, { outcome, verdict }))
   if (!verdict.ok) throw new OperationError(verdict.message, verdict.details)

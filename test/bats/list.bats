@@ -42,12 +42,12 @@ plan_success() {
   assert_line '3 snapshot(s) of business/odoo-backup on cluster apps; restore one with SNAPSHOT=<PREV or ID>.'
   assert_line --partial 'clean-up: delete the list pod business/volsync-list-odoo-'
   # the pod: credentials from the source's repository Secret, the mover's uid, restricted
-  jq -e '.spec.containers[0].envFrom == [{"secretRef": {"name": "volsync-r2-secret"}}]' "$STUB_DIR/pod.json"
-  jq -e '.spec.containers[0].image == "restic/restic:0.18.1"' "$STUB_DIR/pod.json"
-  jq -e '.spec.containers[0].command == ["restic","snapshots","--json","--no-lock","--no-cache"]' "$STUB_DIR/pod.json"
-  jq -e '.spec.securityContext | .runAsUser == 1000 and .runAsGroup == 1000 and .fsGroup == 1000 and .runAsNonRoot and .seccompProfile.type == "RuntimeDefault"' "$STUB_DIR/pod.json"
-  jq -e '.spec.restartPolicy == "Never" and (.spec.containers[0] | has("stdin") | not)' "$STUB_DIR/pod.json"
-  jq -e '.metadata.namespace == "business" and .metadata.labels["app.kubernetes.io/managed-by"] == "volsync-ops"' "$STUB_DIR/pod.json"
+  json_true '.spec.containers[0].envFrom == [{"secretRef": {"name": "volsync-r2-secret"}}]' "$STUB_DIR/pod.json"
+  json_true '.spec.containers[0].image == "restic/restic:0.18.1"' "$STUB_DIR/pod.json"
+  json_true '.spec.containers[0].command == ["restic","snapshots","--json","--no-lock","--no-cache"]' "$STUB_DIR/pod.json"
+  json_true '.spec.securityContext | .runAsUser == 1000 and .runAsGroup == 1000 and .fsGroup == 1000 and .runAsNonRoot and .seccompProfile.type == "RuntimeDefault"' "$STUB_DIR/pod.json"
+  json_true '.spec.restartPolicy == "Never" and (.spec.containers[0] | has("stdin") | not)' "$STUB_DIR/pod.json"
+  json_true '.metadata.namespace == "business" and .metadata.labels["app.kubernetes.io/managed-by"] == "volsync-ops"' "$STUB_DIR/pod.json"
 }
 
 @test "Ctrl-C while the pod runs deletes the pod and exits 130" {
@@ -138,7 +138,7 @@ EOF
     "$K delete pod $POD -n business-staging --ignore-not-found --wait=false --grace-period=0"
   run -0 script list --kubeconfig "$KC" --cluster apps --app odoo --namespace business-staging
   unstub kubectl
-  jq -e '.metadata.namespace == "business-staging"' "$STUB_DIR/pod.json"
+  json_true '.metadata.namespace == "business-staging"' "$STUB_DIR/pod.json"
   assert_line --partial 'snapshot(s) of business-staging/odoo-backup on cluster apps'
 }
 
@@ -190,7 +190,7 @@ EOF
   assert_line --regexp '^error: timed out after [23]s waiting for the list pod business/volsync-list-odoo-[a-z0-9]{5}$'
   assert_line --partial 'clean-up: delete the list pod business/volsync-list-odoo-'
   # the pod stops itself a minute after the timeout even if this tool died
-  jq -e '.spec.activeDeadlineSeconds == 62' "$STUB_DIR/pod.json"
+  json_true '.spec.activeDeadlineSeconds == 62' "$STUB_DIR/pod.json"
 }
 
 # --- image, output
@@ -200,7 +200,7 @@ EOF
   plan_success "$FIXTURES/restic-snapshots.log"
   RESTIC_IMAGE=registry.example.com:5000/mirror/restic:0.18.1 run -0 script list --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
-  jq -e '.spec.containers[0].image == "registry.example.com:5000/mirror/restic:0.18.1"' "$STUB_DIR/pod.json"
+  json_true '.spec.containers[0].image == "registry.example.com:5000/mirror/restic:0.18.1"' "$STUB_DIR/pod.json"
 }
 
 @test "a bad RESTIC_IMAGE is exit 2 before any kubectl call" {
@@ -214,9 +214,9 @@ EOF
   plan_success "$FIXTURES/restic-snapshots.log"
   run -0 --separate-stderr script list --kubeconfig "$KC" --cluster apps --app odoo --output json
   unstub kubectl
-  jq -e '.cluster == "apps" and .source == "business/odoo-backup"' <<<"$output"
-  jq -e '[.snapshots[] | [.short_id, .previous]] == [["7c2d9e41", 0], ["4b1e6f2a", 1], ["9a8b7c6d", 2]]' <<<"$output"
-  jq -e '.snapshots[0].summary.total_files_processed == 1540 and .snapshots[0].epoch == 1795636805' <<<"$output"
+  json_true '.cluster == "apps" and .source == "business/odoo-backup"' <<<"$output"
+  json_true '[.snapshots[] | [.short_id, .previous]] == [["7c2d9e41", 0], ["4b1e6f2a", 1], ["9a8b7c6d", 2]]' <<<"$output"
+  json_true '.snapshots[0].summary.total_files_processed == 1540 and .snapshots[0].epoch == 1795636805' <<<"$output"
   # notes and clean-up lines went to stderr
   [[ $stderr == *'clean-up: delete the list pod'* ]]
 }
@@ -237,8 +237,8 @@ EOF
   plan_success "$FIXTURES/restic-snapshots.log"
   run -0 --separate-stderr run_task volsync:list APP=odoo CLUSTER=apps NAMESPACE=business KUBECONFIG="$KC" OUTPUT=json TIMEOUT=90s
   unstub kubectl
-  jq -e '(.snapshots | length) == 3' <<<"$output"
-  jq -e '.spec.activeDeadlineSeconds == 150' "$STUB_DIR/pod.json"
+  json_true '(.snapshots | length) == 3' <<<"$output"
+  json_true '.spec.activeDeadlineSeconds == 150' "$STUB_DIR/pod.json"
 }
 
 @test "on a CI runner (CI=true, where go-task colours its own output), task volsync:list OUTPUT=json still prints plain JSON alone on stdout" {
@@ -249,5 +249,5 @@ EOF
   CI=true run -0 --separate-stderr run_task volsync:list APP=odoo CLUSTER=apps KUBECONFIG="$KC" OUTPUT=json
   unstub kubectl
   refute_output --partial $'\e'
-  jq -e '(.snapshots | length) == 3' <<<"$output"
+  json_true '(.snapshots | length) == 3' <<<"$output"
 }

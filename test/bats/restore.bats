@@ -27,10 +27,10 @@ setup() {
   assert_line --partial 'Files in odoo-data that are not in snapshot 7c2d9e41 will be DELETED'
   assert_line "Restored snapshot 7c2d9e41 of 2026-11-25 20:00:05 UTC into business/odoo-data, took 42s."
   # the ReplicationDestination: Direct into the source's PVC, from its Secret, as its uid
-  jq -e '.metadata.name | test("^odoo-restore-[0-9]{14}$")' "$STUB_DIR/rd.json"
-  jq -e '.metadata.namespace == "business" and .metadata.labels["app.kubernetes.io/managed-by"] == "volsync-ops"' "$STUB_DIR/rd.json"
-  jq -e '.spec.trigger.manual | test("^volsync-ops-restore-[0-9]{8}T[0-9]{6}Z-[a-z0-9]{5}$")' "$STUB_DIR/rd.json"
-  jq -e '.spec.restic == {
+  json_true '.metadata.name | test("^odoo-restore-[0-9]{14}$")' "$STUB_DIR/rd.json"
+  json_true '.metadata.namespace == "business" and .metadata.labels["app.kubernetes.io/managed-by"] == "volsync-ops"' "$STUB_DIR/rd.json"
+  json_true '.spec.trigger.manual | test("^volsync-ops-restore-[0-9]{8}T[0-9]{6}Z-[a-z0-9]{5}$")' "$STUB_DIR/rd.json"
+  json_true '.spec.restic == {
     repository: "volsync-r2-secret", destinationPVC: "odoo-data", copyMethod: "Direct", previous: 0,
     enableFileDeletion: true, cleanupCachePVC: true,
     moverSecurityContext: {fsGroup: 1000, runAsGroup: 1000, runAsUser: 1000}}' "$STUB_DIR/rd.json"
@@ -62,7 +62,7 @@ setup() {
   unstub kubectl
   assert_line --regexp '^  snapshot +4b1e6f2a of 2026-11-25 12:00:07 UTC '
   assert_line --regexp '^ +selected by previous: 1, as the VolSync mover will$'
-  jq -e '.spec.restic.previous == 1 and (.spec.restic | has("restoreAsOf") | not)' "$STUB_DIR/rd.json"
+  json_true '.spec.restic.previous == 1 and (.spec.restic | has("restoreAsOf") | not)' "$STUB_DIR/rd.json"
   assert_line 'Restored snapshot 4b1e6f2a of 2026-11-25 12:00:07 UTC into business/odoo-data, took 42s.'
 }
 
@@ -74,7 +74,7 @@ setup() {
   unstub kubectl
   assert_line --regexp '^  snapshot +9a8b7c6d of 2026-11-25 04:00:09 UTC '
   assert_line --regexp '^ +selected by restoreAsOf: 2026-11-25T04:00:09Z, previous: 0, as the VolSync mover will$'
-  jq -e '.spec.restic.restoreAsOf == "2026-11-25T04:00:09Z" and .spec.restic.previous == 0' "$STUB_DIR/rd.json"
+  json_true '.spec.restic.restoreAsOf == "2026-11-25T04:00:09Z" and .spec.restic.previous == 0' "$STUB_DIR/rd.json"
   assert_line 'Restored snapshot 9a8b7c6d of 2026-11-25 04:00:09 UTC into business/odoo-data, took 42s.'
 }
 
@@ -84,7 +84,7 @@ setup() {
   plan_cleanup
   run -0 restore --yes --snapshot 4b1e6f2a9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f
   unstub kubectl
-  jq -e '.spec.restic.restoreAsOf == "2026-11-25T12:00:07Z" and .spec.restic.previous == 0' "$STUB_DIR/rd.json"
+  json_true '.spec.restic.restoreAsOf == "2026-11-25T12:00:07Z" and .spec.restic.previous == 0' "$STUB_DIR/rd.json"
 }
 
 @test "SNAPSHOT=<RFC 3339 time> restores the newest snapshot at or before it, whatever its time zone" {
@@ -95,7 +95,7 @@ setup() {
   run -0 restore --yes --snapshot 2026-11-25T13:00:00+01:00
   unstub kubectl
   assert_line --regexp '^  snapshot +9a8b7c6d of 2026-11-25 04:00:09 UTC '
-  jq -e '.spec.restic.restoreAsOf == "2026-11-25T12:00:00Z" and .spec.restic.previous == 0' "$STUB_DIR/rd.json"
+  json_true '.spec.restic.restoreAsOf == "2026-11-25T12:00:00Z" and .spec.restic.previous == 0' "$STUB_DIR/rd.json"
 }
 
 @test "an unknown snapshot id is an error that shows the newest snapshots, and nothing is changed" {
@@ -138,7 +138,7 @@ setup() {
   assert_line '    copyMethod: Direct'
   assert_line '    enableFileDeletion: true'
   assert_line 'The API server accepted it (kubectl create --dry-run=server). Dry run: nothing was changed.'
-  jq -e '.spec.restic.destinationPVC == "odoo-data" and .spec.restic.previous == 0' "$STUB_DIR/rd.json"
+  json_true '.spec.restic.destinationPVC == "odoo-data" and .spec.restic.previous == 0' "$STUB_DIR/rd.json"
   # unstub proved it: the listing pod was the only thing created (and deleted); no patch, no scale
 }
 
@@ -148,11 +148,11 @@ setup() {
   plan_cleanup
   run -0 --separate-stderr restore --yes --output json
   unstub kubectl
-  jq -e '.cluster == "apps" and .namespace == "business" and .source == "business/odoo-backup" and .pvc == "odoo-data"' <<<"$output"
-  jq -e '.snapshot.shortId == "7c2d9e41" and .previous == 0 and .restoreAsOf == null' <<<"$output"
-  jq -e '.restored == true and .restoredSnapshot == "7c2d9e41" and .durationSeconds == 42 and .ok == true and .dryRun == false' <<<"$output"
-  jq -e '[.workloads[] | "\(.kind)/\(.name)=\(.replicas)"] == ["Deployment/odoo=2", "Deployment/odoo-report=0", "StatefulSet/odoo-cron=1"]' <<<"$output"
-  jq -e --arg rd "$(jq -r .metadata.name "$STUB_DIR/rd.json")" '.destination == $rd' <<<"$output"
+  json_true '.cluster == "apps" and .namespace == "business" and .source == "business/odoo-backup" and .pvc == "odoo-data"' <<<"$output"
+  json_true '.snapshot.shortId == "7c2d9e41" and .previous == 0 and .restoreAsOf == null' <<<"$output"
+  json_true '.restored == true and .restoredSnapshot == "7c2d9e41" and .durationSeconds == 42 and .ok == true and .dryRun == false' <<<"$output"
+  json_true '[.workloads[] | "\(.kind)/\(.name)=\(.replicas)"] == ["Deployment/odoo=2", "Deployment/odoo-report=0", "StatefulSet/odoo-cron=1"]' <<<"$output"
+  json_true --arg rd "$(jq -r .metadata.name "$STUB_DIR/rd.json")" '.destination == $rd' <<<"$output"
   # the plan and the clean-up went to stderr
   [[ $stderr == *'Files in odoo-data that are not in snapshot 7c2d9e41 will be DELETED'* ]]
   [[ $stderr == *'clean-up: scale deployment odoo back to 2: done'* ]]
@@ -164,9 +164,9 @@ setup() {
   stub kubectl "$K create --dry-run=server -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none"
   run -0 --separate-stderr restore --dry-run --output json </dev/null
   unstub kubectl
-  jq -e '.dryRun == true and .restored == false and .ok == true and .message == "dry run: nothing was changed"' <<<"$output"
-  jq -e '.manifest.kind == "ReplicationDestination" and .manifest.spec.restic.enableFileDeletion == true' <<<"$output"
-  jq -e --slurpfile rd "$STUB_DIR/rd.json" '.manifest == $rd[0]' <<<"$output"
+  json_true '.dryRun == true and .restored == false and .ok == true and .message == "dry run: nothing was changed"' <<<"$output"
+  json_true '.manifest.kind == "ReplicationDestination" and .manifest.spec.restic.enableFileDeletion == true' <<<"$output"
+  json_true --slurpfile rd "$STUB_DIR/rd.json" '.manifest == $rd[0]' <<<"$output"
 }
 
 @test "OUTPUT=json without YES or DRY_RUN is refused with exit 2 before any kubectl call" {
@@ -236,9 +236,22 @@ setup() {
   plan_cleanup
   run -1 --separate-stderr restore --yes --output json
   unstub kubectl
-  jq -e '.ok == false and .restored == false and .restoredSnapshot == null' <<<"$output"
-  jq -e '.message | startswith("NOTHING WAS RESTORED: the mover found no eligible snapshot")' <<<"$output"
+  json_true '.ok == false and .restored == false and .restoredSnapshot == null' <<<"$output"
+  json_true '.message | startswith("NOTHING WAS RESTORED: the mover found no eligible snapshot")' <<<"$output"
   [[ $stderr == *'error: NOTHING WAS RESTORED'* ]]
+}
+
+@test "with OUTPUT=json, a failed mover prints ok false, restored false and pvcMayBePartial true, and exits 1" {
+  plan_until_restore
+  plan_restore failed
+  plan_cleanup
+  run -1 --separate-stderr restore --yes --output json
+  unstub kubectl
+  json_true '.ok == false and .restored == false and .restoredSnapshot == null and .pvcMayBePartial == true' <<<"$output"
+  json_true '.message | test("^the mover of business/odoo-restore-[0-9]{14} failed")' <<<"$output"
+  json_true '.snapshot.shortId == "7c2d9e41" and .pvc == "odoo-data"' <<<"$output"
+  [[ $stderr == *'odoo-data may be PARTIALLY restored'* ]]
+  [[ $stderr == *'clean-up: scale deployment odoo back to 2: done'* ]]
 }
 
 @test "Initialize Dir in the mover log means the repository was wrong, and is a failure" {
@@ -580,6 +593,32 @@ on_terminal() {
   refute_line --partial 'clean-up: delete ReplicationDestination'
 }
 
+@test "with OUTPUT=json, Ctrl-C while waiting for the pods to stop prints ok false with pvcMayBePartial false, and exits 130" {
+  plan_listing
+  plan_users
+  plan_pause
+  plan_suspend
+  plan_scale_down
+  stub kubectl \
+    "$K get --raw /api/v1/namespaces/business/pods : render \"\$RF/pods-raw-stopping.json\"" \
+    "$KW get --raw /api/v1/namespaces/business/pods?watch=1&resourceVersion=91001 : exec sleep 30"
+  plan_scale_back
+  plan_resume
+  plan_unpause
+  # job.out gets stdout alone
+  spawn_job bash -c 'cd "$ROOT" && exec node --import tsx scripts/restore.ts "${@:2}" 2>"$1"' _ "$TEST_DIR/job.err" \
+    --kubeconfig "$KC" --cluster apps --app odoo --yes --output json
+  wait_for_call kubectl "$KW get --raw /api/v1/namespaces/business/pods?watch=1*"
+  sleep 0.5
+  interrupt_job
+  wait_job
+  unstub kubectl
+  assert_equal "$status" 130
+  json_true '.ok == false and .restored == false and .pvcMayBePartial == false' <<<"$output"
+  json_true '.message == "interrupted while waiting for the pods using business/odoo-data to stop"' <<<"$output"
+  grep -qx 'clean-up: resume helmrelease business/odoo-cron: done' "$TEST_DIR/job.err"
+}
+
 @test "Ctrl-C while the mover restores deletes the ReplicationDestination, starts the app again, says the PVC may be partial, and exits 130" {
   plan_until_restore
   stub kubectl \
@@ -667,7 +706,7 @@ on_terminal() {
   plan_unpause
   run -0 run_task volsync:restore APP=odoo CLUSTER=apps NAMESPACE=business KUBECONFIG="$KC" SNAPSHOT=1 YES=true KEEP=true TIMEOUT=10m
   unstub kubectl
-  jq -e '.spec.restic.previous == 1' "$STUB_DIR/rd.json"
+  json_true '.spec.restic.previous == 1' "$STUB_DIR/rd.json"
   assert_line --partial 'KEEP=true: kept ReplicationDestination'
 }
 

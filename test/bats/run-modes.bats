@@ -125,7 +125,7 @@ done
 }
 
 @test "the code stays runnable with native type stripping: erasable syntax only, imports end in .ts" {
-  run -0 jq -e '.compilerOptions | .erasableSyntaxOnly and .allowImportingTsExtensions and .verbatimModuleSyntax' "$ROOT/tsconfig.json"
+  run -0 json_true '.compilerOptions | .erasableSyntaxOnly and .allowImportingTsExtensions and .verbatimModuleSyntax' "$ROOT/tsconfig.json"
   # every relative import names the .ts file (Node does not guess extensions)
   run grep -rnE "from '\.{1,2}/[^']*'" "$ROOT/lib" "$ROOT/scripts"
   local bad

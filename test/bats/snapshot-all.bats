@@ -111,7 +111,7 @@ removal_of() { # removal_of NAME NAMESPACE
     "$(removal_of odoo-backup business)"
   run -0 --separate-stderr script snapshot-all --kubeconfig "$KC" --cluster apps --namespace business --output json
   unstub kubectl
-  echo "$output" | jq -e '.cluster == "apps" and .stopped == null and (.sources | length) == 1
+  echo "$output" | json_true '.cluster == "apps" and .stopped == null and (.sources | length) == 1
     and .sources[0].result == "ok" and .sources[0].snapshot == "1a2b3c4d" and .sources[0].trigger == "removed"'
 }
 

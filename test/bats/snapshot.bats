@@ -34,7 +34,7 @@ patch_json() {
   unstub kubectl
   assert_equal "$output" "Backup of business/odoo-backup finished: Successful, took 1m13s."$'\n'"New restic snapshot: 1a2b3c4d"
   # the merge patch sets nothing but a fresh token
-  patch_json 1 | jq -e '.spec | keys == ["trigger"] and (.trigger | keys == ["manual"])'
+  patch_json 1 | json_true '.spec | keys == ["trigger"] and (.trigger | keys == ["manual"])'
   [[ $(token odoo-backup) =~ ^volsync-ops-snapshot-[0-9]{8}T[0-9]{6}Z-[a-z0-9]{5}$ ]]
   # the removal is guarded by our token and the schedule
   [[ $(removal_sent) == *"\"value\":\"$(token odoo-backup)\""* ]]
@@ -245,7 +245,7 @@ patch_json() {
     "$REMOVE : $GONE"
   run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo --output json
   unstub kubectl
-  echo "$output" | jq -e '.cluster == "apps" and .namespace == "business" and .name == "odoo-backup"
+  echo "$output" | json_true '.cluster == "apps" and .namespace == "business" and .name == "odoo-backup"
     and .result == "ok" and .snapshot == "1a2b3c4d" and .durationSeconds == 73 and .trigger == "removed"'
 }
 

@@ -68,8 +68,8 @@ setup() {
   stub kubectl "$K get replicationsources.volsync.backube --all-namespaces -o json : render \"\$FIXTURES/rs-mixed.json\""
   run -1 --separate-stderr script status --kubeconfig "$KC" --cluster apps --output json
   unstub kubectl
-  echo "$output" | jq -e '.healthy == 1 and .needAttention == 4 and (.sources | length) == 5' >/dev/null
-  echo "$output" | jq -e '.sources[] | select(.name == "odoo-backup") | .latestSnapshot == "7c2d9e41" and .healthy' >/dev/null
+  echo "$output" | json_true '.healthy == 1 and .needAttention == 4 and (.sources | length) == 5' >/dev/null
+  echo "$output" | json_true '.sources[] | select(.name == "odoo-backup") | .latestSnapshot == "7c2d9e41" and .healthy' >/dev/null
 }
 
 @test "task volsync:status passes CLUSTER, NAMESPACE and KUBECONFIG to the script" {

@@ -25,7 +25,7 @@ setup() {
   local t
   t=$(token odoo-backup)
   [[ $t =~ ^volsync-ops-unlock-[0-9]{8}T[0-9]{6}Z-[a-z0-9]{5}$ ]]
-  awk -F'\t' '{ print $2 }' "$STUB_DIR/patches" | jq -e --arg t "$t" '. == {spec: {trigger: {manual: $t}, restic: {unlock: $t}}}'
+  awk -F'\t' '{ print $2 }' "$STUB_DIR/patches" | json_true --arg t "$t" '. == {spec: {trigger: {manual: $t}, restic: {unlock: $t}}}'
   assert_line "Unlocked business/odoo-backup: the sync that ran \`restic unlock\` finished in 1m13s (status.restic.lastUnlocked = $t)."
   assert_line 'restic removed 1 stale lock(s).'
   assert_line 'The backup that followed saved snapshot 5e6f7a8b.'

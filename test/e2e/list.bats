@@ -40,7 +40,7 @@ toolkit_pods() { kc -n "$1" get pods -l app.kubernetes.io/managed-by=volsync-ops
   local shown
   shown=$(jq -c '[.snapshots[] | {id, short_id, time, hostname, previous}]' <<<"$output")
   [[ $shown == "$expected" ]] || fail $'list shows:\n'"$shown"$'\nrestic has:\n'"$expected"
-  jq -e '.source == "li-all/shop-backup" and .cluster == "e2e"' <<<"$output" >/dev/null
+  json_true '.source == "li-all/shop-backup" and .cluster == "e2e"' <<<"$output" >/dev/null
   [[ $(toolkit_pods li-all) == '[]' ]] || fail "list pods left behind: $(toolkit_pods li-all)"
 
   # the table an operator reads: PREV and ID of each row, "-" for the laptop's

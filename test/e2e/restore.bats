@@ -125,7 +125,7 @@ rd_spec() { seen rd '[.[] | .spec.restic] | first'; }
   watch_restore
   run -0 vtask volsync:restore APP="$APP" CLUSTER=e2e YES=true
   assert_restored 2 C
-  rd_spec | jq -e '.previous == 0 and (has("restoreAsOf") | not) and .copyMethod == "Direct" and .enableFileDeletion == true' ||
+  rd_spec | json_true '.previous == 0 and (has("restoreAsOf") | not) and .copyMethod == "Direct" and .enableFileDeletion == true' ||
     fail "unexpected ReplicationDestination: $(rd_spec)"
 }
 
@@ -137,7 +137,7 @@ rd_spec() { seen rd '[.[] | .spec.restic] | first'; }
   watch_restore
   run -0 vtask volsync:restore APP="$APP" CLUSTER=e2e SNAPSHOT=1 YES=true
   assert_restored 1 B
-  rd_spec | jq -e '.previous == 1 and (has("restoreAsOf") | not)' || fail "unexpected ReplicationDestination: $(rd_spec)"
+  rd_spec | json_true '.previous == 1 and (has("restoreAsOf") | not)' || fail "unexpected ReplicationDestination: $(rd_spec)"
 }
 
 @test "restore by restic snapshot id restores exactly that snapshot (through its time)" {
@@ -147,7 +147,7 @@ rd_spec() { seen rd '[.[] | .spec.restic] | first'; }
   assert_restored 0 A
   local asof
   asof=$(date -u -d "$(snapshot 0 time)" +%Y-%m-%dT%H:%M:%SZ)
-  rd_spec | jq -e --arg asof "$asof" '.previous == 0 and .restoreAsOf == $asof' || fail "unexpected ReplicationDestination: $(rd_spec)"
+  rd_spec | json_true --arg asof "$asof" '.previous == 0 and .restoreAsOf == $asof' || fail "unexpected ReplicationDestination: $(rd_spec)"
 }
 
 @test "restore by time restores the newest snapshot at or before it" {
@@ -159,17 +159,17 @@ rd_spec() { seen rd '[.[] | .spec.restic] | first'; }
   watch_restore
   run -0 vtask volsync:restore APP="$APP" CLUSTER=e2e SNAPSHOT="$t" YES=true
   assert_restored 1 B
-  rd_spec | jq -e --arg t "$t" '.previous == 0 and .restoreAsOf == $t' || fail "unexpected ReplicationDestination: $(rd_spec)"
+  rd_spec | json_true --arg t "$t" '.previous == 0 and .restoreAsOf == $t' || fail "unexpected ReplicationDestination: $(rd_spec)"
 }
 
 @test "restore with OUTPUT=json reports, as JSON alone on stdout, the snapshot the mover really restored" {
   mutate D5
   watch_restore
   run -0 --separate-stderr vtask volsync:restore APP="$APP" CLUSTER=e2e YES=true OUTPUT=json
-  jq -e --arg id "$(snapshot 2 id)" --arg short "$(snapshot 2 short_id)" \
+  json_true --arg id "$(snapshot 2 id)" --arg short "$(snapshot 2 short_id)" \
     '.ok and .restored and .restoredSnapshot == $short and .snapshot.id == $id and .previous == 0 and .dryRun == false' <<<"$output" ||
     fail "unexpected report: $output"
-  jq -e '.durationSeconds >= 0 and ([.workloads[].name] | sort) == ["odoo", "odoo-db", "odoo-worker"]' <<<"$output" ||
+  json_true '.durationSeconds >= 0 and ([.workloads[].name] | sort) == ["odoo", "odoo-db", "odoo-worker"]' <<<"$output" ||
     fail "unexpected report: $output"
   same_tree "$BATS_FILE_TMPDIR/state-C" "$(pvc_dir "$NS" "$APP-data")" || fail "the PVC differs from state C"
   assert_resumed

@@ -18,9 +18,9 @@ assert_back_on_schedule() {
   local ns=$1 name=$2 token=$3 rs next
   wait_until 30 "nextSyncTime of $ns/$name set again" next_sync_set "$ns" "$name"
   rs=$(kc -n "$ns" get "$RS" "$name" -o json)
-  jq -e --arg token "$token" '.status.lastManualSync == $token' <<<"$rs" >/dev/null ||
+  json_true --arg token "$token" '.status.lastManualSync == $token' <<<"$rs" >/dev/null ||
     fail "lastManualSync is not our token $token: $(jq -c .status <<<"$rs")"
-  jq -e '.spec.trigger == {schedule: "0 */8 * * *"}' <<<"$rs" >/dev/null ||
+  json_true '.spec.trigger == {schedule: "0 */8 * * *"}' <<<"$rs" >/dev/null ||
     fail "the trigger is not the schedule alone: $(jq -c .spec.trigger <<<"$rs")"
   next=$(jq -r .status.nextSyncTime <<<"$rs")
   (($(date -d "$next" +%s) > $(date +%s))) || fail "nextSyncTime $next is not in the future"
@@ -43,7 +43,7 @@ assert_back_on_schedule() {
   # exactly one new snapshot, the one reported, holding the PVC's data as it is now
   after=$(snapshots_json sn-one)
   new=$(jq -c --argjson before "$before" 'map(select(.id as $i | $before | index($i) | not))' <<<"$after")
-  jq -e --arg id "$id" 'length == 1 and .[0].short_id == $id and .[0].hostname == "volsync" and .[0].paths == ["/data"]' \
+  json_true --arg id "$id" 'length == 1 and .[0].short_id == $id and .[0].hostname == "volsync" and .[0].paths == ["/data"]' \
     <<<"$new" >/dev/null || fail "restic's new snapshots are not just $id: $new"
   restore_into sn-one "$id" "$BATS_TEST_TMPDIR/restored"
   same_tree "$dir" "$BATS_TEST_TMPDIR/restored"
@@ -55,7 +55,7 @@ assert_back_on_schedule() {
   run -0 --separate-stderr vtask volsync:snapshot APP=blog CLUSTER=e2e NAMESPACE=sn-json OUTPUT=json
   local id
   id=$(snapshots_json sn-json | jq -r 'max_by(.time) | .short_id')
-  jq -e --arg id "$id" '.cluster == "e2e" and .namespace == "sn-json" and .name == "blog-backup" and .ok == true
+  json_true --arg id "$id" '.cluster == "e2e" and .namespace == "sn-json" and .name == "blog-backup" and .ok == true
     and .snapshot == $id' <<<"$output" || fail "unexpected JSON: $output"
   [[ $(snapshots_json sn-json | jq length) == 2 ]]
 }

@@ -32,7 +32,7 @@ manual_synced() { [[ $(field "$1" "$RS" "$2" .status.lastManualSync) == "$3" ]];
   assert_line '1 healthy, 0 need attention (cluster e2e)'
 
   run -0 --separate-stderr vtask volsync:status CLUSTER=e2e NAMESPACE=st-ok OUTPUT=json
-  jq -e --arg short "$short" --arg next "$next" '.healthy == 1 and .needAttention == 0 and (.sources | length) == 1
+  json_true --arg short "$short" --arg next "$next" '.healthy == 1 and .needAttention == 0 and (.sources | length) == 1
     and (.sources[0] | .namespace == "st-ok" and .name == "web-backup" and .sourcePVC == "web-data"
          and .schedule == "0 */8 * * *" and .manual == null and .result == "Successful"
          and .latestSnapshot == $short and .nextSyncTime == $next and .state == "WaitingForSchedule"

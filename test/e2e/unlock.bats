@@ -34,7 +34,7 @@ leave_stale_lock() {
   lock=$(locks "$ns")
   # the lock's own record: exclusive, this host, the restic process's PID
   repo_restic "$ns" cat lock "$lock" --no-lock >"$BATS_TEST_TMPDIR/lock.json"
-  jq -e --arg host "$(hostname)" '.exclusive == true and .hostname == $host' "$BATS_TEST_TMPDIR/lock.json" >/dev/null ||
+  json_true --arg host "$(hostname)" '.exclusive == true and .hostname == $host' "$BATS_TEST_TMPDIR/lock.json" >/dev/null ||
     fail "unexpected lock: $(cat "$BATS_TEST_TMPDIR/lock.json")"
   pid=$(jq -r .pid "$BATS_TEST_TMPDIR/lock.json")
   kill -KILL "$pid"
@@ -67,11 +67,11 @@ leave_stale_lock() {
   [[ -z $(locks ul-stale) ]] || fail "locks left: $(locks ul-stale)"
   local rs
   rs=$(kc -n ul-stale get "$RS" crm-backup -o json)
-  jq -e --arg t "$token" '.status.restic.lastUnlocked == $t and .spec.restic.unlock == $t
+  json_true --arg t "$token" '.status.restic.lastUnlocked == $t and .spec.restic.unlock == $t
     and .status.lastManualSync == $t and (.spec.trigger | has("manual") | not)
     and .status.latestMoverStatus.result == "Successful"' <<<"$rs" >/dev/null ||
     fail "unexpected source after unlock: $(jq -c '{spec: .spec.trigger, unlock: .spec.restic.unlock, status}' <<<"$rs")"
-  snapshots_json ul-stale | jq -e --arg id "$id" 'map(.short_id) | index($id) != null' >/dev/null ||
+  snapshots_json ul-stale | json_true --arg id "$id" 'map(.short_id) | index($id) != null' >/dev/null ||
     fail "snapshot $id is not in the repository"
   run -0 vtask volsync:status CLUSTER=e2e NAMESPACE=ul-stale
   assert_line '1 healthy, 0 need attention (namespace ul-stale of cluster e2e)'

@@ -234,6 +234,7 @@ describe('restoreReport', () => {
       restored: false,
       restoredSnapshot: null,
       durationSeconds: null,
+      pvcMayBePartial: false,
       ok: true,
       message: 'dry run: nothing was changed',
     })
@@ -246,6 +247,7 @@ describe('restoreReport', () => {
       restored: true,
       restoredSnapshot: '7c2d9e41',
       durationSeconds: 42,
+      pvcMayBePartial: false,
       ok: true,
       message: 'Restored snapshot 7c2d9e41 of 2026-11-25 20:00:05 UTC into business/odoo-data',
     })
@@ -255,8 +257,24 @@ describe('restoreReport', () => {
     ['no eligible snapshot', 'No eligible snapshots found\n=== No data will be restored ===', null, /^NOTHING WAS RESTORED/],
   ])('of %s: not ok, not restored, the verdict as message', (_what, logs, restoredSnapshot, message) => {
     const r = restoreReport(input, result(logs, null))
-    expect(r).toMatchObject({ ok: false, restored: false, restoredSnapshot, durationSeconds: null, dryRun: false })
+    expect(r).toMatchObject({ ok: false, restored: false, restoredSnapshot, durationSeconds: null, dryRun: false, pvcMayBePartial: false })
     expect(r.message).toMatch(message)
+  })
+  it.each([
+    ['before the mover ran (Ctrl-C while the pods stop)', 'interrupted while waiting for the pods of business/odoo-data to stop', false],
+    ['while the mover ran (timeout)', 'timed out after 2h waiting for the restore of business/odoo-restore-20261125230000', true],
+  ])('of a restore that stopped %s: not ok, not restored, the error as message, and whether the PVC may be partial', (_when, stopped, partial) => {
+    expect(restoreReport(input, { stopped, pvcMayBePartial: partial })).toEqual({
+      ...plan,
+      dryRun: false,
+      kept: false,
+      restored: false,
+      restoredSnapshot: null,
+      durationSeconds: null,
+      pvcMayBePartial: partial,
+      ok: false,
+      message: stopped,
+    })
   })
   it('says previous and no restoreAsOf for an offset', () => {
     const r = restoreReport({ ...input, point: { previous: 1, snapshot: snap4b } })

@@ -9,6 +9,7 @@ export ROOT FIXTURES
 load "$ROOT/node_modules/bats-support/load"
 load "$ROOT/node_modules/bats-assert/load"
 source "$HELPERS/stub.bash"
+source "$HELPERS/json.bash"
 
 common_setup() {
   TEST_DIR="$BATS_TEST_TMPDIR/with space"

@@ -9,6 +9,7 @@ bats_require_minimum_version 1.5.0
 ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 load "$ROOT/node_modules/bats-support/load"
 load "$ROOT/node_modules/bats-assert/load"
+load "$ROOT/test/bats/helpers/json"
 # Namespaces made by this test (or by setup_file); teardown deletes them.
 NAMESPACES_FILE="${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}/namespaces"
 source "$ROOT/test/e2e/helpers/apps.bash"
