@@ -56,10 +56,7 @@ plan_success() {
     "$KW get pod $POD -n business --watch -o json : as_pod pod-list-running.json; exec sleep 30" \
     "$K $DELETE"
   spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/list.ts" --kubeconfig "$KC" --cluster apps --app odoo
-  wait_for_call kubectl "$KW get pod $POD -n business --watch -o json"
-  sleep 0.5
-  interrupt_job
-  wait_job
+  interrupt_at "$KW get pod $POD -n business --watch -o json"
   unstub kubectl
   assert_equal "$status" 130
   assert_line --partial 'clean-up: delete the list pod business/volsync-list-odoo-'
@@ -93,10 +90,7 @@ plan_success() {
     "$KW get pod $POD -n business --watch -o json : as_pod pod-list-running.json; exec sleep 30" \
     "$K $DELETE"
   spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:list APP=odoo CLUSTER=apps KUBECONFIG="$1"' task "$KC"
-  wait_for_call kubectl "$KW get pod $POD -n business --watch -o json"
-  sleep 0.5
-  interrupt_job
-  wait_job
+  interrupt_at "$KW get pod $POD -n business --watch -o json"
   unstub kubectl
   assert_equal "$status" 130
   assert_line --partial 'clean-up: delete the list pod business/volsync-list-odoo-'

@@ -558,32 +558,16 @@ on_terminal() {
     "$KW get pod $POD -n business --watch -o json : render \"\$FIXTURES/pod-list-running.json\"; exec sleep 30" \
     "$K delete pod $POD -n business --ignore-not-found --wait=false --grace-period=0 : echo pod deleted"
   spawn_restore --yes
-  wait_for_call kubectl "$KW get pod $POD -n business --watch -o json"
-  sleep 0.5
-  interrupt_job
-  wait_job
+  interrupt_at "$KW get pod $POD -n business --watch -o json"
   unstub kubectl
   assert_equal "$status" 130
   assert_line --partial 'clean-up: delete the list pod business/volsync-list-odoo-'
 }
 
 @test "Ctrl-C while waiting for the pods to stop scales the app back and resumes Flux, creates no ReplicationDestination, and exits 130" {
-  plan_listing
-  plan_users
-  plan_pause
-  plan_suspend
-  plan_scale_down
-  stub kubectl \
-    "$K get --raw /api/v1/namespaces/business/pods : render \"\$RF/pods-raw-stopping.json\"" \
-    "$KW get --raw /api/v1/namespaces/business/pods?watch=1&resourceVersion=91001 : exec sleep 30"
-  plan_scale_back
-  plan_resume
-  plan_unpause
+  plan_stuck_at_pods
   spawn_restore --yes
-  wait_for_call kubectl "$KW get --raw /api/v1/namespaces/business/pods?watch=1*"
-  sleep 0.5
-  interrupt_job
-  wait_job
+  interrupt_at "$KW get --raw /api/v1/namespaces/business/pods?watch=1*"
   unstub kubectl
   assert_equal "$status" 130
   assert_line 'interrupted while waiting for the pods using business/odoo-data to stop'
@@ -594,24 +578,11 @@ on_terminal() {
 }
 
 @test "with OUTPUT=json, Ctrl-C while waiting for the pods to stop prints ok false with pvcMayBePartial false, and exits 130" {
-  plan_listing
-  plan_users
-  plan_pause
-  plan_suspend
-  plan_scale_down
-  stub kubectl \
-    "$K get --raw /api/v1/namespaces/business/pods : render \"\$RF/pods-raw-stopping.json\"" \
-    "$KW get --raw /api/v1/namespaces/business/pods?watch=1&resourceVersion=91001 : exec sleep 30"
-  plan_scale_back
-  plan_resume
-  plan_unpause
+  plan_stuck_at_pods
   # job.out gets stdout alone
   spawn_job bash -c 'cd "$ROOT" && exec node --import tsx scripts/restore.ts "${@:2}" 2>"$1"' _ "$TEST_DIR/job.err" \
     --kubeconfig "$KC" --cluster apps --app odoo --yes --output json
-  wait_for_call kubectl "$KW get --raw /api/v1/namespaces/business/pods?watch=1*"
-  sleep 0.5
-  interrupt_job
-  wait_job
+  interrupt_at "$KW get --raw /api/v1/namespaces/business/pods?watch=1*"
   unstub kubectl
   assert_equal "$status" 130
   json_true '.ok == false and .restored == false and .pvcMayBePartial == false' <<<"$output"
@@ -627,10 +598,7 @@ on_terminal() {
     "$RESTORE_JOBS : exec sleep 30"
   plan_cleanup
   spawn_restore --yes
-  wait_for_call kubectl "$KW get $RD $RDN -n business --watch -o json"
-  sleep 0.5
-  interrupt_job
-  wait_job
+  interrupt_at "$KW get $RD $RDN -n business --watch -o json"
   unstub kubectl
   assert_equal "$status" 130
   assert_line --partial 'odoo-data may be PARTIALLY restored'
@@ -648,10 +616,7 @@ on_terminal() {
     "$RESTORE_JOBS : exec sleep 30"
   plan_cleanup
   spawn_restore_task YES=true
-  wait_for_call kubectl "$KW get $RD $RDN -n business --watch -o json"
-  sleep 0.5
-  interrupt_job
-  wait_job
+  interrupt_at "$KW get $RD $RDN -n business --watch -o json"
   unstub kubectl
   assert_equal "$status" 130
   assert_line --regexp '^clean-up: delete ReplicationDestination business/odoo-restore-[0-9]{14}: done$'
@@ -666,31 +631,15 @@ on_terminal() {
     "$KW get pod $POD -n business --watch -o json : render \"\$FIXTURES/pod-list-running.json\"; exec sleep 30" \
     "$K delete pod $POD -n business --ignore-not-found --wait=false --grace-period=0 : echo pod deleted"
   spawn_restore_task YES=true
-  wait_for_call kubectl "$KW get pod $POD -n business --watch -o json"
-  sleep 0.5
-  interrupt_job
-  wait_job
+  interrupt_at "$KW get pod $POD -n business --watch -o json"
   unstub kubectl
   assert_equal "$status" 130
 }
 
 @test "Ctrl-C through task while waiting for the pods to stop leaves nothing behind and exits 130" {
-  plan_listing
-  plan_users
-  plan_pause
-  plan_suspend
-  plan_scale_down
-  stub kubectl \
-    "$K get --raw /api/v1/namespaces/business/pods : render \"\$RF/pods-raw-stopping.json\"" \
-    "$KW get --raw /api/v1/namespaces/business/pods?watch=1&resourceVersion=91001 : exec sleep 30"
-  plan_scale_back
-  plan_resume
-  plan_unpause
+  plan_stuck_at_pods
   spawn_restore_task YES=true
-  wait_for_call kubectl "$KW get --raw /api/v1/namespaces/business/pods?watch=1*"
-  sleep 0.5
-  interrupt_job
-  wait_job
+  interrupt_at "$KW get --raw /api/v1/namespaces/business/pods?watch=1*"
   unstub kubectl
   assert_equal "$status" 130
   assert_line 'clean-up: resume kustomization flux-system/odoo: done'

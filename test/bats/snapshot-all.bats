@@ -89,10 +89,7 @@ removal_of() { # removal_of NAME NAMESPACE
     "$(removal_of odoo-backup business)" \
     "$(removal_of plex-backup media)"
   COLUMNS=200 spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:snapshot-all CLUSTER=apps KUBECONFIG="$1"' _ "$KC"
-  wait_for_call kubectl "$WATCH_ALL"
-  sleep 0.5
-  interrupt_job
-  wait_job
+  interrupt_at "$WATCH_ALL"
   unstub kubectl
   assert_equal "$status" 130
   assert_line --partial 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed'

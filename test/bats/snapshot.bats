@@ -257,10 +257,7 @@ patch_json() {
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$BUSY\"; exec sleep 30" \
     "$NO_JOBS"
   spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/snapshot.ts" --kubeconfig "$KC" --cluster apps --app odoo
-  wait_for_call kubectl "$WATCH"
-  sleep 0.5
-  interrupt_job
-  wait_job
+  interrupt_at "$WATCH"
   unstub kubectl
   assert_equal "$status" 130
   assert_line 'interrupted while waiting for the snapshot of business/odoo-backup'
@@ -275,10 +272,7 @@ patch_json() {
     "$NO_JOBS" \
     "$REMOVE : $GONE"
   spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/snapshot.ts" --kubeconfig "$KC" --cluster apps --app odoo
-  wait_for_call kubectl "$WATCH"
-  sleep 0.5
-  interrupt_job
-  wait_job
+  interrupt_at "$WATCH"
   unstub kubectl
   assert_equal "$status" 130
   assert_line 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed; scheduled backups resume (0 */8 * * *)'
@@ -293,10 +287,7 @@ patch_json() {
     "$NO_JOBS" \
     "$REMOVE : $GONE"
   spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:snapshot APP=odoo CLUSTER=apps KUBECONFIG="$1"' _ "$KC"
-  wait_for_call kubectl "$WATCH"
-  sleep 0.5
-  interrupt_job
-  wait_job
+  interrupt_at "$WATCH"
   unstub kubectl
   assert_equal "$status" 130
   assert_line --partial 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed'
@@ -308,10 +299,7 @@ patch_json() {
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$BUSY\"; exec sleep 30" \
     "$NO_JOBS"
   spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:snapshot APP=odoo CLUSTER=apps KUBECONFIG="$1"' _ "$KC"
-  wait_for_call kubectl "$WATCH"
-  sleep 0.5
-  interrupt_job
-  wait_job
+  interrupt_at "$WATCH"
   unstub kubectl
   assert_equal "$status" 130
   [[ -z $(removal_sent) ]]

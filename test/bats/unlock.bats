@@ -96,10 +96,7 @@ setup() {
     "$NO_JOBS" \
     "$REMOVE : $GONE"
   spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:unlock APP=odoo CLUSTER=apps KUBECONFIG="$1"' _ "$KC"
-  wait_for_call kubectl "$WATCH"
-  sleep 0.5
-  interrupt_job
-  wait_job
+  interrupt_at "$WATCH"
   unstub kubectl
   assert_equal "$status" 130
   assert_line --partial 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed'

@@ -86,6 +86,16 @@ interrupt_job() {
   kill "-${1:-INT}" -- "-$JOB_PID"
 }
 
+# interrupt_at GLOB: once the job has made the kubectl call GLOB (the wait it
+# is to be interrupted in), let it settle for half a second, press Ctrl-C,
+# and wait for the job to end ($status, $output)
+interrupt_at() {
+  wait_for_call kubectl "$1"
+  sleep 0.5
+  interrupt_job
+  wait_job
+}
+
 # wait_job: wait (up to 20 s) for the job; sets $status and $output like `run`
 wait_job() {
   local i

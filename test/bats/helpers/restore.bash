@@ -84,6 +84,23 @@ plan_pods_stop() {
     "$KW get --raw /api/v1/namespaces/business/pods?watch=1&resourceVersion=91001 : render \"\$RF/pods-raw-stopping.json\" | jq -c '.items[:3][] | {type: \"DELETED\", object: .}'"
 }
 
+# plan_stuck_at_pods: a restore that gets as far as waiting for the pods to
+# stop, whose pods never go (the watch hangs: interrupt it), and the clean-up
+# of what it changed (no ReplicationDestination was made)
+plan_stuck_at_pods() {
+  plan_listing
+  plan_users
+  plan_pause
+  plan_suspend
+  plan_scale_down
+  stub kubectl \
+    "$K get --raw /api/v1/namespaces/business/pods : render \"\$RF/pods-raw-stopping.json\"" \
+    "$KW get --raw /api/v1/namespaces/business/pods?watch=1&resourceVersion=91001 : exec sleep 30"
+  plan_scale_back
+  plan_resume
+  plan_unpause
+}
+
 # plan_restore STATUS [SNAPSHOT]: create the ReplicationDestination, watch it to STATUS
 # (and its mover Jobs, which change nothing here)
 plan_restore() {
