@@ -27,6 +27,9 @@ common_setup() {
   # TASK_* setting, go-task colours or changes its own output (--list,
   # --summary, command echo) even without a terminal
   unset CI FORCE_COLOR CLICOLOR_FORCE $(compgen -e -X '!TASK_*')
+  # tables at the default width (80) unless a test sets COLUMNS; times in UTC
+  unset COLUMNS LINES
+  export TZ=UTC
   # kubeconfig-<cluster> files are looked up here instead of the repository root
   export VOLSYNC_OPS_ROOT="$TEST_DIR"
   KC="$TEST_DIR/kube config"

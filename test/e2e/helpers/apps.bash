@@ -44,6 +44,9 @@ unset NO_COLOR RESTIC_IMAGE
 # an operator's plain shell: on a CI runner (CI=true), with FORCE_COLOR or a
 # TASK_* setting, go-task colours its own messages even without a terminal
 unset CI FORCE_COLOR CLICOLOR_FORCE $(compgen -e -X '!TASK_*')
+# tables at the default width (80) unless a test sets COLUMNS; times in UTC
+unset COLUMNS LINES
+export TZ=UTC
 
 # kc ARGS...: the tests' own kubectl (never the toolkit's code path)
 kc() { kubectl --kubeconfig "$KUBECONFIG" "$@"; }
