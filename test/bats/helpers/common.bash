@@ -25,8 +25,9 @@ common_setup() {
   unset KUBECONFIG NO_COLOR RESTIC_IMAGE
   # an operator's plain shell: on a CI runner (CI=true), with FORCE_COLOR or a
   # TASK_* setting, go-task colours or changes its own output (--list,
-  # --summary, command echo) even without a terminal
-  unset CI FORCE_COLOR CLICOLOR_FORCE $(compgen -e -X '!TASK_*')
+  # --summary, command echo) even without a terminal; a taskrc is read from
+  # HOME (the test's own) or XDG_CONFIG_HOME
+  unset CI FORCE_COLOR CLICOLOR_FORCE XDG_CONFIG_HOME $(compgen -e -X '!TASK_*')
   # tables at the default width (80) unless a test sets COLUMNS; times in UTC
   unset COLUMNS LINES
   export TZ=UTC
