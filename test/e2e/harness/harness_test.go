@@ -173,6 +173,37 @@ func TestDecideJob(t *testing.T) {
 	}
 }
 
+func TestPodExpectationsHoldASecondPodUntilTheFirstIsSeen(t *testing.T) {
+	start := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	named := func(name string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	}
+	e := newPodExpectations(30 * time.Second)
+	if !e.settled("job-a", nil, start) {
+		t.Fatal("a Job with no pod made yet must be free to get one")
+	}
+	e.expect("job-a", "mover-1", start)
+	if e.settled("job-a", nil, start.Add(time.Second)) {
+		t.Error("the informer does not show mover-1 yet: no decision (a second pod) may be made")
+	}
+	if e.settled("job-a", []*corev1.Pod{named("mover-0")}, start.Add(time.Second)) {
+		t.Error("an older pod is not the one just made")
+	}
+	if !e.settled("job-b", nil, start.Add(time.Second)) {
+		t.Error("another Job (another UID, e.g. the same name made again) is not held")
+	}
+	if !e.settled("job-a", []*corev1.Pod{named("mover-0"), named("mover-1")}, start.Add(2*time.Second)) {
+		t.Error("mover-1 is seen: the Job is settled")
+	}
+	if !e.settled("job-a", nil, start.Add(3*time.Second)) {
+		t.Error("once settled, the expectation is gone")
+	}
+	e.expect("job-a", "mover-2", start)
+	if !e.settled("job-a", nil, start.Add(31*time.Second)) {
+		t.Error("a pod never seen (deleted first) holds the Job for the timeout only")
+	}
+}
+
 func TestPodForJob(t *testing.T) {
 	pod := podForJob(moverJob(8))
 	if pod.GenerateName != "volsync-src-app-backup-" || pod.Labels["job-name"] != "volsync-src-app-backup" ||

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -36,6 +37,56 @@ type jobController struct {
 	pods       corelisters.PodLister
 	queue      workqueue.TypedRateLimitingInterface[string]
 	retryDelay time.Duration
+	created    *podExpectations
+}
+
+// podExpectations remembers the pod just made for each Job until the pod
+// informer shows it, as the real Job controller's expectations do: a sync in
+// between (VolSync updates its Job right after creating it) would otherwise
+// see no pod yet and make a second one, and two movers would run at once.
+type podExpectations struct {
+	mu      sync.Mutex
+	pending map[string]pendingPod // by Job UID
+	timeout time.Duration
+}
+
+type pendingPod struct {
+	name string
+	at   time.Time
+}
+
+func newPodExpectations(timeout time.Duration) *podExpectations {
+	return &podExpectations{pending: map[string]pendingPod{}, timeout: timeout}
+}
+
+// expect records that pod name was created for the Job with this UID.
+func (e *podExpectations) expect(jobUID, name string, now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.pending[jobUID] = pendingPod{name: name, at: now}
+}
+
+// settled says whether the Job's pods, as the informer shows them, include
+// the last pod made for it (or that pod has been awaited for too long: it was
+// deleted before the informer saw it); only then may a sync decide anew.
+func (e *podExpectations) settled(jobUID string, pods []*corev1.Pod, now time.Time) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p, ok := e.pending[jobUID]
+	if !ok {
+		return true
+	}
+	for _, pod := range pods {
+		if pod.Name == p.name {
+			delete(e.pending, jobUID)
+			return true
+		}
+	}
+	if now.Sub(p.at) > e.timeout {
+		delete(e.pending, jobUID)
+		return true
+	}
+	return false
 }
 
 func newJobController(client kubernetes.Interface, factory informers.SharedInformerFactory, retryDelay time.Duration) *jobController {
@@ -47,6 +98,7 @@ func newJobController(client kubernetes.Interface, factory informers.SharedInfor
 		pods:       podInformer.Lister(),
 		queue:      workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
 		retryDelay: retryDelay,
+		created:    newPodExpectations(30 * time.Second),
 	}
 	enqueueJob := func(obj any) {
 		if job, ok := obj.(*batchv1.Job); ok && job.Labels[volsyncJobLabel] == volsyncJobValue {
@@ -126,6 +178,10 @@ func (c *jobController) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
+	if !c.created.settled(string(job.UID), pods, time.Now()) {
+		c.queue.AddAfter(key, 100*time.Millisecond) // the pod informer catches up
+		return nil
+	}
 	now := metav1.NewTime(time.Now().Truncate(time.Second))
 	decision := decideJob(job, pods, now, c.retryDelay)
 	if decision.createPod {
@@ -133,6 +189,7 @@ func (c *jobController) sync(ctx context.Context, key string) error {
 		if err != nil {
 			return fmt.Errorf("create pod: %w", err)
 		}
+		c.created.expect(string(job.UID), pod.Name, time.Now())
 		klog.Infof("job %s: created pod %s (failed so far: %d, backoffLimit: %d)", key, pod.Name,
 			decision.status.Failed, ptr.Deref(job.Spec.BackoffLimit, 6))
 	}
