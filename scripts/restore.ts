@@ -165,6 +165,7 @@ await runCommand(spec, async (ctx) => {
   const running = users.workloads.filter((w) => w.replicas > 0)
   const rerun = rerunCommand(opts, namespace, point.snapshot.id)
   let outcome
+  let created = false // the ReplicationDestination exists: its mover may write
   try {
     await pauseSource(ctx, rs, gate)
     for (const decision of flux) {
@@ -186,6 +187,7 @@ await runCommand(spec, async (ctx) => {
     moverMayRun = true
     out.note(`creating ReplicationDestination ${namespace}/${destination}`)
     const rd = await kubectl.create<ReplicationDestination>(manifest)
+    created = true
     try {
       ctx.checkpoint()
       outcome = await waitForSync(ctx, RD, rd, token, undefined, 'the restore')
@@ -205,7 +207,7 @@ await runCommand(spec, async (ctx) => {
   } catch (err) {
     // the JSON says it too: not ok, and whether the PVC may be half-written
     const stopped = err instanceof Error ? err.message : String(err)
-    out.data(restoreReport(report, { stopped, pvcMayBePartial: moverMayRun }))
+    out.data(restoreReport(report, { stopped, pvcMayBePartial: created }))
     throw err
   }
 
