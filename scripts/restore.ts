@@ -165,7 +165,7 @@ await runCommand(spec, async (ctx) => {
   const running = users.workloads.filter((w) => w.replicas > 0)
   const rerun = rerunCommand(opts, namespace, point.snapshot.id)
   let outcome
-  let created = false // the ReplicationDestination exists: its mover may write
+  let restoring = false // the ReplicationDestination exists and its restore has not finished
   try {
     await pauseSource(ctx, rs, gate)
     for (const decision of flux) {
@@ -187,16 +187,10 @@ await runCommand(spec, async (ctx) => {
     moverMayRun = true
     out.note(`creating ReplicationDestination ${namespace}/${destination}`)
     const rd = await kubectl.create<ReplicationDestination>(manifest)
-    created = true
-    try {
-      ctx.checkpoint()
-      outcome = await waitForSync(ctx, RD, rd, token, undefined, 'the restore')
-    } catch (err) {
-      out.warn(partialRestoreText(pvc, running.length > 0, rerun))
-      if (opts.keep) out.note('KEEP=true: the ReplicationDestination is deleted anyway: its restore did not finish, and VolSync would retry it while the app runs.')
-      throw err
-    }
-    moverMayRun = false
+    restoring = true
+    ctx.checkpoint()
+    outcome = await waitForSync(ctx, RD, rd, token, undefined, 'the restore')
+    restoring = moverMayRun = false
     if (opts.keep) {
       dropDestinationUndo()
       out.note(
@@ -205,9 +199,13 @@ await runCommand(spec, async (ctx) => {
       )
     }
   } catch (err) {
+    if (restoring) {
+      out.warn(partialRestoreText(pvc, running.length > 0, rerun))
+      if (opts.keep) out.note('KEEP=true: the ReplicationDestination is deleted anyway: its restore did not finish, and VolSync would retry it while the app runs.')
+    }
     // the JSON says it too: not ok, and whether the PVC may be half-written
     const stopped = err instanceof Error ? err.message : String(err)
-    out.data(restoreReport(report, { stopped, pvcMayBePartial: created }))
+    out.data(restoreReport(report, { stopped, pvcMayBePartial: restoring }))
     throw err
   }
 

@@ -254,6 +254,19 @@ setup() {
   [[ $stderr == *'clean-up: scale deployment odoo back to 2: done'* ]]
 }
 
+@test "a ReplicationDestination the API server refuses: exit 1, no partial-restore warning, pvcMayBePartial false, and everything is put back" {
+  plan_until_restore
+  stub kubectl "$K create -f - -o json : echo 'Error from server (Forbidden): replicationdestinations.volsync.backube is forbidden: exceeded quota' >&2; exit 1"
+  plan_cleanup
+  run -1 --separate-stderr restore --yes --output json
+  unstub kubectl
+  json_true '.ok == false and .restored == false and .pvcMayBePartial == false' <<<"$output"
+  json_true '.message | test("exceeded quota")' <<<"$output"
+  [[ $stderr != *'PARTIALLY'* ]] || fail "a restore that never started is not partial: $stderr"
+  [[ $stderr == *'clean-up: scale deployment odoo back to 2: done'* ]]
+  [[ $stderr == *'clean-up: resume helmrelease business/odoo-cron: done'* ]]
+}
+
 @test "Initialize Dir in the mover log means the repository was wrong, and is a failure" {
   plan_until_restore
   plan_restore initialized

@@ -23,14 +23,9 @@ common_setup() {
   # on CI) drops the exported bash functions the stub answers use
   export SHELL=/bin/bash
   unset KUBECONFIG NO_COLOR RESTIC_IMAGE
-  # an operator's plain shell: on a CI runner (CI=true), with FORCE_COLOR or a
-  # TASK_* setting, go-task colours or changes its own output (--list,
-  # --summary, command echo) even without a terminal; a taskrc is read from
-  # HOME (the test's own) or XDG_CONFIG_HOME
-  unset CI FORCE_COLOR CLICOLOR_FORCE XDG_CONFIG_HOME $(compgen -e -X '!TASK_*')
-  # tables at the default width (80) unless a test sets COLUMNS; times in UTC
-  unset COLUMNS LINES
-  export TZ=UTC
+  # an operator's plain shell (no CI colours, no COLUMNS, TZ=UTC); a taskrc in
+  # HOME is the test's own
+  source "$HELPERS/plain-env.bash"
   # kubeconfig-<cluster> files are looked up here instead of the repository root
   export VOLSYNC_OPS_ROOT="$TEST_DIR"
   KC="$TEST_DIR/kube config"

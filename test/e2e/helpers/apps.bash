@@ -41,12 +41,8 @@ export E2E_KUBECONFIG
 # One id per bats run: restic repositories are never shared between runs.
 export E2E_RUN_ID=${E2E_RUN_ID:-$(date +%s)}
 unset NO_COLOR RESTIC_IMAGE
-# an operator's plain shell: on a CI runner (CI=true), with FORCE_COLOR or a
-# TASK_* setting, go-task colours its own messages even without a terminal
-unset CI FORCE_COLOR CLICOLOR_FORCE XDG_CONFIG_HOME $(compgen -e -X '!TASK_*')
-# tables at the default width (80) unless a test sets COLUMNS; times in UTC
-unset COLUMNS LINES
-export TZ=UTC
+# an operator's plain shell (no CI colours, no COLUMNS, TZ=UTC)
+source "$ROOT/test/bats/helpers/plain-env.bash"
 
 # kc ARGS...: the tests' own kubectl (never the toolkit's code path)
 kc() { kubectl --kubeconfig "$KUBECONFIG" "$@"; }
