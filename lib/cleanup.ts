@@ -3,6 +3,7 @@
 // idempotent: deleting what is gone, or a JSON patch guarded by a `test` op),
 // so an interrupt half way through an action is still undone. The stack runs
 // last-in first-out on success, failure, timeout, SIGINT and SIGTERM.
+import { errorText } from './errors.ts'
 
 export interface UndoStep {
   /** "remove the manual trigger of media/app-backup" */
@@ -45,7 +46,7 @@ export class Cleanup {
       this.log(`clean-up: ${step.what}: ${said || 'done'}`)
     } catch (err) {
       // left on the stack on purpose: the final run retries and reports it
-      this.log(`clean-up: ${step.what}: failed (${err instanceof Error ? err.message : String(err)}); will retry`)
+      this.log(`clean-up: ${step.what}: failed (${errorText(err)}); will retry`)
     }
   }
 
@@ -64,7 +65,7 @@ export class Cleanup {
         report.done.push(step.what)
         log(`clean-up: ${step.what}: ${said || 'done'}`)
       } catch (err) {
-        const error = err instanceof Error ? err.message : String(err)
+        const error = errorText(err)
         report.failed.push({ step, error })
         log(`clean-up: ${step.what}: FAILED: ${error}`)
       }

@@ -3,34 +3,7 @@
 // UsageError) out. No value reaches kubectl, a manifest or a jsonpath
 // without passing through this module first.
 import minimist from 'minimist'
-
-export const EXIT = {
-  OK: 0,
-  /** the operation failed, or something needs attention */
-  FAILED: 1,
-  /** bad usage: nothing was changed */
-  USAGE: 2,
-  INTERRUPTED: 130,
-  TERMINATED: 143,
-} as const
-
-/** Bad input. Exit code 2; nothing was changed. */
-export class UsageError extends Error {
-  readonly exitCode: number = EXIT.USAGE
-}
-
-/** The operation failed (or found something that needs attention). Exit code 1. */
-export class OperationError extends Error {
-  readonly exitCode: number = EXIT.FAILED
-  /** Extra lines shown under the message, e.g. the tail of a log. */
-  readonly details: string
-  constructor(message: string, details = '') {
-    super(message)
-    this.details = details
-  }
-}
-
-// ---------------------------------------------------------------- values
+import { UsageError } from './errors.ts'
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 
@@ -64,7 +37,9 @@ export type SnapshotSelector =
 
 const RFC3339 =
   /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/
+
 const RESTIC_ID = /^[0-9a-f]{8,64}$/
+
 const OFFSET = /^(0|[1-9][0-9]{0,6})$/
 
 /**
@@ -98,7 +73,9 @@ export function parseSnapshotSelector(value: string): SnapshotSelector {
 }
 
 const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g
+
 const DURATION = /^(\d+(?:\.\d+)?(ms|s|m|h))+$/
+
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
 
 /** A Go-style duration ("90s", "30m", "1h30m") in milliseconds. */
@@ -134,8 +111,6 @@ function validateKubeconfig(value: string): string {
   }
   return value
 }
-
-// ---------------------------------------------------------------- flags
 
 export type Flag =
   | 'app'

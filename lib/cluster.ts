@@ -1,9 +1,9 @@
 // CLUSTER -> which kubeconfig/context every kubectl call of this run uses.
 // Resolved once per run, so a run never mixes clusters.
-import { existsSync } from 'node:fs'
 import path from 'node:path'
+import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { UsageError } from './cli.ts'
+import { UsageError } from './errors.ts'
 
 export interface ClusterTarget {
   /** the CLUSTER name the user asked for */

@@ -45,10 +45,6 @@ export class JsonStreamSplitter {
     return docs
   }
 
-  /** True when a document has started but not ended. */
-  get pending(): boolean {
-    return this.depth > 0
-  }
 }
 
 /**

@@ -2,8 +2,8 @@
 // --kubeconfig/--context; state is read as JSON; manifests go in on stdin;
 // a failure becomes a KubectlError carrying kubectl's own stderr.
 import { $, quote, type ProcessPromise } from 'zx/core'
-import { OperationError } from './cli.ts'
 import type { ClusterTarget } from './cluster.ts'
+import { OperationError, errorText } from './errors.ts'
 import { JsonListItemSplitter, JsonStreamSplitter } from './jsonstream.ts'
 
 export interface KubeObject {
@@ -193,7 +193,7 @@ export class Kubectl {
     try {
       splitter.end()
     } catch (err) {
-      throw new KubectlError(args, `unreadable output: ${err instanceof Error ? err.message : String(err)}`, 0)
+      throw new KubectlError(args, `unreadable output: ${errorText(err)}`, 0)
     }
   }
 

@@ -127,7 +127,7 @@ export function parseGoDuration(value: string | undefined): number | undefined {
   return ms
 }
 
-const pad2 = (n: number) => String(n).padStart(2, '0')
+export const pad2 = (n: number) => String(n).padStart(2, '0')
 
 /** "2026-11-26 04:00" in UTC, or in the local time zone. */
 export function formatTime(date: Date, zone: 'utc' | 'local'): string {
@@ -272,4 +272,11 @@ export class Output {
   progress(label: string): Progress {
     return new Progress(this.stderr, label)
   }
+}
+
+/** The line under a table that had to leave columns out. */
+export function hiddenNote(table: Table): string {
+  return table.hidden.length
+    ? `(${table.hidden.join(', ')} left out to fit: widen the terminal or use OUTPUT=json)`
+    : ''
 }

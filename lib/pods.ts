@@ -1,5 +1,5 @@
 // Pure readers over Pod objects.
-import { OperationError } from './cli.ts'
+import { OperationError } from './errors.ts'
 import type { KubeObject } from './kubectl.ts'
 import type { Verdict } from './wait.ts'
 

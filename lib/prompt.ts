@@ -3,7 +3,7 @@
 // its normal (cooked) mode, so Ctrl-C is a SIGINT like everywhere else in a
 // run, and aborts the question through the run's signal.
 import { createInterface } from 'node:readline'
-import { InterruptedError } from './wait.ts'
+import { InterruptedError } from './errors.ts'
 
 /** One line of answer; null when stdin ends (Ctrl-D) before a line. */
 export function askLine(question: string, signal: AbortSignal): Promise<string | null> {

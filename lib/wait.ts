@@ -1,10 +1,9 @@
 // Waiting on the cluster: follow a watch until a predicate holds, with a
 // deadline, progress, and abort on Ctrl-C. A watch that ends (servers close
 // them after a while) is reopened; one that keeps failing is an error.
-import { OperationError, EXIT } from './cli.ts'
+import { InterruptedError, OperationError, TimeoutError, errorText } from './errors.ts'
 import { KubectlError } from './kubectl.ts'
-import type { Progress } from './output.ts'
-import { formatAge } from './output.ts'
+import { formatAge, type Progress } from './output.ts'
 
 export type Verdict<R> = { done: true; value: R } | { done: false; progress?: string }
 
@@ -35,16 +34,6 @@ export interface WaitSpec<T, R> {
 
 /** How often a quiet watch is reopened (see WaitSpec.resyncMs). */
 export const RESYNC_MS = 60_000
-
-export class TimeoutError extends OperationError {}
-
-/** Thrown when the user interrupts; exit code 130. */
-export class InterruptedError extends Error {
-  readonly exitCode: number = EXIT.INTERRUPTED
-  constructor(message = 'interrupted') {
-    super(message)
-  }
-}
 
 /** Resolves after ms, or right away when the signal aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -129,6 +118,3 @@ class CheckFailed {
   }
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
-}

@@ -1,13 +1,14 @@
 // task volsync:list APP=<app> CLUSTER=<cluster>
 // The snapshots in an app's restic repository, read by a one-shot pod.
 import type { CommandSpec } from '../lib/cli.ts'
-import { EXIT } from '../lib/cli.ts'
-import { runCommand } from '../lib/command.ts'
-import { findSource } from '../lib/discover.ts'
-import { listSnapshots } from '../lib/list-pod.ts'
-import { resticImage } from '../lib/manifests.ts'
-import { ref } from '../lib/volsync.ts'
-import { hiddenNote, snapshotTable } from '../lib/views.ts'
+import { EXIT } from '../lib/errors.ts'
+import { hiddenNote } from '../lib/output.ts'
+import { runCommand } from '../lib/run.ts'
+import { listSnapshots } from '../lib/snapshots/list.io.ts'
+import { resticImage } from '../lib/snapshots/pod.ts'
+import { snapshotTable } from '../lib/snapshots/view.ts'
+import { ref } from '../lib/volsync/objects.ts'
+import { findSource } from '../lib/volsync/sources.io.ts'
 
 const spec: CommandSpec = {
   name: 'list',

@@ -2,26 +2,35 @@
 // Restores an app's PVC from one restic snapshot, with the app stopped.
 import { stringify } from 'yaml'
 import type { CommandSpec } from '../lib/cli.ts'
-import { EXIT, OperationError } from '../lib/cli.ts'
-import { runCommand } from '../lib/command.ts'
-import { findSource } from '../lib/discover.ts'
-import { listSnapshots } from '../lib/list-pod.ts'
-import { restoreDestination, restoreName, resticImage } from '../lib/manifests.ts'
+import { EXIT, OperationError, errorText } from '../lib/errors.ts'
+import { newToken } from '../lib/names.ts'
 import { askLine } from '../lib/prompt.ts'
-import { pauseSource, readClaimUsers, readFluxDecisions, stopWorkload, suspendFlux, waitForClaimReleased } from '../lib/quiesce.ts'
+import { restoreDestination, restoreName } from '../lib/restore/destination.ts'
+import { judgeRestore, restoreReport } from '../lib/restore/outcome.ts'
 import {
   blockersText,
   confirmationMode,
   isYes,
-  judgeRestore,
   partialRestoreText,
   planText,
   rerunCommand,
-  restoreReport,
-} from '../lib/restore-plan.ts'
-import { resolveRestorePoint } from '../lib/restic.ts'
-import { newToken, tookText, waitForSync } from '../lib/sync.ts'
-import { RD, ref, type ReplicationDestination } from '../lib/volsync.ts'
+} from '../lib/restore/plan.ts'
+import {
+  pauseSource,
+  readClaimUsers,
+  readFluxDecisions,
+  stopWorkload,
+  suspendFlux,
+  waitForClaimReleased,
+} from '../lib/restore/quiesce.io.ts'
+import { runCommand } from '../lib/run.ts'
+import { listSnapshots } from '../lib/snapshots/list.io.ts'
+import { resticImage } from '../lib/snapshots/pod.ts'
+import { resolveRestorePoint } from '../lib/snapshots/restic.ts'
+import { waitForSync } from '../lib/sync/follow.io.ts'
+import { tookText } from '../lib/sync/machine.ts'
+import { RD, ref, type ReplicationDestination } from '../lib/volsync/objects.ts'
+import { findSource } from '../lib/volsync/sources.io.ts'
 
 const spec: CommandSpec = {
   name: 'restore',
@@ -204,7 +213,7 @@ await runCommand(spec, async (ctx) => {
       if (opts.keep) out.note('KEEP=true: the ReplicationDestination is deleted anyway: its restore did not finish, and VolSync would retry it while the app runs.')
     }
     // the JSON says it too: not ok, and whether the PVC may be half-written
-    const stopped = err instanceof Error ? err.message : String(err)
+    const stopped = errorText(err)
     out.data(restoreReport(report, { stopped, pvcMayBePartial: restoring }))
     throw err
   }

@@ -2,12 +2,12 @@
 // Back up everything now (before an upgrade): trigger every ReplicationSource
 // in scope, wait for all of them with one watch, summarise, clean up.
 import type { CommandSpec } from '../lib/cli.ts'
-import { EXIT } from '../lib/cli.ts'
-import { runCommand } from '../lib/command.ts'
-import { listSources } from '../lib/discover.ts'
-import { triggerAndWait } from '../lib/trigger-run.ts'
-import { failureList, summaryLine, summaryRow, summaryTable } from '../lib/trigger-view.ts'
-import { hiddenNote } from '../lib/views.ts'
+import { EXIT } from '../lib/errors.ts'
+import { hiddenNote } from '../lib/output.ts'
+import { runCommand } from '../lib/run.ts'
+import { triggerAndWait } from '../lib/sync/follow.io.ts'
+import { failureList, summaryLine, summaryRow, summaryTable } from '../lib/sync/view.ts'
+import { listSources } from '../lib/volsync/sources.io.ts'
 
 const spec: CommandSpec = {
   name: 'snapshot-all',

@@ -2,11 +2,11 @@
 // Back up one app now: trigger its ReplicationSource, wait for the backup,
 // report the new restic snapshot, and give the source back to its schedule.
 import type { CommandSpec } from '../lib/cli.ts'
-import { EXIT, OperationError } from '../lib/cli.ts'
-import { runCommand } from '../lib/command.ts'
-import { findSource } from '../lib/discover.ts'
-import { stoppedError, triggerAndWait } from '../lib/trigger-run.ts'
-import { snapshotReport, stoppedDetails, summaryRow } from '../lib/trigger-view.ts'
+import { EXIT, OperationError } from '../lib/errors.ts'
+import { runCommand } from '../lib/run.ts'
+import { stoppedError, triggerAndWait } from '../lib/sync/follow.io.ts'
+import { snapshotReport, stoppedDetails, summaryRow } from '../lib/sync/view.ts'
+import { findSource } from '../lib/volsync/sources.io.ts'
 
 const spec: CommandSpec = {
   name: 'snapshot',

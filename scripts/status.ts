@@ -1,11 +1,12 @@
 // task volsync:status CLUSTER=<cluster> [NAMESPACE=<ns>]
 // Health of every ReplicationSource, from ONE read of the cluster.
 import type { CommandSpec } from '../lib/cli.ts'
-import { EXIT } from '../lib/cli.ts'
-import { runCommand } from '../lib/command.ts'
-import { eachSource } from '../lib/discover.ts'
-import { summarizeSource, type SourceSummary } from '../lib/volsync.ts'
-import { attentionList, hiddenNote, statusSummaryLine, statusTable } from '../lib/views.ts'
+import { EXIT } from '../lib/errors.ts'
+import { hiddenNote } from '../lib/output.ts'
+import { runCommand } from '../lib/run.ts'
+import { summarizeSource, type SourceSummary } from '../lib/volsync/health.ts'
+import { eachSource } from '../lib/volsync/sources.io.ts'
+import { attentionList, statusSummaryLine, statusTable } from '../lib/volsync/status-view.ts'
 
 const spec: CommandSpec = {
   name: 'status',

@@ -2,11 +2,11 @@
 // Clear stale restic locks of an app's repository: the mover runs
 // `restic unlock` at the start of a sync, so set the unlock and start one.
 import type { CommandSpec } from '../lib/cli.ts'
-import { EXIT, OperationError } from '../lib/cli.ts'
-import { runCommand } from '../lib/command.ts'
-import { findSource } from '../lib/discover.ts'
-import { stoppedError, triggerAndWait } from '../lib/trigger-run.ts'
-import { stoppedDetails, summaryRow, unlockReport } from '../lib/trigger-view.ts'
+import { EXIT, OperationError } from '../lib/errors.ts'
+import { runCommand } from '../lib/run.ts'
+import { stoppedError, triggerAndWait } from '../lib/sync/follow.io.ts'
+import { stoppedDetails, summaryRow, unlockReport } from '../lib/sync/view.ts'
+import { findSource } from '../lib/volsync/sources.io.ts'
 
 const spec: CommandSpec = {
   name: 'unlock',

@@ -35,7 +35,7 @@ setup() {
 
 @test "the runbook quotes the mover-Job messages as the commands print them" {
   run -0 "$ROOT/node_modules/.bin/tsx" -e "
-    import { attemptNote, jobsUnavailableNote } from '$ROOT/lib/mover-jobs.ts'
+    import { attemptNote, jobsUnavailableNote } from '$ROOT/lib/sync/jobs.ts'
     const job = { uid: 'u', name: 'volsync-src-odoo-backup', namespace: 'business', owner: 'o', firstFailed: 0, failed: 3, limit: 8 }
     console.log(attemptNote('business/odoo-backup', job, 'ours', ''))
     console.log(jobsUnavailableNote('x').split(' (')[0] + ' (')"

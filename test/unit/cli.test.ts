@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   APP_MAX_LENGTH,
-  EXIT,
   FLAGS,
-  OperationError,
-  UsageError,
   helpText,
   label,
   parseArgs,
@@ -15,6 +12,7 @@ import {
   type CommandSpec,
   type Options,
 } from '../../lib/cli.ts'
+import { EXIT, OperationError, UsageError } from '../../lib/errors.ts'
 
 /** A command that takes every flag, like restore will. */
 const every: CommandSpec = {

@@ -1,9 +1,9 @@
+import path from 'node:path'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import path from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
-import { UsageError } from '../../lib/cli.ts'
 import { REPO_ROOT, findCluster, kubeconfigDir, resolveCluster, type ClusterFacts } from '../../lib/cluster.ts'
+import { UsageError } from '../../lib/errors.ts'
 
 const base: ClusterFacts = {
   cluster: 'apps',

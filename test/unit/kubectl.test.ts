@@ -1,7 +1,7 @@
 // The pure parts of the kubectl boundary: reading kubectl's stderr, and the
 // flags every call of a run carries. (Running kubectl is tested by bats.)
 import { describe, expect, it } from 'vitest'
-import { OperationError } from '../../lib/cli.ts'
+import { OperationError } from '../../lib/errors.ts'
 import { Kubectl, KubectlError, classifyFailure, stderrText } from '../../lib/kubectl.ts'
 
 describe('classifyFailure', () => {

@@ -7,6 +7,7 @@ import {
   formatAge,
   formatBytes,
   formatTime,
+  hiddenNote,
   outputWidth,
   painter,
   parseGoDuration,
@@ -325,5 +326,15 @@ describe('Progress', () => {
       '\r\x1b[K' + 'listing snapshots of business/odo… · 2s',
       '\r\x1b[K',
     ])
+  })
+})
+
+describe('hiddenNote', () => {
+  it.each<[string[], string]>([
+    [[], ''],
+    [['TOOK'], '(TOOK left out to fit: widen the terminal or use OUTPUT=json)'],
+    [['PVC', 'TOOK'], '(PVC, TOOK left out to fit: widen the terminal or use OUTPUT=json)'],
+  ])('%j -> %j', (hidden, text) => {
+    expect(hiddenNote({ text: '', hidden })).toBe(text)
   })
 })

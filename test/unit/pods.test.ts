@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { OperationError } from '../../lib/cli.ts'
+import { OperationError } from '../../lib/errors.ts'
 import { runToCompletion, type Pod } from '../../lib/pods.ts'
 
 const fixture = (name: string): Pod =>

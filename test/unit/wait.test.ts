@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { OperationError } from '../../lib/cli.ts'
+import { InterruptedError, OperationError, TimeoutError } from '../../lib/errors.ts'
 import { KubectlError } from '../../lib/kubectl.ts'
 import type { Progress } from '../../lib/output.ts'
-import { InterruptedError, TimeoutError, sleep, waitFor, type Verdict } from '../../lib/wait.ts'
+import { sleep, waitFor, type Verdict } from '../../lib/wait.ts'
 
 /**
  * One watch, scripted: values are yielded, 'fail' throws like a failed

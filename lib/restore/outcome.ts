@@ -1,0 +1,154 @@
+// How a restore ended, as pure functions: did the mover restore the planned
+// snapshot (its log decides, since VolSync reports success when nothing was
+// restored), and the JSON report of `restore --output json`.
+import type { ListedSnapshot, RestorePoint } from '../snapshots/restic.ts'
+import type { SyncOutcome } from '../sync/machine.ts'
+import { utcText } from './plan.ts'
+import type { Workload } from './workloads.ts'
+
+export type RestoreVerdict =
+  | { ok: true; message: string }
+  | { ok: false; message: string; details: string; nothingRestored: boolean }
+
+/**
+ * Did the mover restore the planned snapshot? VolSync reports success when
+ * nothing was restored (no eligible snapshot, or a repository it had to
+ * create), so the logs decide: `restoring snapshot <id>` names what was
+ * restored (`restoring <Snapshot <id> ...>` before restic 0.17).
+ */
+export function judgeRestore(outcome: Pick<SyncOutcome, 'result' | 'logs' | 'facts'>, planned: ListedSnapshot, pvc: string): RestoreVerdict {
+  const { facts } = outcome
+  const logs = outcome.logs.trim() || '(the mover left no log)'
+  if (outcome.result === 'Failed') {
+    return { ok: false, message: `the restore mover failed; ${pvc} may be partially restored. Its log:`, details: logs, nothingRestored: false }
+  }
+  if (facts.initializedRepository) {
+    return {
+      ok: false,
+      nothingRestored: true,
+      message:
+        `NOTHING WAS RESTORED: the mover found no repository and created a new, empty one ("Initialize Dir"). ` +
+        `The repository Secret points at the wrong place, or the repository was removed since the listing. ` +
+        `Check RESTIC_REPOSITORY in it (and remove the empty repository it created). The mover log:`,
+      details: logs,
+    }
+  }
+  if (facts.nothingToRestore) {
+    return {
+      ok: false,
+      nothingRestored: true,
+      message:
+        `NOTHING WAS RESTORED: the mover found no eligible snapshot ("No eligible snapshots found"), ` +
+        `although VolSync reports success. The snapshots changed since the listing: run task volsync:list. The mover log:`,
+      details: logs,
+    }
+  }
+  if (!facts.restoredSnapshot) {
+    return {
+      ok: false,
+      nothingRestored: true,
+      message:
+        `the mover reported success but its log names no restored snapshot (no "restoring" line): ` +
+        `treat ${pvc} as NOT restored. The mover log:`,
+      details: logs,
+    }
+  }
+  const restored = facts.restoredSnapshot
+  if (!sameSnapshot(restored, planned)) {
+    return {
+      ok: false,
+      nothingRestored: false,
+      message:
+        `THE MOVER RESTORED A DIFFERENT SNAPSHOT: planned ${planned.short_id} (${planned.time}), ` +
+        `restored ${restored}. ${pvc} now holds snapshot ${restored}. The repository changed between the ` +
+        `listing and the restore (a backup ran, or snapshots were pruned): run task volsync:list, then ` +
+        `restore again with SNAPSHOT=<id>. The mover log:`,
+      details: logs,
+    }
+  }
+  return { ok: true, message: `Restored snapshot ${planned.short_id} of ${utcText(planned)} into ${pvc}` }
+}
+
+/** restic prints short ids (8 hex digits) or full ones: compare on the shorter. */
+export function sameSnapshot(id: string, snap: Pick<ListedSnapshot, 'id'>): boolean {
+  return id.length <= snap.id.length ? snap.id.startsWith(id) : id.startsWith(snap.id)
+}
+
+/** What `restore --output json` prints: the plan, and what happened. */
+export interface RestoreReport {
+  cluster: string
+  namespace: string
+  source: string
+  pvc: string
+  destination: string
+  snapshot: { id: string; shortId: string; time: string }
+  /** what the ReplicationDestination selects by */
+  previous: number
+  restoreAsOf: string | null
+  workloads: { kind: string; name: string; replicas: number }[]
+  dryRun: boolean
+  kept: boolean
+  /** the mover restored the planned snapshot */
+  restored: boolean
+  /** the snapshot id the mover log names, when it names one */
+  restoredSnapshot: string | null
+  durationSeconds: number | null
+  /** the restore stopped while its mover may have been writing: run it again before trusting the data */
+  pvcMayBePartial: boolean
+  ok: boolean
+  message: string
+}
+
+export interface RestoreReportInput {
+  cluster: string
+  namespace: string
+  source: string
+  pvc: string
+  destination: string
+  point: RestorePoint
+  workloads: Pick<Workload, 'kind' | 'name' | 'replicas'>[]
+  dryRun: boolean
+  kept: boolean
+}
+
+/** How the restore ended, when it got past the plan. */
+export type RestoreEnd =
+  /** the mover finished; the verdict on its log decides */
+  | { outcome: Pick<SyncOutcome, 'facts' | 'durationMs'>; verdict: RestoreVerdict }
+  /** it stopped first (failed mover, timeout, Ctrl-C, an API error); the error's message */
+  | { stopped: string; pvcMayBePartial: boolean }
+
+/**
+ * The JSON report. Without an end it is the dry run's (nothing done); a
+ * finished mover's verdict decides `ok` and `restored`; a restore that stopped
+ * is not ok, and says whether the mover may have written part of the PVC.
+ */
+export function restoreReport(input: RestoreReportInput, end?: RestoreEnd): RestoreReport {
+  const { point } = input
+  const plan = {
+    cluster: input.cluster,
+    namespace: input.namespace,
+    source: input.source,
+    pvc: input.pvc,
+    destination: input.destination,
+    snapshot: { id: point.snapshot.id, shortId: point.snapshot.short_id, time: point.snapshot.time },
+    previous: point.previous,
+    restoreAsOf: point.restoreAsOf ?? null,
+    workloads: input.workloads.map(({ kind, name, replicas }) => ({ kind, name, replicas })),
+    dryRun: input.dryRun,
+    kept: input.kept,
+  }
+  const nothing = { restored: false, restoredSnapshot: null, durationSeconds: null, pvcMayBePartial: false }
+  if (end === undefined) return { ...plan, ...nothing, ok: input.dryRun, message: 'dry run: nothing was changed' }
+  if ('stopped' in end) return { ...plan, ...nothing, pvcMayBePartial: end.pvcMayBePartial, ok: false, message: end.stopped }
+  const { outcome, verdict } = end
+  return {
+    ...plan,
+    restored: verdict.ok,
+    restoredSnapshot: outcome.facts.restoredSnapshot ?? null,
+    durationSeconds: outcome.durationMs == null ? null : Math.round(outcome.durationMs / 1000),
+    pvcMayBePartial: false,
+    ok: verdict.ok,
+    message: verdict.message,
+  }
+}

@@ -1,0 +1,82 @@
+// What `status` prints: the table, the "needs attention" list, the summary
+// line. Pure functions of the source summaries (health.ts).
+import { formatAge, pad2, relative, renderTable, type Cell, type Column, type Paint, type Table } from '../output.ts'
+import type { SourceSummary } from './health.ts'
+
+/** "04:00 2h" within a day, else "11-24 3d" (local time), so the column stays narrow. */
+export function compactWhen(iso: string | null, now: Date): string {
+  if (!iso) return '-'
+  const t = new Date(iso)
+  const age = now.getTime() - t.getTime()
+  const when =
+    age < 24 * 3_600_000
+      ? `${pad2(t.getHours())}:${pad2(t.getMinutes())}`
+      : `${pad2(t.getMonth() + 1)}-${pad2(t.getDate())}`
+  return `${when} ${formatAge(age)}`
+}
+
+const STATE_WORD: Record<string, string> = {
+  WaitingForSchedule: 'scheduled',
+  WaitingForManual: 'manual',
+  SyncInProgress: 'syncing',
+  CleaningUp: 'cleanup',
+  Error: 'ERROR',
+}
+
+export function statusTable(sources: readonly SourceSummary[], now: Date, width: number, paint: Paint): Table {
+  const columns: Column[] = [
+    { header: 'NAMESPACE', min: 6 },
+    { header: 'NAME', min: 10 },
+    { header: 'PVC', min: 6, drop: 2 },
+    { header: 'TRIGGER', min: 7 },
+    { header: 'LAST SYNC' },
+    { header: 'TOOK', align: 'right', drop: 3 },
+    { header: 'NEXT' },
+    { header: 'RESULT' },
+    { header: 'SNAPSHOT', drop: 1 },
+    { header: 'STATE', min: 7 },
+  ]
+  const rows: Cell[][] = sources.map((s) => {
+    const trigger: Cell =
+      s.manual !== null && s.schedule
+        ? { text: 'MANUAL!', tone: 'red' }
+        : s.manual !== null
+          ? `manual ${s.manual}`
+          : (s.schedule ?? { text: 'none', tone: 'yellow' })
+    const next = s.nextSyncTime ? relative(new Date(s.nextSyncTime), now).replace(/ ago$/, ' late') : '-'
+    const result: Cell =
+      s.result === 'Failed' ? { text: 'FAILED', tone: 'red' } : s.result === 'Successful' ? 'ok' : '-'
+    const stateWord = s.state ? (STATE_WORD[s.state] ?? s.state) : '-'
+    const state: Cell = s.state === 'Error' ? { text: stateWord, tone: 'red' } : stateWord
+    const name: Cell = s.healthy ? s.name : { text: s.name, tone: 'yellow' }
+    return [
+      s.namespace,
+      name,
+      s.sourcePVC ?? '-',
+      trigger,
+      compactWhen(s.lastSyncTime, now),
+      s.lastSyncDurationSeconds === null ? '-' : formatAge(s.lastSyncDurationSeconds * 1000),
+      next,
+      result,
+      s.latestSnapshot?.slice(0, 8) ?? '-',
+      state,
+    ]
+  })
+  return renderTable(columns, rows, width, paint)
+}
+
+/** The "needs attention" section under the status table. */
+export function attentionList(sources: readonly SourceSummary[], paint: Paint): string {
+  const lines: string[] = []
+  for (const s of sources) {
+    if (s.healthy) continue
+    lines.push(paint.yellow(`! ${s.namespace}/${s.name}`))
+    for (const reason of s.attention) lines.push(`    ${reason}`)
+  }
+  return lines.join('\n')
+}
+
+export function statusSummaryLine(sources: readonly SourceSummary[]): string {
+  const attention = sources.filter((s) => !s.healthy).length
+  return `${sources.length - attention} healthy, ${attention} need attention`
+}

@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest'
+import { painter } from '../../../lib/output.ts'
+import type { SourceSummary } from '../../../lib/volsync/health.ts'
+import { attentionList, compactWhen, statusSummaryLine, statusTable } from '../../../lib/volsync/status-view.ts'
+
+// vitest.config.ts runs the tests in Europe/Berlin (UTC+1 in November)
+const NOW = new Date('2026-11-26T12:00:00Z')
+const plain = painter(false)
+
+describe('compactWhen', () => {
+  it.each<[string | null, string]>([
+    [null, '-'],
+    ['2026-11-26T10:00:00Z', '11:00 2h'],
+    ['2026-11-26T11:59:30Z', '12:59 30s'],
+    ['2026-11-25T12:00:01Z', '13:00 23h59m'],
+    ['2026-11-25T12:00:00Z', '11-25 24h'],
+    ['2026-11-20T12:00:00Z', '11-20 6d'],
+    ['2026-11-26T13:00:00Z', '14:00 0s'],
+  ])('%s -> %j', (iso, text) => {
+    expect(compactWhen(iso, NOW)).toBe(text)
+  })
+})
+
+function summary(fields: Partial<SourceSummary>): SourceSummary {
+  return {
+    namespace: 'business',
+    name: 'odoo-backup',
+    sourcePVC: 'odoo-data',
+    schedule: '0 */8 * * *',
+    manual: null,
+    lastSyncTime: '2026-11-26T10:00:00Z',
+    lastSyncDurationSeconds: 63,
+    nextSyncTime: '2026-11-26T16:00:00Z',
+    syncing: false,
+    result: 'Successful',
+    latestSnapshot: '7c2d9e41b8a7f6e5',
+    state: 'WaitingForSchedule',
+    stateMessage: null,
+    healthy: true,
+    attention: [],
+    ...fields,
+  }
+}
+
+const sources: SourceSummary[] = [
+  summary({}),
+  summary({ namespace: 'media', name: 'plex-backup', result: 'Failed', state: 'SyncInProgress', nextSyncTime: '2026-11-26T10:00:00Z', healthy: false, attention: ['last mover run failed', 'overdue: x'] }),
+  summary({ namespace: 'media', name: 'jellyfin-backup', manual: 'snap-1', nextSyncTime: null, state: 'WaitingForManual', healthy: false, attention: ['manual trigger left set'] }),
+  summary({ namespace: 'tools', name: 'git-backup', schedule: null, manual: 'once', state: 'Error', healthy: false, attention: ['error: boom'] }),
+  summary({ namespace: 'tools', name: 'new-backup', sourcePVC: null, schedule: null, lastSyncTime: null, lastSyncDurationSeconds: null, nextSyncTime: null, result: null, latestSnapshot: null, state: null, healthy: false, attention: ['has never synced'] }),
+  summary({ namespace: 'tools', name: 'odd-backup', state: 'CleaningUp', result: 'Unknown' }),
+]
+
+describe('statusTable', () => {
+  it('shows every column when the width allows', () => {
+    expect(statusTable(sources, NOW, 200, plain)).toEqual({
+      text: [
+        'NAMESPACE  NAME             PVC        TRIGGER      LAST SYNC  TOOK  NEXT     RESULT  SNAPSHOT  STATE',
+        'business   odoo-backup      odoo-data  0 */8 * * *  11:00 2h   1m3s  in 4h    ok      7c2d9e41  scheduled',
+        'media      plex-backup      odoo-data  0 */8 * * *  11:00 2h   1m3s  2h late  FAILED  7c2d9e41  syncing',
+        'media      jellyfin-backup  odoo-data  MANUAL!      11:00 2h   1m3s  -        ok      7c2d9e41  manual',
+        'tools      git-backup       odoo-data  manual once  11:00 2h   1m3s  in 4h    ok      7c2d9e41  ERROR',
+        'tools      new-backup       -          none         -             -  -        -       -         -',
+        'tools      odd-backup       odoo-data  0 */8 * * *  11:00 2h   1m3s  in 4h    -       7c2d9e41  cleanup',
+      ].join('\n'),
+      hidden: [],
+    })
+  })
+
+  it('leaves out TOOK, PVC and SNAPSHOT, in that order, to fit', () => {
+    expect(statusTable(sources, NOW, 100, plain).hidden).toEqual(['TOOK'])
+    expect(statusTable(sources, NOW, 90, plain).hidden).toEqual(['PVC', 'TOOK'])
+    expect(statusTable(sources, NOW, 80, plain).hidden).toEqual(['PVC', 'TOOK', 'SNAPSHOT'])
+  })
+
+  it('fits 80 columns', () => {
+    for (const line of statusTable(sources, NOW, 80, plain).text.split('\n')) expect(line.length).toBeLessThanOrEqual(80)
+  })
+
+  it('cuts long names with … rather than overflow', () => {
+    const long = [summary({ namespace: 'a-very-long-namespace-name', name: 'an-application-with-a-long-name-backup' })]
+    const { text } = statusTable(long, NOW, 80, plain)
+    expect(text.split('\n')[1]).toMatch(/^a-very-long-\S*…\s+an-applicat\S*…\s/)
+    for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(80)
+  })
+
+  it('colours what needs attention', () => {
+    const { text } = statusTable(sources, NOW, 200, painter(true))
+    for (const painted of ['\x1b[31mFAILED', '\x1b[31mMANUAL!', '\x1b[31mERROR', '\x1b[33mplex-backup', '\x1b[33mnone']) {
+      expect(text).toMatch(new RegExp(`${painted.replace('[', '\\[')} *\x1b\\[39m`))
+    }
+    expect(text).toMatch(/^\x1b\[1mNAMESPACE\x1b\[22m/)
+    expect(text).not.toMatch(/\x1b\[3\dmodoo-backup/)
+  })
+})
+
+describe('attentionList and statusSummaryLine', () => {
+  it('lists each source that needs attention with its reasons', () => {
+    expect(attentionList(sources, plain)).toBe(
+      [
+        '! media/plex-backup',
+        '    last mover run failed',
+        '    overdue: x',
+        '! media/jellyfin-backup',
+        '    manual trigger left set',
+        '! tools/git-backup',
+        '    error: boom',
+        '! tools/new-backup',
+        '    has never synced',
+      ].join('\n'),
+    )
+    expect(attentionList([summary({})], plain)).toBe('')
+  })
+
+  it.each<[SourceSummary[], string]>([
+    [sources, '2 healthy, 4 need attention'],
+    [[summary({})], '1 healthy, 0 need attention'],
+    [[], '0 healthy, 0 need attention'],
+  ])('summary line %#', (list, line) => {
+    expect(statusSummaryLine(list)).toBe(line)
+  })
+})
