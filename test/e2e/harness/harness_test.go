@@ -315,3 +315,48 @@ func TestUnderTmpKeepsHostPathsUnderTmp(t *testing.T) {
 		t.Fatalf("underTmp:\n got %+v\nwant %+v", got, want)
 	}
 }
+
+func TestDecideJobHonoursParallelism(t *testing.T) {
+	now := metav1.NewTime(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
+	running := podInPhase(corev1.PodRunning, time.Time{})
+	running.Name = "mover-running"
+	deleting := podInPhase(corev1.PodRunning, time.Time{})
+	deleting.Name, deleting.DeletionTimestamp = "mover-deleting", &now
+	pending := podInPhase(corev1.PodPending, time.Time{})
+	pending.Name = "mover-pending"
+	tests := []struct {
+		name        string
+		parallelism *int32
+		pods        []*corev1.Pod
+		create      bool
+		deleted     []string
+		active      int32
+		finished    bool
+	}{
+		{"nil parallelism means 1: a pod is made", nil, nil, true, nil, 1, false},
+		{"parallelism 1: a pod is made", ptr.To[int32](1), nil, true, nil, 1, false},
+		{"parallelism 0 (paused): no pod", ptr.To[int32](0), nil, false, nil, 0, false},
+		{"paused while the mover runs: it is deleted", ptr.To[int32](0), []*corev1.Pod{running}, false, []string{"mover-running"}, 0, false},
+		{"paused before the pod started: it is deleted", ptr.To[int32](0), []*corev1.Pod{pending}, false, []string{"mover-pending"}, 0, false},
+		{"paused, the pod is on its way out: nothing more", ptr.To[int32](0), []*corev1.Pod{deleting}, false, nil, 0, false},
+		{"paused after a failure: no retry", ptr.To[int32](0), []*corev1.Pod{podInPhase(corev1.PodFailed, now.Add(-time.Minute))}, false, nil, 0, false},
+		{"paused after the mover succeeded: the Job completes", ptr.To[int32](0), []*corev1.Pod{podInPhase(corev1.PodSucceeded, now.Time)}, false, nil, 0, true},
+		{"unpaused while the deleted pod goes: a new pod", ptr.To[int32](1), []*corev1.Pod{deleting}, true, nil, 1, false},
+		{"unpaused, the mover runs: nothing more", ptr.To[int32](1), []*corev1.Pod{running}, false, nil, 1, false},
+	}
+	for _, tt := range tests {
+		job := moverJob(8)
+		job.Spec.Parallelism = tt.parallelism
+		d := decideJob(job, tt.pods, now, time.Second)
+		var deleted []string
+		for _, pod := range d.deletePods {
+			deleted = append(deleted, pod.Name)
+		}
+		if d.createPod != tt.create || !reflect.DeepEqual(deleted, tt.deleted) || d.status.Active != tt.active ||
+			jobFinished(&batchv1.Job{Status: d.status}) != tt.finished || d.status.StartTime == nil {
+			t.Errorf("%s: create=%v delete=%v active=%d finished=%v; want create=%v delete=%v active=%d finished=%v",
+				tt.name, d.createPod, deleted, d.status.Active, jobFinished(&batchv1.Job{Status: d.status}),
+				tt.create, tt.deleted, tt.active, tt.finished)
+		}
+	}
+}
