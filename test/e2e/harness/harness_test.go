@@ -12,7 +12,12 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
 )
@@ -313,5 +318,360 @@ func TestUnderTmpKeepsHostPathsUnderTmp(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("underTmp:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestDecideJobHonoursParallelism(t *testing.T) {
+	now := metav1.NewTime(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
+	running := podInPhase(corev1.PodRunning, time.Time{})
+	running.Name = "mover-running"
+	deleting := podInPhase(corev1.PodRunning, time.Time{})
+	deleting.Name, deleting.DeletionTimestamp = "mover-deleting", &now
+	pending := podInPhase(corev1.PodPending, time.Time{})
+	pending.Name = "mover-pending"
+	tests := []struct {
+		name        string
+		parallelism *int32
+		pods        []*corev1.Pod
+		create      bool
+		deleted     []string
+		active      int32
+		finished    bool
+	}{
+		{"nil parallelism means 1: a pod is made", nil, nil, true, nil, 1, false},
+		{"parallelism 1: a pod is made", ptr.To[int32](1), nil, true, nil, 1, false},
+		{"parallelism 0 (paused): no pod", ptr.To[int32](0), nil, false, nil, 0, false},
+		{"paused while the mover runs: it is deleted", ptr.To[int32](0), []*corev1.Pod{running}, false, []string{"mover-running"}, 0, false},
+		{"paused before the pod started: it is deleted", ptr.To[int32](0), []*corev1.Pod{pending}, false, []string{"mover-pending"}, 0, false},
+		{"paused, the pod is on its way out: nothing more", ptr.To[int32](0), []*corev1.Pod{deleting}, false, nil, 0, false},
+		{"paused after a failure: no retry", ptr.To[int32](0), []*corev1.Pod{podInPhase(corev1.PodFailed, now.Add(-time.Minute))}, false, nil, 0, false},
+		{"paused after the mover succeeded: the Job completes", ptr.To[int32](0), []*corev1.Pod{podInPhase(corev1.PodSucceeded, now.Time)}, false, nil, 0, true},
+		{"unpaused while the deleted pod goes: a new pod", ptr.To[int32](1), []*corev1.Pod{deleting}, true, nil, 1, false},
+		{"unpaused, the mover runs: nothing more", ptr.To[int32](1), []*corev1.Pod{running}, false, nil, 1, false},
+	}
+	for _, tt := range tests {
+		job := moverJob(8)
+		job.Spec.Parallelism = tt.parallelism
+		d := decideJob(job, tt.pods, now, time.Second)
+		var deleted []string
+		for _, pod := range d.deletePods {
+			deleted = append(deleted, pod.Name)
+		}
+		if d.createPod != tt.create || !reflect.DeepEqual(deleted, tt.deleted) || d.status.Active != tt.active ||
+			jobFinished(&batchv1.Job{Status: d.status}) != tt.finished || d.status.StartTime == nil {
+			t.Errorf("%s: create=%v delete=%v active=%d finished=%v; want create=%v delete=%v active=%d finished=%v",
+				tt.name, d.createPod, deleted, d.status.Active, jobFinished(&batchv1.Job{Status: d.status}),
+				tt.create, tt.deleted, tt.active, tt.finished)
+		}
+	}
+}
+
+func harnessVolume(name, dir string) *corev1.PersistentVolume {
+	return &corev1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{provisionedLabel: "true"}},
+		Spec: corev1.PersistentVolumeSpec{PersistentVolumeSource: corev1.PersistentVolumeSource{
+			HostPath: &corev1.HostPathVolumeSource{Path: dir}}},
+	}
+}
+
+func boundClaim(name, volume string) *corev1.PersistentVolumeClaim {
+	return &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "app"},
+		Spec: corev1.PersistentVolumeClaimSpec{VolumeName: volume,
+			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}}},
+		Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound,
+			Capacity: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("2Gi")}},
+	}
+}
+
+// lookups over fixed objects, by name (NotFound otherwise)
+func claimsNamed(claims ...*corev1.PersistentVolumeClaim) func(string) (*corev1.PersistentVolumeClaim, error) {
+	return func(name string) (*corev1.PersistentVolumeClaim, error) {
+		for _, c := range claims {
+			if c.Name == name {
+				return c, nil
+			}
+		}
+		return nil, apierrors.NewNotFound(corev1.Resource("persistentvolumeclaims"), name)
+	}
+}
+
+func volumesNamed(volumes ...*corev1.PersistentVolume) func(string) (*corev1.PersistentVolume, error) {
+	return func(name string) (*corev1.PersistentVolume, error) {
+		for _, v := range volumes {
+			if v.Name == name {
+				return v, nil
+			}
+		}
+		return nil, apierrors.NewNotFound(corev1.Resource("persistentvolumes"), name)
+	}
+}
+
+func snapshotsNamed(snaps ...*volumeSnapshot) func(string) (*volumeSnapshot, error) {
+	return func(name string) (*volumeSnapshot, error) {
+		for _, s := range snaps {
+			if s.Name == name {
+				return s, nil
+			}
+		}
+		return nil, apierrors.NewNotFound(schema.GroupResource{Group: snapshotGroup, Resource: "volumesnapshots"}, name)
+	}
+}
+
+func snapshotClass(name, driver string, isDefault bool) *volumeSnapshotClass {
+	c := &volumeSnapshotClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Driver: driver, DeletionPolicy: "Delete"}
+	if isDefault {
+		c.Annotations = map[string]string{defaultClassAnnotation: "true"}
+	}
+	return c
+}
+
+func snapshotOfClaim(name, claim string, class *string) *volumeSnapshot {
+	snap := &volumeSnapshot{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "app", UID: "snap-uid"}}
+	if claim != "" {
+		snap.Spec.Source.PersistentVolumeClaimName = ptr.To(claim)
+	}
+	snap.Spec.VolumeSnapshotClassName = class
+	return snap
+}
+
+func TestPlanSnapshot(t *testing.T) {
+	data := boundClaim("data", "pv-data")
+	pending := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "pending", Namespace: "app"},
+		Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimPending}}
+	foreign := boundClaim("foreign", "pv-foreign")
+	claims := claimsNamed(data, pending, foreign)
+	volumes := volumesNamed(harnessVolume("pv-data", "/run/pvcs/app/data"),
+		&corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv-foreign"}})
+	ours := snapshotClass(defaultSnapshotClass, csiDriver, true)
+	named := snapshotClass("fast", csiDriver, false)
+	other := snapshotClass("ebs", "ebs.csi.aws.com", true)
+	preProvisioned := snapshotOfClaim("pre", "", nil)
+	preProvisioned.Spec.Source.VolumeSnapshotContentName = ptr.To("content")
+	tests := []struct {
+		name    string
+		snap    *volumeSnapshot
+		classes []*volumeSnapshotClass
+		class   string // the class of a plan that takes it
+		wait    string
+		fail    string
+	}{
+		{"default class", snapshotOfClaim("s", "data", nil), []*volumeSnapshotClass{ours, named, other}, defaultSnapshotClass, "", ""},
+		{"named class", snapshotOfClaim("s", "data", ptr.To("fast")), []*volumeSnapshotClass{ours, named}, "fast", "", ""},
+		{"named class missing", snapshotOfClaim("s", "data", ptr.To("gone")), []*volumeSnapshotClass{ours}, "", "",
+			`failed to get snapshot class with error volumesnapshotclass.snapshot.storage.k8s.io "gone" not found`},
+		{"class of another driver", snapshotOfClaim("s", "data", ptr.To("ebs")), []*volumeSnapshotClass{ours, other}, "", "",
+			"VolumeSnapshotClass ebs is for driver ebs.csi.aws.com; the e2e harness's driver is " + csiDriver},
+		{"no default class of ours", snapshotOfClaim("s", "data", nil), []*volumeSnapshotClass{named, other}, "", "", "cannot find default snapshot class"},
+		{"two default classes", snapshotOfClaim("s", "data", nil), []*volumeSnapshotClass{ours, snapshotClass("again", csiDriver, true)}, "", "",
+			"2 default snapshot classes were found"},
+		{"claim missing", snapshotOfClaim("s", "absent", nil), []*volumeSnapshotClass{ours}, "", "", `persistentvolumeclaim "absent" not found`},
+		{"claim not bound yet", snapshotOfClaim("s", "pending", nil), []*volumeSnapshotClass{ours}, "",
+			"the PVC pending is not yet bound to a PV, will not attempt to take a snapshot", ""},
+		{"volume not made by the harness", snapshotOfClaim("s", "foreign", nil), []*volumeSnapshotClass{ours}, "", "",
+			"PersistentVolume pv-foreign of PVC foreign was not made by the e2e harness: its driver cannot snapshot it"},
+		{"pre-provisioned", preProvisioned, []*volumeSnapshotClass{ours}, "", "",
+			"the e2e harness does not support pre-provisioned snapshots (spec.source.volumeSnapshotContentName)"},
+		{"no source", snapshotOfClaim("s", "", nil), []*volumeSnapshotClass{ours}, "", "", "spec.source.persistentVolumeClaimName is not set"},
+	}
+	for _, tt := range tests {
+		plan := planSnapshot(tt.snap, claims, volumes, tt.classes)
+		class := ""
+		if plan.class != nil && plan.claim != nil && plan.volume != nil {
+			class = plan.class.Name
+		}
+		if class != tt.class || plan.waitFor != tt.wait || plan.fail != tt.fail {
+			t.Errorf("%s: plan = class %q, wait %q, fail %q\nwant class %q, wait %q, fail %q",
+				tt.name, class, plan.waitFor, plan.fail, tt.class, tt.wait, tt.fail)
+		}
+	}
+}
+
+func TestSnapshotContentAndStatusHaveTheCRDShapes(t *testing.T) {
+	snap := snapshotOfClaim("volsync-app-src", "data", nil)
+	plan := snapshotPlan{claim: boundClaim("data", "pv-data"), volume: harnessVolume("pv-data", "/run/pvcs/app/data"),
+		class: snapshotClass(defaultSnapshotClass, csiDriver, true)}
+	taken := time.Date(2026, 1, 1, 12, 0, 0, 500, time.UTC)
+	content := contentForSnapshot(snap, plan, "/run/snapshots/app/volsync-app-src", taken)
+	u, err := toUnstructured(content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",
+		"metadata": map[string]any{"name": "snapcontent-snap-uid"},
+		"spec": map[string]any{
+			"deletionPolicy": "Delete", "driver": csiDriver, "source": map[string]any{"volumeHandle": "pv-data"},
+			"volumeSnapshotClassName": defaultSnapshotClass,
+			"volumeSnapshotRef": map[string]any{"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
+				"namespace": "app", "name": "volsync-app-src", "uid": "snap-uid"},
+		},
+		"status": map[string]any{"creationTime": taken.UnixNano(), "readyToUse": true,
+			"restoreSize": int64(2 << 30), "snapshotHandle": "/run/snapshots/app/volsync-app-src"},
+	}
+	if !reflect.DeepEqual(u.Object, want) {
+		t.Errorf("content:\n got %v\nwant %v", u.Object, want)
+	}
+
+	status, err := runtime.DefaultUnstructuredConverter.ToUnstructured(snapshotStatusFor(content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus := map[string]any{"boundVolumeSnapshotContentName": "snapcontent-snap-uid",
+		"creationTime": "2026-01-01T12:00:00Z", "readyToUse": true, "restoreSize": "2Gi"}
+	if !reflect.DeepEqual(status, wantStatus) {
+		t.Errorf("snapshot status:\n got %v\nwant %v", status, wantStatus)
+	}
+	// and read back as VolSync reads it
+	var back volumeSnapshot
+	if err := fromUnstructured(&unstructured.Unstructured{Object: map[string]any{"status": status}}, &back); err != nil {
+		t.Fatal(err)
+	}
+	back.Name = "x"
+	if !snapshotReady(&back) || back.Status.RestoreSize.String() != "2Gi" {
+		t.Errorf("status read back = %+v, want ready with restoreSize 2Gi", back.Status)
+	}
+}
+
+func TestSourceForClaim(t *testing.T) {
+	ready := snapshotOfClaim("snap-ready", "data", nil)
+	ready.Status = snapshotStatusFor(&volumeSnapshotContent{ObjectMeta: metav1.ObjectMeta{Name: "c"},
+		Status: &volumeSnapshotContentStatus{ReadyToUse: ptr.To(true)}})
+	unready := snapshotOfClaim("snap-unready", "data", nil)
+	unready.Status = &volumeSnapshotStatus{ReadyToUse: ptr.To(false)}
+	snaps := snapshotsNamed(ready, unready)
+	pending := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "pending", Namespace: "app"},
+		Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimPending}}
+	claims := claimsNamed(boundClaim("data", "pv-data"), pending, boundClaim("foreign", "pv-foreign"))
+	volumes := volumesNamed(harnessVolume("pv-data", "/run/pvcs/app/data"),
+		&corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv-foreign"}})
+	snapshotSource := func(name string) *corev1.TypedLocalObjectReference {
+		return &corev1.TypedLocalObjectReference{APIGroup: ptr.To(snapshotGroup), Kind: "VolumeSnapshot", Name: name}
+	}
+	claimSourceRef := func(name string) *corev1.TypedLocalObjectReference {
+		return &corev1.TypedLocalObjectReference{Kind: "PersistentVolumeClaim", Name: name}
+	}
+	claimWith := func(dataSource *corev1.TypedLocalObjectReference, ref *corev1.TypedObjectReference) *corev1.PersistentVolumeClaim {
+		return &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "new", Namespace: "app"},
+			Spec: corev1.PersistentVolumeClaimSpec{DataSource: dataSource, DataSourceRef: ref}}
+	}
+	tests := []struct {
+		name  string
+		claim *corev1.PersistentVolumeClaim
+		want  claimSource
+	}{
+		{"no data source: empty", claimWith(nil, nil), claimSource{}},
+		{"a ready snapshot: its copy", claimWith(snapshotSource("snap-ready"), nil),
+			claimSource{dir: "/run/snapshots/app/snap-ready", what: "VolumeSnapshot snap-ready"}},
+		{"dataSourceRef wins", claimWith(snapshotSource("snap-unready"),
+			&corev1.TypedObjectReference{APIGroup: ptr.To(snapshotGroup), Kind: "VolumeSnapshot", Name: "snap-ready"}),
+			claimSource{dir: "/run/snapshots/app/snap-ready", what: "VolumeSnapshot snap-ready"}},
+		{"a snapshot not ready yet", claimWith(snapshotSource("snap-unready"), nil),
+			claimSource{waitFor: "VolumeSnapshot snap-unready is not ready to use"}},
+		{"a snapshot not there yet", claimWith(snapshotSource("snap-later"), nil),
+			claimSource{waitFor: `VolumeSnapshot snap-later: volumesnapshots.snapshot.storage.k8s.io "snap-later" not found`}},
+		{"a clone: the source's directory", claimWith(claimSourceRef("data"), nil),
+			claimSource{dir: "/run/pvcs/app/data", what: "PVC data"}},
+		{"a clone of a claim not bound", claimWith(claimSourceRef("pending"), nil),
+			claimSource{waitFor: "clone source PVC pending is not Bound"}},
+		{"a clone of a claim not there", claimWith(claimSourceRef("absent"), nil),
+			claimSource{waitFor: `clone source PVC absent: persistentvolumeclaims "absent" not found`}},
+		{"a clone of a volume not the harness's", claimWith(claimSourceRef("foreign"), nil),
+			claimSource{unsupported: "clone source PVC foreign is on PersistentVolume pv-foreign, which the e2e harness did not make"}},
+		{"another namespace", claimWith(nil, &corev1.TypedObjectReference{APIGroup: ptr.To(snapshotGroup), Kind: "VolumeSnapshot",
+			Name: "snap-ready", Namespace: ptr.To("elsewhere")}),
+			claimSource{unsupported: "data source VolumeSnapshot elsewhere/snap-ready: the e2e harness does not copy across namespaces"}},
+		{"a populator", claimWith(nil, &corev1.TypedObjectReference{APIGroup: ptr.To("example.com"), Kind: "Bucket", Name: "b"}),
+			claimSource{unsupported: "data source Bucket.example.com b is not one the e2e harness provides (VolumeSnapshot, PersistentVolumeClaim)"}},
+	}
+	for _, tt := range tests {
+		if got := sourceForClaim(tt.claim, snaps, claims, volumes, "/run/snapshots"); got != tt.want {
+			t.Errorf("%s:\n got %+v\nwant %+v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestUnboundClaim(t *testing.T) {
+	deleting := boundClaim("deleting", "pv")
+	deleting.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+	pending := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "pending"},
+		Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimPending}}
+	claims := claimsNamed(boundClaim("data", "pv"), boundClaim("cache", "pv2"), deleting, pending)
+	podWith := func(claimNames ...string) *corev1.Pod {
+		pod := &corev1.Pod{Spec: corev1.PodSpec{Volumes: []corev1.Volume{
+			{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}}}
+		for _, name := range claimNames {
+			pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: name}}})
+		}
+		return pod
+	}
+	for _, tt := range []struct {
+		name string
+		pod  *corev1.Pod
+		want string
+	}{
+		{"no claims", podWith(), ""},
+		{"all Bound", podWith("data", "cache"), ""},
+		{"one Pending", podWith("data", "pending"), "pod has unbound immediate PersistentVolumeClaims"},
+		{"one missing", podWith("absent", "data"), `persistentvolumeclaim "absent" not found`},
+		{"one being deleted", podWith("deleting"), `persistentvolumeclaim "deleting" is being deleted`},
+	} {
+		if got := unboundClaim(tt.pod, claims); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestCopyTreeCopiesLikeCpA(t *testing.T) {
+	root := t.TempDir()
+	src, dst := filepath.Join(root, "pvcs", "data"), filepath.Join(root, "snapshots", "app", "snap")
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(src, "docs", "deep"), 0o750))
+	must(os.WriteFile(filepath.Join(src, "app.conf"), []byte("v1\n"), 0o600))
+	must(os.WriteFile(filepath.Join(src, "docs", "deep", "n.txt"), []byte("nested\n"), 0o644))
+	must(os.Symlink("../app.conf", filepath.Join(src, "docs", "link")))
+	old := time.Date(2020, 5, 6, 7, 8, 9, 0, time.UTC)
+	must(os.Chtimes(filepath.Join(src, "app.conf"), old, old))
+	// an older copy of that name is replaced, not merged
+	must(os.MkdirAll(dst, 0o755))
+	must(os.WriteFile(filepath.Join(dst, "stale"), []byte("x"), 0o644))
+
+	must(copyTree(src, dst))
+	must(os.WriteFile(filepath.Join(src, "later"), []byte("after the copy\n"), 0o644))
+
+	if _, err := os.Stat(filepath.Join(dst, "stale")); !os.IsNotExist(err) {
+		t.Error("the older copy's file is still there")
+	}
+	if _, err := os.Stat(filepath.Join(dst, "later")); !os.IsNotExist(err) {
+		t.Error("a file written after the copy is in it")
+	}
+	if _, err := os.Stat(dst + ".partial"); !os.IsNotExist(err) {
+		t.Error("the partial copy is left behind")
+	}
+	info, err := os.Stat(filepath.Join(dst, "app.conf"))
+	must(err)
+	if info.Mode().Perm() != 0o600 || !info.ModTime().Equal(old) {
+		t.Errorf("app.conf: mode %v, mtime %v; want 0600 and %v", info.Mode().Perm(), info.ModTime(), old)
+	}
+	if info, err := os.Stat(filepath.Join(dst, "docs")); err != nil || info.Mode().Perm() != 0o750 {
+		t.Errorf("docs: %v %v, want a directory with mode 0750", info, err)
+	}
+	if target, err := os.Readlink(filepath.Join(dst, "docs", "link")); err != nil || target != "../app.conf" {
+		t.Errorf("docs/link: %q %v, want the symlink ../app.conf", target, err)
+	}
+	if data, err := os.ReadFile(filepath.Join(dst, "docs", "deep", "n.txt")); err != nil || string(data) != "nested\n" {
+		t.Errorf("docs/deep/n.txt: %q %v", data, err)
+	}
+	if err := copyTree(filepath.Join(root, "absent"), dst); err == nil {
+		t.Error("copying a missing directory: want an error")
+	}
+	if _, err := os.Stat(filepath.Join(dst, "app.conf")); err != nil {
+		t.Error("a failed copy must leave the existing copy alone")
 	}
 }

@@ -193,6 +193,18 @@ func (c *jobController) sync(ctx context.Context, key string) error {
 		klog.Infof("job %s: created pod %s (failed so far: %d, backoffLimit: %d)", key, pod.Name,
 			decision.status.Failed, ptr.Deref(job.Spec.BackoffLimit, 6))
 	}
+	for _, pod := range decision.deletePods {
+		err := c.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
+			Preconditions: &metav1.Preconditions{UID: &pod.UID},
+		})
+		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+			continue // gone already, or another pod of that name
+		}
+		if err != nil {
+			return fmt.Errorf("delete pod %s: %w", pod.Name, err)
+		}
+		klog.Infof("job %s: parallelism %d: deleted active pod %s", key, ptr.Deref(job.Spec.Parallelism, 1), pod.Name)
+	}
 	if decision.requeueAfter > 0 {
 		c.queue.AddAfter(key, decision.requeueAfter)
 	}
@@ -235,37 +247,44 @@ func (c *jobController) ownedPods(job *batchv1.Job) ([]*corev1.Pod, error) {
 type jobDecision struct {
 	status       batchv1.JobStatus
 	createPod    bool
+	deletePods   []*corev1.Pod // active pods beyond spec.parallelism
 	requeueAfter time.Duration
 }
 
 // decideJob is the Job controller's step for a non-indexed, one-pod Job: the
-// next status, and whether a new pod must be made. Like the Job controller it
-// retries until status.failed exceeds spec.backoffLimit (VolSync itself gives
-// up, deletes the Job and reports Failed once failed reaches the limit), but
-// after retryDelay instead of an exponential back-off. A status that finishes the
-// Job carries the conditions the API server requires since 1.31:
-// SuccessCriteriaMet before Complete, FailureTarget before Failed.
+// next status, and whether a new pod must be made or active pods deleted. Like
+// the Job controller it retries until status.failed exceeds spec.backoffLimit
+// (VolSync itself gives up, deletes the Job and reports Failed once failed
+// reaches the limit), but after retryDelay instead of an exponential back-off.
+// spec.parallelism 0 (VolSync pauses a source so) wants no pod: none is made
+// and active ones are deleted; nil means 1, and more than one pod is never
+// made. A status that finishes the Job carries the conditions the API server
+// requires since 1.31: SuccessCriteriaMet before Complete, FailureTarget
+// before Failed.
 func decideJob(job *batchv1.Job, pods []*corev1.Pod, now metav1.Time, retryDelay time.Duration) jobDecision {
 	status := *job.Status.DeepCopy()
-	var active, succeeded, failed int32
+	var succeeded, failed int32
+	var activePods []*corev1.Pod
 	var lastFailure time.Time
 	for _, pod := range pods {
-		switch pod.Status.Phase {
-		case corev1.PodSucceeded:
+		switch {
+		case pod.Status.Phase == corev1.PodSucceeded:
 			succeeded++
-		case corev1.PodFailed:
+		case pod.Status.Phase == corev1.PodFailed:
 			failed++
 			for _, cs := range pod.Status.ContainerStatuses {
 				if t := cs.State.Terminated; t != nil && t.FinishedAt.After(lastFailure) {
 					lastFailure = t.FinishedAt.Time
 				}
 			}
+		case pod.DeletionTimestamp != nil:
+			// on its way out: neither active nor counted (the Job controller
+			// would count it failed; status.failed here counts failed pods only)
 		default:
-			if pod.DeletionTimestamp == nil {
-				active++
-			}
+			activePods = append(activePods, pod)
 		}
 	}
+	active := int32(len(activePods))
 	if status.StartTime == nil {
 		status.StartTime = &now
 	}
@@ -294,7 +313,12 @@ func decideJob(job *batchv1.Job, pods []*corev1.Pod, now metav1.Time, retryDelay
 			jobCondition(batchv1.JobFailureTarget, batchv1.JobReasonBackoffLimitExceeded, "Job has reached the specified backoff limit", now),
 			jobCondition(batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded, "Job has reached the specified backoff limit", now))
 		return jobDecision{status: status}
-	case active > 0:
+	}
+	if ptr.Deref(job.Spec.Parallelism, 1) == 0 {
+		status.Active = 0
+		return jobDecision{status: status, deletePods: activePods}
+	}
+	if active > 0 {
 		return jobDecision{status: status}
 	}
 	if wait := lastFailure.Add(retryDelay).Sub(now.Time); failed > 0 && wait > 0 {

@@ -6,7 +6,10 @@
 // as local processes with the Pod's environment and volumes, and serves their
 // logs to the API server's kubelet proxy so that `kubectl logs` works. Every
 // other Pod is reported Running and Ready and never exits. PersistentVolumeClaims
-// get a hostPath PersistentVolume whose directory is <data-dir>/pvcs/<ns>/<claim>.
+// get a hostPath PersistentVolume whose directory is <data-dir>/pvcs/<ns>/<claim>,
+// and a stand-in CSI driver takes VolumeSnapshots of them (copies in
+// <data-dir>/snapshots/<ns>/<name>) and provisions PVCs from a VolumeSnapshot
+// or another PVC (a clone), for VolSync's copyMethod Snapshot and Clone.
 package main
 
 import (
@@ -19,6 +22,8 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -105,6 +110,10 @@ func run(cfg config) error {
 	if err != nil {
 		return err
 	}
+	dyn, err := dynamic.NewForConfig(restConfig)
+	if err != nil {
+		return err
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -118,8 +127,12 @@ func run(cfg config) error {
 		return err
 	}
 	go node.heartbeat(ctx)
+	if err := ensureDefaultClass(ctx, dyn); err != nil {
+		return err
+	}
 
 	factory := informers.NewSharedInformerFactory(client, 10*time.Minute)
+	dynFactory := dynamicinformer.NewDynamicSharedInformerFactory(dyn, 10*time.Minute)
 	runtime := &containerRuntime{
 		dataDir:       cfg.dataDir,
 		binDir:        cfg.binDir,
@@ -129,7 +142,9 @@ func run(cfg config) error {
 	}
 	pods := newPodController(client, factory, cfg.nodeName, runtime)
 	jobs := newJobController(client, factory, cfg.retryDelay)
-	volumes := newVolumeController(client, factory, filepath.Join(cfg.dataDir, "pvcs"))
+	snapshotRoot := filepath.Join(cfg.dataDir, "snapshots")
+	volumes := newVolumeController(client, factory, dynFactory, filepath.Join(cfg.dataDir, "pvcs"), snapshotRoot)
+	snapshots := newSnapshotController(dyn, dynFactory, factory, snapshotRoot)
 
 	logServer, err := newLogServer(cfg, pods)
 	if err != nil {
@@ -143,9 +158,15 @@ func run(cfg config) error {
 	}()
 
 	factory.Start(ctx.Done())
+	dynFactory.Start(ctx.Done())
 	for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
 		if !ok {
 			return fmt.Errorf("cache of %v did not sync", typ)
+		}
+	}
+	for gvr, ok := range dynFactory.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			return fmt.Errorf("cache of %v did not sync", gvr)
 		}
 	}
 	klog.Infof("%s: node %s ready, kubelet endpoint https://%s, user namespace=%v", version, cfg.nodeName, cfg.listen, userNamespace)
@@ -153,6 +174,7 @@ func run(cfg config) error {
 	go pods.run(ctx)
 	go jobs.run(ctx)
 	go volumes.run(ctx)
+	go snapshots.run(ctx)
 	<-ctx.Done()
 	runtime.killAll()
 	return nil

@@ -28,6 +28,7 @@ import (
 type podController struct {
 	client  kubernetes.Interface
 	lister  corelisters.PodLister
+	claims  corelisters.PersistentVolumeClaimLister
 	queue   workqueue.TypedRateLimitingInterface[string]
 	node    string
 	runtime *containerRuntime
@@ -59,6 +60,7 @@ func newPodController(client kubernetes.Interface, factory informers.SharedInfor
 	c := &podController{
 		client:  client,
 		lister:  informer.Lister(),
+		claims:  factory.Core().V1().PersistentVolumeClaims().Lister(),
 		queue:   workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
 		node:    node,
 		runtime: rt,
@@ -122,6 +124,11 @@ func (c *podController) sync(ctx context.Context, key string) error {
 		if pod.DeletionTimestamp != nil {
 			return nil
 		}
+		// the scheduler places no pod before its claims are Bound
+		if unbound := unboundClaim(pod, c.claimOf(pod.Namespace)); unbound != "" {
+			c.queue.AddAfter(key, 500*time.Millisecond)
+			return c.markUnschedulable(ctx, pod, unbound)
+		}
 		return c.bind(ctx, pod)
 	}
 	if pod.Spec.NodeName != c.node {
@@ -134,6 +141,13 @@ func (c *podController) sync(ctx context.Context, key string) error {
 	c.mu.Lock()
 	run := c.runs[pod.UID]
 	c.mu.Unlock()
+	if run == nil && (pod.Status.Phase == "" || pod.Status.Phase == corev1.PodPending) {
+		// nor does the kubelet start one (a pod made with spec.nodeName)
+		if unboundClaim(pod, c.claimOf(pod.Namespace)) != "" {
+			c.queue.AddAfter(key, 500*time.Millisecond)
+			return nil
+		}
+	}
 	if run == nil || run.waiting != "" {
 		run = c.start(ctx, pod)
 		c.mu.Lock()
@@ -157,6 +171,62 @@ func (c *podController) bind(ctx context.Context, pod *corev1.Pod) error {
 	}
 	if err == nil {
 		klog.Infof("bound pod %s/%s to %s", pod.Namespace, pod.Name, c.node)
+	}
+	return err
+}
+
+func (c *podController) claimOf(namespace string) func(string) (*corev1.PersistentVolumeClaim, error) {
+	return func(name string) (*corev1.PersistentVolumeClaim, error) {
+		return c.claims.PersistentVolumeClaims(namespace).Get(name)
+	}
+}
+
+// unboundClaim says why the pod's volumes are not there yet ("" when every
+// PersistentVolumeClaim it mounts is Bound), as the scheduler says it.
+func unboundClaim(pod *corev1.Pod, claimOf func(string) (*corev1.PersistentVolumeClaim, error)) string {
+	for _, v := range pod.Spec.Volumes {
+		if v.PersistentVolumeClaim == nil {
+			continue
+		}
+		name := v.PersistentVolumeClaim.ClaimName
+		claim, err := claimOf(name)
+		switch {
+		case apierrors.IsNotFound(err):
+			return fmt.Sprintf("persistentvolumeclaim %q not found", name)
+		case err != nil:
+			return fmt.Sprintf("persistentvolumeclaim %q: %v", name, err)
+		case claim.DeletionTimestamp != nil:
+			return fmt.Sprintf("persistentvolumeclaim %q is being deleted", name)
+		case claim.Status.Phase != corev1.ClaimBound:
+			return "pod has unbound immediate PersistentVolumeClaims"
+		}
+	}
+	return ""
+}
+
+// markUnschedulable writes the PodScheduled condition the scheduler writes
+// for a pod it cannot place yet.
+func (c *podController) markUnschedulable(ctx context.Context, pod *corev1.Pod, why string) error {
+	message := "0/1 nodes are available: " + why + "."
+	for _, cond := range pod.Status.Conditions {
+		if cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse && cond.Message == message {
+			return nil
+		}
+	}
+	updated := pod.DeepCopy()
+	updated.Status.Phase = corev1.PodPending
+	setCondition(&updated.Status, corev1.PodScheduled, false, corev1.PodReasonUnschedulable, nowSeconds())
+	for i := range updated.Status.Conditions {
+		if updated.Status.Conditions[i].Type == corev1.PodScheduled {
+			updated.Status.Conditions[i].Message = message
+		}
+	}
+	_, err := c.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{})
+	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err == nil {
+		klog.Infof("pod %s/%s: not scheduled yet: %s", pod.Namespace, pod.Name, why)
 	}
 	return err
 }

@@ -16,8 +16,10 @@ NAMESPACES_FILE=${NAMESPACES_FILE:-/dev/null}
 RS=replicationsources.volsync.backube
 RD=replicationdestinations.volsync.backube
 KS=kustomizations.kustomize.toolkit.fluxcd.io
+VS=volumesnapshots.snapshot.storage.k8s.io
+VSC=volumesnapshotcontents.snapshot.storage.k8s.io
 SCHEDULE='0 */8 * * *'
-export RS RD KS SCHEDULE
+export RS RD KS VS VSC SCHEDULE
 
 # The control plane's settings (KUBECONFIG, E2E_S3_ENDPOINT, E2E_PVC_ROOT...).
 if [[ -z ${E2E_PVC_ROOT:-} ]]; then
@@ -98,6 +100,9 @@ create_pvc() {
 
 pvc_dir() { echo "$E2E_PVC_ROOT/$1/$2"; }
 
+# snapshot_dir NS NAME: the harness's copy of the PVC a VolumeSnapshot took
+snapshot_dir() { echo "${E2E_SNAPSHOT_ROOT:-$E2E_RUN_DIR/harness/snapshots}/$1/$2"; }
+
 # seed_files DIR: a tree with what restores get wrong: nesting, a name with
 # spaces, an empty file, binary data, a symlink, modes
 seed_files() {
@@ -172,16 +177,23 @@ deployment_ready() {
 # project's clusters have it (story 7.1); "" for no schedule. $RETAIN (JSON)
 # replaces the retention: with hourly 24 / daily 7, restic's forget after each
 # backup keeps only the oldest and the newest snapshot of the current hour, so
-# tests that need several snapshots set RETAIN='{"last": "50"}'.
+# tests that need several snapshots set RETAIN='{"last": "50"}'. Options in
+# the environment too: COPY_METHOD (Direct, the default; Snapshot or Clone:
+# the harness's stand-in CSI takes the VolumeSnapshot or makes the clone),
+# PAUSED=true (created with spec.paused), SOURCE_ANNOTATIONS (a JSON object).
 create_source() {
   local schedule=${3-$SCHEDULE} retain='{"hourly": 24, "daily": 7}'
-  jq -n --arg app "$2" --arg schedule "$schedule" --argjson retain "${RETAIN:-$retain}" '{
-    apiVersion: "volsync.backube/v1alpha1", kind: "ReplicationSource", metadata: {name: ($app + "-backup")},
-    spec: {sourcePVC: ($app + "-data"),
+  jq -n --arg app "$2" --arg schedule "$schedule" --argjson retain "${RETAIN:-$retain}" \
+    --arg copy "${COPY_METHOD:-Direct}" --argjson paused "${PAUSED:-false}" \
+    --argjson annotations "${SOURCE_ANNOTATIONS:-"{}"}" '{
+    apiVersion: "volsync.backube/v1alpha1", kind: "ReplicationSource",
+    metadata: ({name: ($app + "-backup")} + if $annotations == {} then {} else {annotations: $annotations} end),
+    spec: ({sourcePVC: ($app + "-data"),
            trigger: (if $schedule == "" then {} else {schedule: $schedule} end),
-           restic: {repository: "volsync-r2-secret", copyMethod: "Direct", pruneIntervalDays: 7,
+           restic: {repository: "volsync-r2-secret", copyMethod: $copy, pruneIntervalDays: 7,
                     retain: $retain,
-                    moverSecurityContext: {runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000}}}}' |
+                    moverSecurityContext: {runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000}}}
+           + if $paused then {paused: true} else {} end)}' |
     kc -n "$1" apply -f - >/dev/null
 }
 
@@ -193,7 +205,8 @@ idle() {
 }
 
 # make_app NS APP [REPLICAS] [PASSWORD]: namespace, repository Secret, PVC <app>-data
-# with files, Deployment <app> mounting it, ReplicationSource <app>-backup;
+# with files, Deployment <app> mounting it, ReplicationSource <app>-backup
+# (create_source's options apply: COPY_METHOD=Snapshot make_app ...);
 # returns once VolSync's first sync (at creation) has made the first snapshot.
 make_app() {
   local ns=$1 app=$2 replicas=${3:-1} password=${4:-"pw-$2-$E2E_RUN_ID"}
