@@ -27,8 +27,8 @@ import { runCommand } from '../lib/run.ts'
 import { listSnapshots } from '../lib/snapshots/list.io.ts'
 import { resticImage } from '../lib/snapshots/pod.ts'
 import { resolveRestorePoint } from '../lib/snapshots/restic.ts'
-import { waitForSync } from '../lib/sync/follow.io.ts'
-import { tookText } from '../lib/sync/machine.ts'
+import { followRestore } from '../lib/sync/engine.io.ts'
+import { tookText } from '../lib/sync/view.ts'
 import { RD, ref, type ReplicationDestination } from '../lib/volsync/objects.ts'
 import { findSource } from '../lib/volsync/sources.io.ts'
 
@@ -198,7 +198,7 @@ await runCommand(spec, async (ctx) => {
     const rd = await kubectl.create<ReplicationDestination>(manifest)
     restoring = true
     ctx.checkpoint()
-    outcome = await waitForSync(ctx, RD, rd, token, undefined, 'the restore')
+    outcome = await followRestore(ctx, rd)
     restoring = moverMayRun = false
     if (opts.keep) {
       dropDestinationUndo()

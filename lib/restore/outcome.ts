@@ -2,7 +2,7 @@
 // snapshot (its log decides, since VolSync reports success when nothing was
 // restored), and the JSON report of `restore --output json`.
 import type { ListedSnapshot, RestorePoint } from '../snapshots/restic.ts'
-import type { SyncOutcome } from '../sync/machine.ts'
+import type { SyncOutcome } from '../sync/engine.ts'
 import { utcText } from './plan.ts'
 import type { Workload } from './workloads.ts'
 

@@ -197,7 +197,7 @@ setup() {
   plan_until_restore
   stub kubectl \
     "$K create -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none" \
-    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30" \
+    "$RD_WATCH : rd_event ADDED none; rd_event MODIFIED syncing; exec sleep 30" \
     "$RESTORE_JOBS : dst_job_event ADDED 0; $attempts dst_job_event MODIFIED 8; exec sleep 30"
   dst_reads 7
   dst_gone
@@ -506,7 +506,7 @@ setup() {
   plan_until_restore
   stub kubectl \
     "$K create -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none" \
-    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30" \
+    "$RD_WATCH : rd_event ADDED none; rd_event MODIFIED syncing; exec sleep 30" \
     "$RESTORE_JOBS : exec sleep 30"
   plan_cleanup
   run -1 restore --yes --timeout 3s
@@ -607,11 +607,11 @@ on_terminal() {
   plan_until_restore
   stub kubectl \
     "$K create -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none" \
-    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30" \
+    "$RD_WATCH : rd_event ADDED none; rd_event MODIFIED syncing; exec sleep 30" \
     "$RESTORE_JOBS : exec sleep 30"
   plan_cleanup
   spawn_restore --yes
-  interrupt_at "$KW get $RD $RDN -n business --watch -o json"
+  interrupt_at "$RD_WATCH"
   unstub kubectl
   assert_equal "$status" 130
   assert_line --partial 'odoo-data may be PARTIALLY restored'
@@ -625,11 +625,11 @@ on_terminal() {
   plan_until_restore
   stub kubectl \
     "$K create -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none" \
-    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30" \
+    "$RD_WATCH : rd_event ADDED none; rd_event MODIFIED syncing; exec sleep 30" \
     "$RESTORE_JOBS : exec sleep 30"
   plan_cleanup
   spawn_restore_task YES=true
-  interrupt_at "$KW get $RD $RDN -n business --watch -o json"
+  interrupt_at "$RD_WATCH"
   unstub kubectl
   assert_equal "$status" 130
   assert_line --regexp '^clean-up: delete ReplicationDestination business/odoo-restore-[0-9]{14}: done$'
