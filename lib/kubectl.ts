@@ -1,9 +1,10 @@
 // The only place that runs kubectl. Every call of a run carries the same
 // --kubeconfig/--context; state is read as JSON; manifests go in on stdin;
 // a failure becomes a KubectlError carrying kubectl's own stderr.
-import { $, quote, type ProcessPromise } from 'zx/core'
+import { $, type ProcessPromise } from 'zx/core'
 import type { ClusterTarget } from './cluster.ts'
 import { OperationError, errorText } from './errors.ts'
+import { kubectlHint } from './hints.ts'
 import { JsonListItemSplitter, JsonStreamSplitter } from './jsonstream.ts'
 
 export interface KubeObject {
@@ -106,9 +107,9 @@ export class Kubectl {
     return flags
   }
 
-  /** A copy-pasteable command line for this cluster (clean-up hints, plans). */
+  /** A copy-pasteable command line for this cluster (clean-up hints): lib/hints.ts kubectlHint. */
   commandLine(args: readonly string[]): string {
-    return [this.bin, ...this.targetFlags, ...args].map((a) => quote(a)).join(' ')
+    return kubectlHint(this.target, args)
   }
 
   /**

@@ -3,6 +3,7 @@
 import { stringify } from 'yaml'
 import type { CommandSpec } from '../lib/cli.ts'
 import { EXIT, OperationError, errorText } from '../lib/errors.ts'
+import { taskHint } from '../lib/hints.ts'
 import { newToken } from '../lib/names.ts'
 import { askLine } from '../lib/prompt.ts'
 import { restoreDestination, restoreName } from '../lib/restore/destination.ts'
@@ -85,7 +86,10 @@ await runCommand(spec, async (ctx) => {
 
   // 3. who uses the PVC, and which Flux objects manage them
   const users = await readClaimUsers(kubectl, namespace, pvc)
-  if (users.blockers.length) throw new OperationError(blockersText(pvc, users.blockers), 'Nothing was changed.')
+  if (users.blockers.length) {
+    const status = taskHint('status', { NAMESPACE: namespace }, ctx.hints.task)
+    throw new OperationError(blockersText(pvc, users.blockers, status), 'Nothing was changed.')
+  }
   const flux = await readFluxDecisions(kubectl, users.workloads)
 
   // 4. the plan, and the confirmation
@@ -160,7 +164,7 @@ await runCommand(spec, async (ctx) => {
     flux,
     destination: manifest,
     keep: opts.keep,
-    rerun: rerunCommand(opts, namespace, point.snapshot.id),
+    rerun: rerunCommand(app, namespace, point.snapshot.id, ctx.hints.task),
   })
   let outcome
   try {
@@ -174,7 +178,8 @@ await runCommand(spec, async (ctx) => {
   }
 
   // 6. report: the mover log says what was restored
-  const verdict = judgeRestore(outcome, point.snapshot, `${namespace}/${pvc}`)
+  const list = taskHint('list', { APP: app, NAMESPACE: namespace }, ctx.hints.task)
+  const verdict = judgeRestore(outcome, point.snapshot, `${namespace}/${pvc}`, list)
   out.data(restoreReport({ ...report, kept: opts.keep }, { outcome, verdict }))
   if (!verdict.ok) throw new OperationError(verdict.message, verdict.details)
   const took = tookText(outcome)

@@ -3,7 +3,7 @@
 // the error of a restore's sync. Pure functions of the runs
 // (lib/sync/engine.ts) and what became of their triggers; every command
 // printed for the operator is built by lib/hints.ts for this run's cluster.
-import type { HintTarget } from '../hints.ts'
+import { kubectlHint, taskHint, type HintTarget } from '../hints.ts'
 import { formatAge, renderTable, type Cell, type Column, type Paint, type Table } from '../output.ts'
 import { readMoverLogs } from '../volsync/mover-log.ts'
 import { syncCondition } from '../volsync/objects.ts'
@@ -126,11 +126,9 @@ export function gaveUpWords(job: JobTrack): string {
 }
 
 /** Where the log of a failed mover is, when it could not be read here. */
-export function whereToLook(run: Pick<SyncRun, 'resource' | 'name' | 'namespace'>, _hints: HintTarget): string {
-  return (
-    `its log could not be read here; VolSync records it in status.latestMoverStatus.logs: ` +
-    `kubectl get ${run.resource} ${run.name} -n ${run.namespace} -o jsonpath='{.status.latestMoverStatus.logs}'`
-  )
+export function whereToLook(run: Pick<SyncRun, 'resource' | 'name' | 'namespace'>, hints: HintTarget): string {
+  const get = ['get', run.resource, run.name, '-n', run.namespace, '-o', 'jsonpath={.status.latestMoverStatus.logs}']
+  return `its log could not be read here; VolSync records it in status.latestMoverStatus.logs: ${kubectlHint(hints.kubectl, get)}`
 }
 
 /** The one line said when the jobs watch cannot be used: the wait goes on without it. */
@@ -423,8 +421,8 @@ export function failureList(runs: readonly SyncRun[], hints: HintTarget, paint: 
     const facts = readMoverLogs(p.logs)
     for (const l of facts.errorLines) lines.push(`    ${l}`)
     if (facts.lockError) {
-      const app = run.name.endsWith('-backup') ? `APP=${run.name.slice(0, -'-backup'.length)} ` : ''
-      lines.push(`    the repository is locked: task volsync:unlock ${app}CLUSTER=${hints.task.cluster} NAMESPACE=${run.namespace}`)
+      const app = run.name.endsWith('-backup') ? run.name.slice(0, -'-backup'.length) : undefined
+      lines.push(`    the repository is locked: ${taskHint('unlock', { APP: app, NAMESPACE: run.namespace }, hints.task)}`)
     }
   }
   return lines.join('\n')
@@ -459,11 +457,10 @@ export interface Report {
 
 function followUps(hints: Hints, logs: string): string[] {
   const lines: string[] = []
-  const app = hints.app ? `APP=${hints.app} ` : ''
   if (readMoverLogs(logs).lockError) {
-    lines.push(`The repository is locked: clear a stale lock with  task volsync:unlock ${app}CLUSTER=${hints.task.cluster}`)
+    lines.push(`The repository is locked: clear a stale lock with  ${taskHint('unlock', { APP: hints.app }, hints.task)}`)
   }
-  lines.push(`See the state of every source with  task volsync:status CLUSTER=${hints.task.cluster}`)
+  lines.push(`See the state of every source with  ${taskHint('status', {}, hints.task)}`)
   return lines
 }
 
@@ -482,8 +479,10 @@ function failureReport(run: SyncRun, p: Failed, hints: Hints): Report {
   }
 }
 
-function pausedReport(run: SyncRun, _hints: Hints): Report {
-  const unpause = `kubectl patch ${run.resource} ${run.name} -n ${run.namespace} --type merge -p '{"spec":{"paused":false}}'`
+function pausedReport(run: SyncRun, hints: Hints): Report {
+  const unpause = kubectlHint(hints.kubectl, [
+    'patch', run.resource, run.name, '-n', run.namespace, '--type', 'merge', '-p', '{"spec":{"paused":false}}',
+  ])
   return {
     ok: false,
     lines: [],
@@ -514,7 +513,7 @@ export function snapshotReport(run: SyncRun, hints: Hints): Report {
   } else {
     warnings.push(
       `the mover log of ${run.ref} names no new snapshot (no "snapshot <id> saved" line); ` +
-        `check the repository with  task volsync:list${hints.app ? ` APP=${hints.app}` : ''} CLUSTER=${hints.task.cluster}`,
+        `check the repository with  ${taskHint('list', { APP: hints.app }, hints.task)}`,
     )
   }
   return { ok: true, lines, warnings }

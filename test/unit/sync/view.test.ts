@@ -41,7 +41,8 @@ import type { MoverStatus, ReplicationDestination, ReplicationSource, SyncStatus
 
 const NOW = new Date('2026-11-26T04:10:00Z')
 const plain = painter(false)
-const TARGET = { kubectl: { kubeconfig: '/k/kube config' }, task: { cluster: 'apps' } }
+/** a run given KUBECONFIG='/k/kube config' explicitly */
+const TARGET = { kubectl: { kubeconfig: '/k/kube config' }, task: { cluster: 'apps', kubeconfig: '/k/kube config' } }
 const HINTS = { ...TARGET, app: 'odoo' }
 const LOCKED: MoverStatus = {
   result: 'Failed',
@@ -213,7 +214,7 @@ describe('summary of snapshot-all', () => {
     expect(text.split('\n')).toEqual([
       '! business/plex-backup: the mover failed (VolSync keeps retrying this sync until it succeeds; stopped waiting)',
       '    unable to create lock in backend: repository is already locked by PID 27 on volsync-src-odoo-backup-x2k8p',
-      '    the repository is locked: task volsync:unlock APP=plex CLUSTER=apps NAMESPACE=business',
+      "    the repository is locked: task volsync:unlock APP=plex NAMESPACE=business CLUSTER=apps KUBECONFIG='/k/kube config'",
       '! business/wiki: the mover failed (VolSync keeps retrying this sync until it succeeds; stopped waiting)',
       '    Fatal: wrong password or no key found',
       '    ERROR: failure connecting to repository, incorrect password',
@@ -241,7 +242,7 @@ describe('snapshotReport', () => {
 
   it('says so when the log names no snapshot', () => {
     expect(snapshotReport(succeeded('snapshot', ''), HINTS).warnings).toEqual([
-      'the mover log of business/odoo-backup names no new snapshot (no "snapshot <id> saved" line); check the repository with  task volsync:list APP=odoo CLUSTER=apps',
+      `the mover log of business/odoo-backup names no new snapshot (no "snapshot <id> saved" line); check the repository with  task volsync:list APP=odoo CLUSTER=apps KUBECONFIG='/k/kube config'`,
     ])
   })
 
@@ -254,15 +255,29 @@ describe('snapshotReport', () => {
       '  === Starting backup ===',
       '  unable to create lock in backend: repository is already locked by PID 27 on volsync-src-odoo-backup-x2k8p',
       'VolSync keeps retrying this sync until it succeeds.',
+      "The repository is locked: clear a stale lock with  task volsync:unlock APP=odoo CLUSTER=apps KUBECONFIG='/k/kube config'",
+      "See the state of every source with  task volsync:status CLUSTER=apps KUBECONFIG='/k/kube config'",
+    ])
+  })
+
+  it("names the run's cluster the way it was found: a context, and no KUBECONFIG when none was given", () => {
+    const hints = { kubectl: { context: 'apps' }, task: { cluster: 'apps' }, app: 'odoo' }
+    expect(snapshotReport(failed(LOCKED), hints).error?.details.split('\n').slice(-2)).toEqual([
       'The repository is locked: clear a stale lock with  task volsync:unlock APP=odoo CLUSTER=apps',
       'See the state of every source with  task volsync:status CLUSTER=apps',
     ])
+    expect(snapshotReport(paused('odoo-backup'), hints).error?.details).toContain(
+      `  kubectl --context apps patch replicationsources.volsync.backube odoo-backup -n business --type merge -p '{"spec":{"paused":false}}'`,
+    )
   })
 
   it('refuses a paused source and says how to unpause it', () => {
     const r = snapshotReport(paused('odoo-backup'), HINTS)
     expect(r.error?.message).toBe('business/odoo-backup is paused (spec.paused is true): no sync can run until it is unpaused. Nothing was changed.')
-    expect(r.error?.details).toContain(`kubectl patch replicationsources.volsync.backube odoo-backup -n business --type merge -p '{"spec":{"paused":false}}'`)
+    expect(r.error?.details).toBe(
+      'Unpause it first (if whoever paused it agrees):\n' +
+        `  kubectl --kubeconfig '/k/kube config' patch replicationsources.volsync.backube odoo-backup -n business --type merge -p '{"spec":{"paused":false}}'`,
+    )
   })
 })
 
@@ -300,7 +315,7 @@ describe('stoppedDetails', () => {
     const s = syncing()
     expect(stoppedDetails(s, HINTS).split('\n')).toEqual([
       'Our sync (token tok) had not finished when waiting stopped; VolSync completes it on its own.',
-      'See the state of every source with  task volsync:status CLUSTER=apps',
+      "See the state of every source with  task volsync:status CLUSTER=apps KUBECONFIG='/k/kube config'",
     ])
     const stale = observe(s, rs('odoo-backup', { manual: 'tok', running: 'x', mover: LOCKED, rv: '9' }))
     expect(stale.phase.kind).toBe('failed')
@@ -313,7 +328,7 @@ describe('stoppedDetails', () => {
 describe('failureReason: why a run failed, in words', () => {
   const JOB: JobTrack = { uid: 'j', name: 'volsync-src-odoo-backup', namespace: 'business', owner: 'o', firstFailed: 0, failed: 8, limit: 8 }
   const WHERE =
-    "; its log could not be read here; VolSync records it in status.latestMoverStatus.logs: kubectl get replicationsources.volsync.backube odoo-backup -n business -o jsonpath='{.status.latestMoverStatus.logs}'"
+    "; its log could not be read here; VolSync records it in status.latestMoverStatus.logs: kubectl --kubeconfig '/k/kube config' get replicationsources.volsync.backube odoo-backup -n business -o 'jsonpath={.status.latestMoverStatus.logs}'"
   /** a snapshot run of odoo-backup that failed so, with `logs` and `triggers` */
   const as = (failure: Failure, logs = 'x', purpose: Purpose = 'snapshot', triggers = 1): [SyncRun, Extract<Phase, { kind: 'failed' }>] => {
     const phase = { kind: 'failed' as const, failure, logs, triggered: true }
@@ -458,7 +473,7 @@ describe('mover Jobs', () => {
 
   it('whereToLook gives a command that prints the log VolSync records', () => {
     expect(whereToLook({ resource: 'replicationsources.volsync.backube', name: 'odoo-backup', namespace: 'business' }, TARGET)).toBe(
-      "its log could not be read here; VolSync records it in status.latestMoverStatus.logs: kubectl get replicationsources.volsync.backube odoo-backup -n business -o jsonpath='{.status.latestMoverStatus.logs}'",
+      "its log could not be read here; VolSync records it in status.latestMoverStatus.logs: kubectl --kubeconfig '/k/kube config' get replicationsources.volsync.backube odoo-backup -n business -o 'jsonpath={.status.latestMoverStatus.logs}'",
     )
   })
 
@@ -513,7 +528,7 @@ describe("a restore's sync", () => {
     expect(without.phase.kind === 'failed' && restoreSyncError(without, without.phase, TARGET)).toEqual({
       message:
         `${head}its log could not be read here; VolSync records it in status.latestMoverStatus.logs: ` +
-        "kubectl get replicationdestinations.volsync.backube odoo-restore-20261126040000 -n business -o jsonpath='{.status.latestMoverStatus.logs}'.",
+        "kubectl --kubeconfig '/k/kube config' get replicationdestinations.volsync.backube odoo-restore-20261126040000 -n business -o 'jsonpath={.status.latestMoverStatus.logs}'.",
       details: '',
     })
   })
