@@ -15,8 +15,8 @@
 // - latestMoverStatus is never cleared when a sync starts: it is written only
 //   when a mover Job succeeds (which also completes the sync) or reaches its
 //   backoff limit (Failed; the Job is recreated and the sync goes on).
+import { parseGoDuration } from '../duration.ts'
 import type { KubeObject } from '../kubectl.ts'
-import { parseGoDuration } from '../output.ts'
 import { readMoverLogs, type MoverLogFacts } from '../volsync/mover-log.ts'
 import { RD, RS, type MoverStatus, type SyncStatus } from '../volsync/objects.ts'
 import { gaveUpLog, type JobTrack } from './jobs.ts'
