@@ -3,6 +3,7 @@
 // UsageError) out. No value reaches kubectl, a manifest or a jsonpath
 // without passing through this module first.
 import minimist from 'minimist'
+import { parseGoDuration, type DurationUnit } from './duration.ts'
 import { UsageError } from './errors.ts'
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
@@ -72,22 +73,11 @@ export function parseSnapshotSelector(value: string): SnapshotSelector {
   )
 }
 
-const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g
-
-const DURATION = /^(\d+(?:\.\d+)?(ms|s|m|h))+$/
-
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
-
-/** A Go-style duration ("90s", "30m", "1h30m") in milliseconds. */
-export function parseDuration(value: string): number | undefined {
-  if (!DURATION.test(value)) return undefined
-  let ms = 0
-  for (const [, n, unit] of value.matchAll(DURATION_PART)) ms += Number(n) * UNIT_MS[unit!]!
-  return ms
-}
+/** The units TIMEOUT takes ("90s", "30m", "1h30m", "250ms"). */
+export const TIMEOUT_UNITS: readonly DurationUnit[] = ['ms', 's', 'm', 'h']
 
 function validateTimeout(value: string): number {
-  const ms = parseDuration(value)
+  const ms = parseGoDuration(value, TIMEOUT_UNITS)
   if (ms === undefined || ms <= 0 || ms > 7 * 24 * 3_600_000) {
     throw new UsageError(
       `${label('timeout')} ${JSON.stringify(value)} is not a duration: use a number with a unit, ` +

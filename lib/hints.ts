@@ -29,6 +29,20 @@ export interface TaskTarget {
   kubeconfig?: string
 }
 
+/** Whom the commands printed by this run address: its cluster, as kubectl and as task name it. */
+export interface HintTarget {
+  kubectl: Pick<ClusterTarget, 'kubeconfig' | 'context'>
+  task: TaskTarget
+}
+
+/** The hint target of a run on `cluster`; `explicitKubeconfig`: the KUBECONFIG (--kubeconfig) it was given, if any. */
+export function hintTarget(cluster: ClusterTarget, explicitKubeconfig?: string): HintTarget {
+  return {
+    kubectl: { kubeconfig: cluster.kubeconfig, context: cluster.context },
+    task: { cluster: cluster.name, kubeconfig: explicitKubeconfig },
+  }
+}
+
 /**
  * `task volsync:<name> VAR=value ... CLUSTER=<c> [KUBECONFIG=<file>]`; vars
  * whose value is undefined are left out.

@@ -1,9 +1,10 @@
 // The only place that runs kubectl. Every call of a run carries the same
 // --kubeconfig/--context; state is read as JSON; manifests go in on stdin;
 // a failure becomes a KubectlError carrying kubectl's own stderr.
-import { $, quote, type ProcessPromise } from 'zx/core'
+import { $, type ProcessPromise } from 'zx/core'
 import type { ClusterTarget } from './cluster.ts'
 import { OperationError, errorText } from './errors.ts'
+import { kubectlHint } from './hints.ts'
 import { JsonListItemSplitter, JsonStreamSplitter } from './jsonstream.ts'
 
 export interface KubeObject {
@@ -85,6 +86,12 @@ const REQUEST_TIMEOUT = '--request-timeout=60s'
 
 export type Scope = { namespace: string } | { allNamespaces: true }
 
+/** A field selector (metadata.name=x) and a label selector (app=x), each optional. */
+export interface Selectors {
+  field?: string
+  label?: string
+}
+
 export interface WatchEvent<T> {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR'
   object: T
@@ -106,9 +113,9 @@ export class Kubectl {
     return flags
   }
 
-  /** A copy-pasteable command line for this cluster (clean-up hints, plans). */
+  /** A copy-pasteable command line for this cluster (clean-up hints): lib/hints.ts kubectlHint. */
   commandLine(args: readonly string[]): string {
-    return [this.bin, ...this.targetFlags, ...args].map((a) => quote(a)).join(' ')
+    return kubectlHint(this.target, args)
   }
 
   /**
@@ -153,12 +160,9 @@ export class Kubectl {
   async list<T>(
     resource: string,
     scope: Scope,
-    selectors: { field?: string; label?: string } = {},
+    selectors: Selectors = {},
   ): Promise<T[]> {
-    const args = ['get', resource, ...scopeFlags(scope)]
-    if (selectors.field) args.push('--field-selector', selectors.field)
-    if (selectors.label) args.push('--selector', selectors.label)
-    return (await this.json<KubeList<T>>(args)).items
+    return (await this.json<KubeList<T>>(['get', resource, ...scopeFlags(scope), ...selectorFlags(selectors)])).items
   }
 
   /**
@@ -169,12 +173,9 @@ export class Kubectl {
     resource: string,
     scope: Scope,
     onItem: (item: T) => void,
-    selectors: { field?: string; label?: string } = {},
+    selectors: Selectors = {},
   ): Promise<void> {
-    const args = ['get', resource, ...scopeFlags(scope)]
-    if (selectors.field) args.push('--field-selector', selectors.field)
-    if (selectors.label) args.push('--selector', selectors.label)
-    args.push('-o', 'json')
+    const args = ['get', resource, ...scopeFlags(scope), ...selectorFlags(selectors), '-o', 'json']
     const proc = this.spawn(args, { streamed: true })
     const splitter = new JsonListItemSplitter()
     const utf8 = new TextDecoder()
@@ -324,12 +325,9 @@ export class Kubectl {
     resource: string,
     scope: Scope,
     signal: AbortSignal,
-    selectors: { field?: string; label?: string } = {},
+    selectors: Selectors = {},
   ): AsyncGenerator<WatchEvent<T>> {
-    const args = [resource, ...scopeFlags(scope), '--output-watch-events']
-    if (selectors.field) args.push('--field-selector', selectors.field)
-    if (selectors.label) args.push('--selector', selectors.label)
-    return this.watch<WatchEvent<T>>(args, signal)
+    return this.watch<WatchEvent<T>>([resource, ...scopeFlags(scope), '--output-watch-events', ...selectorFlags(selectors)], signal)
   }
 }
 
@@ -344,4 +342,11 @@ class Discard<T> extends Array<T> {
 
 function scopeFlags(scope: Scope): string[] {
   return 'allNamespaces' in scope ? ['--all-namespaces'] : ['-n', scope.namespace]
+}
+
+function selectorFlags(selectors: Selectors): string[] {
+  return [
+    ...(selectors.field ? ['--field-selector', selectors.field] : []),
+    ...(selectors.label ? ['--selector', selectors.label] : []),
+  ]
 }

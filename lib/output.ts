@@ -118,15 +118,6 @@ export function formatAge(ms: number): string {
   return h % 24 ? `${d}d${h % 24}h` : `${d}d`
 }
 
-/** A Go/metav1 duration ("1m3.456789s", "2h0m0s", "850ms") in ms; undefined if unreadable. */
-export function parseGoDuration(value: string | undefined): number | undefined {
-  if (!value || !/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(value)) return undefined
-  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
-  let ms = 0
-  for (const [, n, u] of value.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(n) * unit[u!]!
-  return ms
-}
-
 export const pad2 = (n: number) => String(n).padStart(2, '0')
 
 /** "2026-11-26 04:00" in UTC, or in the local time zone. */

@@ -6,6 +6,7 @@ import { Cleanup, manualCleanupText } from './cleanup.ts'
 import { helpText, parseArgs, scriptArgs, type CommandSpec, type Options } from './cli.ts'
 import { findCluster, type ClusterTarget } from './cluster.ts'
 import { EXIT, InterruptedError, OperationError, UsageError, errorText } from './errors.ts'
+import { hintTarget, type HintTarget } from './hints.ts'
 import { Kubectl } from './kubectl.ts'
 import { Output } from './output.ts'
 
@@ -13,6 +14,8 @@ export interface Context {
   opts: Options
   cluster: ClusterTarget
   kubectl: Kubectl
+  /** this run's cluster for the commands printed for the operator (lib/hints.ts) */
+  hints: HintTarget
   out: Output
   cleanup: Cleanup
   /** aborted on SIGINT, SIGTERM or SIGHUP */
@@ -84,7 +87,8 @@ export async function runCommand(
     const checkpoint = () => {
       if (abort.signal.aborted) throw new InterruptedError()
     }
-    code = await body({ opts, cluster, kubectl, out, cleanup, signal: abort.signal, checkpoint })
+    const hints = hintTarget(cluster, opts.kubeconfig)
+    code = await body({ opts, cluster, kubectl, hints, out, cleanup, signal: abort.signal, checkpoint })
   } catch (err) {
     code = reportError(out, err)
   } finally {

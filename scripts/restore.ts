@@ -3,33 +3,20 @@
 import { stringify } from 'yaml'
 import type { CommandSpec } from '../lib/cli.ts'
 import { EXIT, OperationError, errorText } from '../lib/errors.ts'
+import { taskHint } from '../lib/hints.ts'
 import { newToken } from '../lib/names.ts'
 import { askLine } from '../lib/prompt.ts'
 import { restoreDestination, restoreName } from '../lib/restore/destination.ts'
 import { judgeRestore, restoreReport } from '../lib/restore/outcome.ts'
-import {
-  blockersText,
-  confirmationMode,
-  isYes,
-  partialRestoreText,
-  planText,
-  rerunCommand,
-} from '../lib/restore/plan.ts'
-import {
-  pauseSource,
-  readClaimUsers,
-  readFluxDecisions,
-  stopWorkload,
-  suspendFlux,
-  waitForClaimReleased,
-} from '../lib/restore/quiesce.io.ts'
+import { blockersText, confirmationMode, isYes, planText, rerunCommand } from '../lib/restore/plan.ts'
+import { readClaimUsers, readFluxDecisions } from '../lib/restore/quiesce.io.ts'
+import { RestoreRun } from '../lib/restore/restore.io.ts'
 import { runCommand } from '../lib/run.ts'
 import { listSnapshots } from '../lib/snapshots/list.io.ts'
 import { resticImage } from '../lib/snapshots/pod.ts'
 import { resolveRestorePoint } from '../lib/snapshots/restic.ts'
-import { waitForSync } from '../lib/sync/follow.io.ts'
-import { tookText } from '../lib/sync/machine.ts'
-import { RD, ref, type ReplicationDestination } from '../lib/volsync/objects.ts'
+import { tookText } from '../lib/sync/view.ts'
+import { ref } from '../lib/volsync/objects.ts'
 import { findSource } from '../lib/volsync/sources.io.ts'
 
 const spec: CommandSpec = {
@@ -70,7 +57,7 @@ const spec: CommandSpec = {
 }
 
 await runCommand(spec, async (ctx) => {
-  const { opts, kubectl, out, cleanup } = ctx
+  const { opts, kubectl, out } = ctx
   const app = opts.app!
   const mode = confirmationMode(opts, Boolean(process.stdin.isTTY))
 
@@ -99,7 +86,10 @@ await runCommand(spec, async (ctx) => {
 
   // 3. who uses the PVC, and which Flux objects manage them
   const users = await readClaimUsers(kubectl, namespace, pvc)
-  if (users.blockers.length) throw new OperationError(blockersText(pvc, users.blockers), 'Nothing was changed.')
+  if (users.blockers.length) {
+    const status = taskHint('status', { NAMESPACE: namespace }, ctx.hints.task)
+    throw new OperationError(blockersText(pvc, users.blockers, status), 'Nothing was changed.')
+  }
   const flux = await readFluxDecisions(kubectl, users.workloads)
 
   // 4. the plan, and the confirmation
@@ -164,66 +154,36 @@ await runCommand(spec, async (ctx) => {
     }
   }
 
-  // 5. quiesce: the backups (a scheduled one must not snapshot a half-restored
-  // volume), Flux (it would scale the app back up), then the workloads
-  let moverMayRun = false
-  const gate = {
-    blocked: () =>
-      moverMayRun ? `ReplicationDestination ${namespace}/${destination} could not be deleted; its mover may still write into ${pvc}` : undefined,
-  }
-  const running = users.workloads.filter((w) => w.replicas > 0)
-  const rerun = rerunCommand(opts, namespace, point.snapshot.id)
+  // 5. act and wait: hold the backups, Flux and the app, restore through the
+  // ReplicationDestination and follow its sync; the clean-up then puts back
+  // what the restore's ending does not keep (lib/restore/stages.ts)
+  const restore = new RestoreRun(ctx, {
+    source: rs,
+    pvc,
+    workloads: users.workloads,
+    flux,
+    destination: manifest,
+    keep: opts.keep,
+    rerun: rerunCommand(app, namespace, point.snapshot.id, ctx.hints.task),
+  })
   let outcome
-  let restoring = false // the ReplicationDestination exists and its restore has not finished
   try {
-    await pauseSource(ctx, rs, gate)
-    for (const decision of flux) {
-      if (decision.action === 'suspend') await suspendFlux(ctx, decision, gate)
-    }
-    for (const w of running) await stopWorkload(ctx, w, gate)
-    await waitForClaimReleased(ctx, namespace, pvc)
-
-    // 6. restore; deleting the ReplicationDestination (foreground) stops its mover before the app starts again
-    ctx.checkpoint()
-    const dropDestinationUndo = cleanup.push({
-      what: `delete ReplicationDestination ${namespace}/${destination}`,
-      undo: async () => {
-        await kubectl.delete(RD, destination, namespace, { wait: true, cascade: 'foreground', timeout: '5m' })
-        moverMayRun = false
-      },
-      manual: [kubectl.commandLine(['delete', RD, destination, '-n', namespace, '--ignore-not-found', '--cascade=foreground'])],
-    })
-    moverMayRun = true
-    out.note(`creating ReplicationDestination ${namespace}/${destination}`)
-    const rd = await kubectl.create<ReplicationDestination>(manifest)
-    restoring = true
-    ctx.checkpoint()
-    outcome = await waitForSync(ctx, RD, rd, token, undefined, 'the restore')
-    restoring = moverMayRun = false
-    if (opts.keep) {
-      dropDestinationUndo()
-      out.note(
-        `KEEP=true: kept ReplicationDestination ${namespace}/${destination} (its sync is done; it will not run again). ` +
-          `Delete it with:\n  ${kubectl.commandLine(['delete', RD, destination, '-n', namespace])}`,
-      )
-    }
+    await restore.quiesce()
+    outcome = await restore.restore()
   } catch (err) {
-    if (restoring) {
-      out.warn(partialRestoreText(pvc, running.length > 0, rerun))
-      if (opts.keep) out.note('KEEP=true: the ReplicationDestination is deleted anyway: its restore did not finish, and VolSync would retry it while the app runs.')
-    }
     // the JSON says it too: not ok, and whether the PVC may be half-written
-    const stopped = errorText(err)
-    out.data(restoreReport(report, { stopped, pvcMayBePartial: restoring }))
+    const { pvcMayBePartial } = restore.stopped()
+    out.data(restoreReport(report, { stopped: errorText(err), pvcMayBePartial }))
     throw err
   }
 
-  // 7. report: the mover log says what was restored
-  const verdict = judgeRestore(outcome, point.snapshot, `${namespace}/${pvc}`)
+  // 6. report: the mover log says what was restored
+  const list = taskHint('list', { APP: app, NAMESPACE: namespace }, ctx.hints.task)
+  const verdict = judgeRestore(outcome, point.snapshot, `${namespace}/${pvc}`, list)
   out.data(restoreReport({ ...report, kept: opts.keep }, { outcome, verdict }))
   if (!verdict.ok) throw new OperationError(verdict.message, verdict.details)
   const took = tookText(outcome)
   out.log(`\n${verdict.message}${took ? `, ${took}` : ''}.`)
-  if (running.length) out.log('The workloads are scaled back and Flux is resumed now (clean-up below); check the app.')
+  if (users.workloads.some((w) => w.replicas > 0)) out.log('The workloads are scaled back and Flux is resumed now (clean-up below); check the app.')
   return EXIT.OK
 })

@@ -5,7 +5,7 @@ import type { CommandSpec } from '../lib/cli.ts'
 import { EXIT } from '../lib/errors.ts'
 import { hiddenNote } from '../lib/output.ts'
 import { runCommand } from '../lib/run.ts'
-import { triggerAndWait } from '../lib/sync/follow.io.ts'
+import { syncAndWait } from '../lib/sync/engine.io.ts'
 import { failureList, summaryLine, summaryRow, summaryTable } from '../lib/sync/view.ts'
 import { listSources } from '../lib/volsync/sources.io.ts'
 
@@ -42,13 +42,13 @@ await runCommand(spec, async (ctx) => {
     return EXIT.OK
   }
 
-  const { results, stop, error } = await triggerAndWait(ctx, 'snapshot', sources, scope, `backup of ${sources.length} sources`)
-  const rows = results.map(({ run, fate }) => summaryRow(run, fate, stop))
+  const { results, stop, error } = await syncAndWait(ctx, 'snapshot', sources, scope, `backup of ${sources.length} sources`)
+  const rows = results.map(({ run, fate }) => summaryRow(run, fate, stop, ctx.hints))
   out.data({ cluster: opts.cluster, namespace: opts.namespace ?? null, stopped: stop ?? null, sources: rows })
   const table = summaryTable(rows, out.width, out.paint)
   out.result(table.text)
   if (table.hidden.length) out.result(hiddenNote(table))
-  const failures = failureList(results.map((r) => r.run), { cluster: opts.cluster }, out.paint)
+  const failures = failureList(results.map((r) => r.run), ctx.hints, out.paint)
   if (failures) out.result(`\n${failures}`)
   out.result(`\n${summaryLine(rows)} (${where})`)
   const skipped = rows.filter((r) => r.result === 'skipped')

@@ -4,7 +4,7 @@
 import type { CommandSpec } from '../lib/cli.ts'
 import { EXIT, OperationError } from '../lib/errors.ts'
 import { runCommand } from '../lib/run.ts'
-import { stoppedError, triggerAndWait } from '../lib/sync/follow.io.ts'
+import { stoppedError, syncAndWait } from '../lib/sync/engine.io.ts'
 import { snapshotReport, stoppedDetails, summaryRow } from '../lib/sync/view.ts'
 import { findSource } from '../lib/volsync/sources.io.ts'
 
@@ -36,12 +36,12 @@ const spec: CommandSpec = {
 await runCommand(spec, async (ctx) => {
   const { opts, kubectl, out } = ctx
   const rs = await findSource(kubectl, opts.app!, opts.namespace)
-  const hints = { cluster: opts.cluster, app: opts.app }
+  const hints = { ...ctx.hints, app: opts.app }
   const label = `backup of ${rs.metadata.namespace}/${rs.metadata.name}`
-  const { results, stop, error } = await triggerAndWait(ctx, 'snapshot', [rs], { namespace: rs.metadata.namespace! }, label)
+  const { results, stop, error } = await syncAndWait(ctx, 'snapshot', [rs], { namespace: rs.metadata.namespace! }, label)
   const { run, fate } = results[0]!
-  out.data({ cluster: opts.cluster, ...summaryRow(run, fate, stop) })
-  if (error !== undefined) throw stoppedError(error, stoppedDetails('snapshot', run, hints))
+  out.data({ cluster: opts.cluster, ...summaryRow(run, fate, stop, hints) })
+  if (error !== undefined) throw stoppedError(error, stoppedDetails(run, hints))
 
   const report = snapshotReport(run, hints)
   if (report.error) throw new OperationError(report.error.message, report.error.details)

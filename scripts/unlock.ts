@@ -4,7 +4,7 @@
 import type { CommandSpec } from '../lib/cli.ts'
 import { EXIT, OperationError } from '../lib/errors.ts'
 import { runCommand } from '../lib/run.ts'
-import { stoppedError, triggerAndWait } from '../lib/sync/follow.io.ts'
+import { stoppedError, syncAndWait } from '../lib/sync/engine.io.ts'
 import { stoppedDetails, summaryRow, unlockReport } from '../lib/sync/view.ts'
 import { findSource } from '../lib/volsync/sources.io.ts'
 
@@ -37,12 +37,12 @@ const spec: CommandSpec = {
 await runCommand(spec, async (ctx) => {
   const { opts, kubectl, out } = ctx
   const rs = await findSource(kubectl, opts.app!, opts.namespace)
-  const hints = { cluster: opts.cluster, app: opts.app }
+  const hints = { ...ctx.hints, app: opts.app }
   const label = `unlock of ${rs.metadata.namespace}/${rs.metadata.name}`
-  const { results, stop, error } = await triggerAndWait(ctx, 'unlock', [rs], { namespace: rs.metadata.namespace! }, label)
+  const { results, stop, error } = await syncAndWait(ctx, 'unlock', [rs], { namespace: rs.metadata.namespace! }, label)
   const { run, fate } = results[0]!
-  out.data({ cluster: opts.cluster, ...summaryRow(run, fate, stop), unlocked: run.phase.kind === 'succeeded' })
-  if (error !== undefined) throw stoppedError(error, stoppedDetails('unlock', run, hints))
+  out.data({ cluster: opts.cluster, ...summaryRow(run, fate, stop, hints), unlocked: run.phase.kind === 'succeeded' })
+  if (error !== undefined) throw stoppedError(error, stoppedDetails(run, hints))
 
   const report = unlockReport(run, hints)
   if (report.error) throw new OperationError(report.error.message, report.error.details)

@@ -2,7 +2,7 @@
 // snapshot (its log decides, since VolSync reports success when nothing was
 // restored), and the JSON report of `restore --output json`.
 import type { ListedSnapshot, RestorePoint } from '../snapshots/restic.ts'
-import type { SyncOutcome } from '../sync/machine.ts'
+import type { SyncOutcome } from '../sync/engine.ts'
 import { utcText } from './plan.ts'
 import type { Workload } from './workloads.ts'
 
@@ -14,9 +14,15 @@ export type RestoreVerdict =
  * Did the mover restore the planned snapshot? VolSync reports success when
  * nothing was restored (no eligible snapshot, or a repository it had to
  * create), so the logs decide: `restoring snapshot <id>` names what was
- * restored (`restoring <Snapshot <id> ...>` before restic 0.17).
+ * restored (`restoring <Snapshot <id> ...>` before restic 0.17). `list` is
+ * the command that lists the snapshots again.
  */
-export function judgeRestore(outcome: Pick<SyncOutcome, 'result' | 'logs' | 'facts'>, planned: ListedSnapshot, pvc: string): RestoreVerdict {
+export function judgeRestore(
+  outcome: Pick<SyncOutcome, 'result' | 'logs' | 'facts'>,
+  planned: ListedSnapshot,
+  pvc: string,
+  list: string,
+): RestoreVerdict {
   const { facts } = outcome
   const logs = outcome.logs.trim() || '(the mover left no log)'
   if (outcome.result === 'Failed') {
@@ -39,7 +45,7 @@ export function judgeRestore(outcome: Pick<SyncOutcome, 'result' | 'logs' | 'fac
       nothingRestored: true,
       message:
         `NOTHING WAS RESTORED: the mover found no eligible snapshot ("No eligible snapshots found"), ` +
-        `although VolSync reports success. The snapshots changed since the listing: run task volsync:list. The mover log:`,
+        `although VolSync reports success. The snapshots changed since the listing; list them again with:\n  ${list}\nThe mover log:`,
       details: logs,
     }
   }
@@ -61,8 +67,8 @@ export function judgeRestore(outcome: Pick<SyncOutcome, 'result' | 'logs' | 'fac
       message:
         `THE MOVER RESTORED A DIFFERENT SNAPSHOT: planned ${planned.short_id} (${planned.time}), ` +
         `restored ${restored}. ${pvc} now holds snapshot ${restored}. The repository changed between the ` +
-        `listing and the restore (a backup ran, or snapshots were pruned): run task volsync:list, then ` +
-        `restore again with SNAPSHOT=<id>. The mover log:`,
+        `listing and the restore (a backup ran, or snapshots were pruned): list them again, then restore ` +
+        `again with SNAPSHOT=<id>:\n  ${list}\nThe mover log:`,
       details: logs,
     }
   }

@@ -2,9 +2,9 @@
 // functions: whether it may ask, the plan shown before anything changes,
 // the error for pods it cannot stop, and what to tell the operator when it
 // did not finish.
-import { quote } from 'zx'
 import type { Options } from '../cli.ts'
 import { UsageError } from '../errors.ts'
+import { taskHint, type TaskTarget } from '../hints.ts'
 import { formatAge } from '../output.ts'
 import { parseResticTime, type ListedSnapshot, type RestorePoint } from '../snapshots/restic.ts'
 import { fluxRefText, type SuspendDecision } from './flux.ts'
@@ -119,29 +119,22 @@ export function planText(plan: RestorePlan, now: Date): string {
   return lines.join('\n')
 }
 
-/** The error for pods that scaling cannot stop. */
-export function blockersText(pvc: string, blockers: readonly Blocker[]): string {
+/** The error for pods that scaling cannot stop; `status`: the command that shows the sources of the namespace. */
+export function blockersText(pvc: string, blockers: readonly Blocker[], status: string): string {
   const mover = blockers.some((b) => b.volsyncMover)
   return [
     `${pvc} is in use by pods that no Deployment or StatefulSet runs, so this tool cannot stop them:`,
     ...blockers.map((b) => `  pod ${b.pod} (${b.owner}${b.volsyncMover ? ': a VolSync mover' : ''})`),
     mover
       ? 'A VolSync mover is using the PVC (a backup with copyMethod Direct, or another restore): ' +
-        'wait until it ends (task volsync:status), then run the restore again.'
+        `wait until it ends, then run the restore again. Follow it with:\n  ${status}`
       : 'Stop them yourself, then run the restore again.',
   ].join('\n')
 }
 
 /** The command that restores the same snapshot again, exactly. */
-export function rerunCommand(opts: Pick<Options, 'app' | 'cluster' | 'kubeconfig'>, namespace: string, snapshotId: string): string {
-  const vars = [
-    `APP=${opts.app}`,
-    `CLUSTER=${opts.cluster}`,
-    `NAMESPACE=${namespace}`,
-    `SNAPSHOT=${snapshotId}`,
-    ...(opts.kubeconfig ? [`KUBECONFIG=${quote(opts.kubeconfig)}`] : []),
-  ]
-  return `task volsync:restore ${vars.join(' ')}`
+export function rerunCommand(app: string, namespace: string, snapshotId: string, target: TaskTarget): string {
+  return taskHint('restore', { APP: app, NAMESPACE: namespace, SNAPSHOT: snapshotId }, target)
 }
 
 /** Said when the restore stops while the mover may have been writing. */

@@ -1,6 +1,8 @@
 // Stopping an app so its PVC can be written, and starting it again: thin
 // fetchers and actions around the pure decisions in workloads.ts and flux.ts.
-// Each action pushes its idempotent undo before it acts.
+// Each action pushes its idempotent undo before it acts, through the restore
+// it is part of (restore.io.ts), which decides what is undone when it ends.
+import type { UndoStep } from '../cleanup.ts'
 import { OperationError } from '../errors.ts'
 import { KubectlError, type Kubectl } from '../kubectl.ts'
 import type { Pod } from '../pods.ts'
@@ -19,6 +21,7 @@ import {
   type SuspendDecision,
 } from './flux.ts'
 import { pausePatch, unpausePatch } from './quiesce.ts'
+import type { Layer } from './stages.ts'
 import {
   WORKLOAD_RESOURCE,
   claimReleasedCheck,
@@ -55,31 +58,34 @@ async function readFluxObject(kubectl: Kubectl, ref: FluxRef): Promise<FluxObjec
   }
 }
 
-/**
- * Held back while the restore mover may still be writing into the PVC (its
- * ReplicationDestination could not be deleted): starting the app, or letting
- * Flux start it, would put it on a PVC being overwritten.
- */
-export interface MoverGate {
-  /** why starting the app must wait, or undefined */
+/** What a quiesce step needs from the restore it is part of (lib/restore/restore.io.ts). */
+export interface RestoreHooks {
+  /**
+   * Why the undos must not start the app yet, or undefined: while the restore
+   * mover may still be writing into the PVC (its ReplicationDestination could
+   * not be deleted), starting the app, or letting Flux start it, would put it
+   * on a PVC being overwritten.
+   */
   blocked(): string | undefined
+  /** registers the undo of a step, under what it puts back, before the step acts; returns what drops it */
+  pushUndo(layer: Layer, step: UndoStep): () => void
 }
 
-function checkGate(gate: MoverGate): void {
-  const why = gate.blocked()
+function checkGate(hooks: RestoreHooks): void {
+  const why = hooks.blocked()
   if (why) throw new OperationError(`held back: ${why}`)
 }
 
 /** Suspends a Flux object; its undo resumes it, only while it is still suspended. */
-export async function suspendFlux(ctx: Context, decision: SuspendDecision & { action: 'suspend' }, gate: MoverGate): Promise<void> {
-  const { kubectl, cleanup } = ctx
+export async function suspendFlux(ctx: Context, decision: SuspendDecision & { action: 'suspend' }, hooks: RestoreHooks): Promise<void> {
+  const { kubectl } = ctx
   const { ref } = decision
   const resource = FLUX_RESOURCE[ref.kind]
   ctx.checkpoint()
-  cleanup.push({
+  hooks.pushUndo('flux', {
     what: `resume ${fluxRefText(ref)}`,
     undo: async () => {
-      checkGate(gate)
+      checkGate(hooks)
       try {
         await kubectl.patch(resource, ref.name, ref.namespace, 'json', resumePatch(decision.suspendWasSet))
       } catch (err) {
@@ -104,8 +110,8 @@ export async function suspendFlux(ctx: Context, decision: SuspendDecision & { ac
  * backup snapshots a half-restored volume; its undo unpauses it, only while
  * it is still paused. A source paused already is left paused.
  */
-export async function pauseSource(ctx: Context, rs: ReplicationSource, gate: MoverGate): Promise<void> {
-  const { kubectl, cleanup, out } = ctx
+export async function pauseSource(ctx: Context, rs: ReplicationSource, hooks: RestoreHooks): Promise<void> {
+  const { kubectl, out } = ctx
   const { name } = rs.metadata
   const namespace = rs.metadata.namespace!
   if (rs.spec.paused === true) {
@@ -113,10 +119,10 @@ export async function pauseSource(ctx: Context, rs: ReplicationSource, gate: Mov
     return
   }
   ctx.checkpoint()
-  cleanup.push({
+  hooks.pushUndo('source', {
     what: `unpause ReplicationSource ${objectRef(rs)}`,
     undo: async () => {
-      checkGate(gate)
+      checkGate(hooks)
       try {
         await kubectl.patch(RS, name, namespace, 'json', unpausePatch(rs.spec.paused === false))
       } catch (err) {
@@ -133,13 +139,13 @@ export async function pauseSource(ctx: Context, rs: ReplicationSource, gate: Mov
 }
 
 /** Scales a workload to 0, only from the recorded count; its undo scales it back to that count. */
-export async function stopWorkload(ctx: Context, w: Workload, gate: MoverGate): Promise<void> {
-  const { kubectl, cleanup, out } = ctx
+export async function stopWorkload(ctx: Context, w: Workload, hooks: RestoreHooks): Promise<void> {
+  const { kubectl, out } = ctx
   const resource = WORKLOAD_RESOURCE[w.kind]
   ctx.checkpoint()
-  const drop = cleanup.push({
+  const drop = hooks.pushUndo('workloads', {
     what: `scale ${workloadRef(w)} back to ${w.replicas}`,
-    undo: () => scaleBack(kubectl, w, gate, (line) => out.note(line)),
+    undo: () => scaleBack(kubectl, w, hooks, (line) => out.note(line)),
     manual: [kubectl.commandLine(['scale', resource, w.name, '-n', w.namespace, `--replicas=${w.replicas}`])],
   })
   out.note(`scaling ${workloadRef(w)} from ${w.replicas} to 0`)
@@ -160,8 +166,8 @@ export async function stopWorkload(ctx: Context, w: Workload, gate: MoverGate): 
   }
 }
 
-async function scaleBack(kubectl: Kubectl, w: Workload, gate: MoverGate, note: (line: string) => void): Promise<void> {
-  checkGate(gate)
+async function scaleBack(kubectl: Kubectl, w: Workload, hooks: RestoreHooks, note: (line: string) => void): Promise<void> {
+  checkGate(hooks)
   const resource = WORKLOAD_RESOURCE[w.kind]
   try {
     await kubectl.scale(resource, w.name, w.namespace, w.replicas, 0)

@@ -15,7 +15,6 @@ import {
   JOBS,
   LOG_TAIL,
   MOVER_JOB_SELECTOR,
-  jobsUnavailableNote,
   latestFailedPod,
   trackJob,
   type JobNews,
@@ -23,6 +22,7 @@ import {
   type JobTrack,
   type MoverJob,
 } from './jobs.ts'
+import { jobsUnavailableNote } from './view.ts'
 
 /** What the merged watch yields: a state of the awaited objects, news of a mover Job, or a note. */
 export type Followed<T> = { kind: 'object'; item: T } | { kind: 'job'; news: JobNews } | { kind: 'note'; text: string }

@@ -1,56 +1,175 @@
-// What snapshot, snapshot-all and unlock print, as pure functions of the
-// per-source runs (lib/sync/machine.ts) and what became of their triggers.
+// Everything the sync engine says: progress, notes, why a run failed, the
+// mover Jobs' attempts, the reports of snapshot, snapshot-all and unlock, and
+// the error of a restore's sync. Pure functions of the runs
+// (lib/sync/engine.ts) and what became of their triggers; every command
+// printed for the operator is built by lib/hints.ts for this run's cluster.
+import { kubectlHint, taskHint, type HintTarget } from '../hints.ts'
 import { formatAge, renderTable, type Cell, type Column, type Paint, type Table } from '../output.ts'
 import { readMoverLogs } from '../volsync/mover-log.ts'
 import { syncCondition } from '../volsync/objects.ts'
-import { removedLocks, type Phase, type Purpose, type SourceRun } from './machine.ts'
+import {
+  removedLocks,
+  type Phase,
+  type Purpose,
+  type Stop,
+  type SyncOutcome,
+  type SyncRun,
+  type Syncable,
+  type TriggerFate,
+} from './engine.ts'
+import type { JobTrack } from './jobs.ts'
 
-/** What became of a run's manual trigger afterwards. */
-export type TriggerFate =
-  /** never set */
-  | { kind: 'untouched' }
-  /** removed: the schedule applies again */
-  | { kind: 'removed' }
-  /** kept on purpose: the source has no schedule */
-  | { kind: 'kept'; token: string }
-  /** not removed: someone else changed it (reason says what) */
-  | { kind: 'left'; reason: string }
-  /** the removal failed; it is retried at exit, else the manual command is printed */
-  | { kind: 'pending'; error: string }
-
-/** How waiting ended when not every source settled. */
-export type Stop = 'timeout' | 'interrupted' | 'lost-contact'
-
-export interface Hints {
-  cluster: string
-  /** the APP of the single-source commands (for follow-up commands) */
+/** This run's cluster (for printed commands) and, for the single-app commands, its APP. */
+export interface Hints extends HintTarget {
   app?: string
+}
+
+type Failed = Extract<Phase, { kind: 'failed' }>
+type Succeeded = Extract<Phase, { kind: 'succeeded' }>
+
+const PAUSED = 'paused (spec.paused is true): no sync can run until it is unpaused'
+
+const kindOf = (run: SyncRun) => (run.purpose === 'restore' ? 'ReplicationDestination' : 'ReplicationSource')
+
+const lastErrorLine = (logs: string) => readMoverLogs(logs).errorSummary
+
+// ---------------------------------------------------------------- why a run failed
+
+/** Why a run failed, in words; a mover log that could not be read here is pointed at. */
+export function failureReason(run: SyncRun, p: Failed, hints: HintTarget): string {
+  const f = p.failure
+  const where = p.logs ? '' : `; ${whereToLook(run, hints)}`
+  switch (f.kind) {
+    case 'trigger-refused':
+      return `could not set the manual trigger: ${f.error}`
+    case 'deleted':
+      return `the ${kindOf(run)} was deleted while waiting`
+    case 'paused':
+      return `the ${kindOf(run)} was paused (spec.paused) while waiting: no sync can finish`
+    case 'running-failed':
+      return `the sync that was already running failed (VolSync keeps retrying it); no ${run.purpose} was triggered`
+    case 'running-gave-up':
+      return (
+        `the sync that was already running failed again (its mover ${gaveUpWords(f.job)}; VolSync keeps retrying it); ` +
+        `no ${run.purpose} was triggered${where}`
+      )
+    case 'raced':
+      return `a sync started just before each of our ${run.triggers} triggers; giving up (try again later)`
+    case 'completed-failed':
+      return 'the sync finished but the mover reports Failed'
+    case 'unlock-not-recorded':
+      return `the sync finished without recording the unlock (status.restic.lastUnlocked is ${JSON.stringify(f.lastUnlocked)})`
+    case 'trigger-removed':
+      return 'someone else removed spec.trigger.manual while waiting: this sync will not report back'
+    case 'trigger-changed':
+      return `someone else changed spec.trigger.manual to ${JSON.stringify(f.manual)} while waiting`
+    case 'mover-failed':
+      return 'the mover failed (VolSync keeps retrying this sync until it succeeds; stopped waiting)'
+    case 'mover-gave-up':
+      return `the mover failed (${gaveUpWords(f.job)}; VolSync keeps retrying this sync with a new Job; stopped waiting)${where}`
+  }
+}
+
+/** Why the guarded removal of our manual trigger did not apply, from the object as it is now (null: gone). */
+export function leftAloneReason(
+  now: Syncable | null,
+  tokens: readonly string[],
+  schedule: string,
+  manualBefore: string | null,
+): string {
+  if (now === null) return 'the ReplicationSource no longer exists'
+  const manual = now.spec.trigger?.manual
+  if (manual === undefined) {
+    return manualBefore === null
+      ? 'spec.trigger.manual is not set: ours was never set, or someone else removed it'
+      : 'spec.trigger.manual is already gone (removed by someone else)'
+  }
+  if (manual === manualBefore) return 'spec.trigger.manual still holds its value from before this run: ours was never set'
+  if (!tokens.includes(manual)) {
+    return `spec.trigger.manual now holds ${JSON.stringify(manual)}, set by someone else: left as it is`
+  }
+  const current = now.spec.trigger?.schedule
+  return current
+    ? `the schedule changed (${JSON.stringify(schedule)} -> ${JSON.stringify(current)}) during the run: remove spec.trigger.manual by hand once you are sure`
+    : 'the schedule was removed during the run: without one, removing spec.trigger.manual would make VolSync sync continuously'
+}
+
+// ---------------------------------------------------------------- mover Jobs
+
+/** The lines worth showing from a mover log: its ERROR/Fatal lines, else its last three. */
+export function logExcerpt(log: string): string[] {
+  const errors = readMoverLogs(log).errorLines
+  if (errors.length) return errors
+  return log
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(-3)
+}
+
+/**
+ * "business/odoo-backup: mover attempt 3 of 8 failed; VolSync retries it
+ * (it reports Failed after 8)", then the end of its log (unless it is the
+ * same as the attempt before, or could not be read).
+ */
+export function attemptNote(subject: string, job: JobTrack, of: 'running' | 'ours', log: string, previous?: string): string {
+  const whose = of === 'running' ? "the running sync's mover" : 'mover'
+  const head = `${subject}: ${whose} attempt ${job.failed} of ${job.limit} failed; VolSync retries it (it reports Failed after ${job.limit})`
+  if (!log) return head
+  if (log === previous) return `${head}; same log as the attempt before`
+  return [`${head}. Its log ends:`, ...logExcerpt(log).map((l) => `    ${l}`)].join('\n')
+}
+
+/** "Job volsync-src-x failed 8 of 8 attempts" */
+export function gaveUpWords(job: JobTrack): string {
+  return `Job ${job.name} failed ${job.failed} of ${job.limit} attempts`
+}
+
+/** Where the log of a failed mover is, when it could not be read here. */
+export function whereToLook(run: Pick<SyncRun, 'resource' | 'name' | 'namespace'>, hints: HintTarget): string {
+  const get = ['get', run.resource, run.name, '-n', run.namespace, '-o', 'jsonpath={.status.latestMoverStatus.logs}']
+  return `its log could not be read here; VolSync records it in status.latestMoverStatus.logs: ${kubectlHint(hints.kubectl, get)}`
+}
+
+/** The one line said when the jobs watch cannot be used: the wait goes on without it. */
+export function jobsUnavailableNote(error: string): string {
+  const why = error.split('\n').map((l) => l.trim()).find(Boolean) ?? 'unknown error'
+  return (
+    `note: cannot watch VolSync's mover Jobs (${why}); waiting on the status alone, ` +
+    'which shows a failing mover only once VolSync records a Failed that differs from the last one'
+  )
 }
 
 // ---------------------------------------------------------------- progress
 
-const lastErrorLine = (logs: string) => readMoverLogs(logs).errorSummary
-
 /** "its mover failed before (...): <error>" when the remembered failure is still the current one. */
-function staleFailure(run: SourceRun): string {
+function staleFailure(run: SyncRun): string {
   const mover = run.seen.status?.latestMoverStatus
   if (mover?.result !== 'Failed') return ''
   const why = lastErrorLine(mover.logs ?? '')
   return `; its mover failed before and VolSync is retrying${why ? ` (${why})` : ''}`
 }
 
-/** One source's state in a few words. */
-export function phaseText(run: SourceRun): string {
+/** What the sync state of an object looks like, in a few words (a restore's progress line). */
+export function syncProgress(o: Syncable): string {
+  const cond = syncCondition(o)
+  if (o.status?.lastSyncStartTime) return `syncing since ${o.status.lastSyncStartTime}`
+  return cond?.reason ? `${cond.reason}${cond.message ? `: ${cond.message}` : ''}` : 'waiting for VolSync'
+}
+
+/** One run's state in a few words. */
+export function phaseText(run: SyncRun, hints: HintTarget): string {
   const p = run.phase
   switch (p.kind) {
     case 'skipped':
-      return `skipped: ${p.reason}`
+      return `skipped: ${PAUSED}`
     case 'busy':
       // no age here: a progress line keeps its text until the next event
       return `waiting for the running sync to end${staleFailure(run)}`
     case 'ready':
       return 'triggering'
     case 'syncing': {
+      if (run.purpose === 'restore') return syncProgress(run.seen)
       if (p.foreign) return 'a sync that started just before our trigger is running; ours follows'
       const running = Boolean(run.seen.status?.lastSyncStartTime)
       const cond = syncCondition(run.seen)
@@ -60,13 +179,13 @@ export function phaseText(run: SourceRun): string {
     case 'succeeded':
       return 'done'
     case 'failed':
-      return `FAILED: ${p.reason}`
+      return `FAILED: ${failureReason(run, p, hints)}`
   }
 }
 
-/** The progress line: one source's state, or counts over many. */
-export function progressLine(runs: readonly SourceRun[]): string {
-  if (runs.length === 1) return phaseText(runs[0]!)
+/** The progress line: one run's state, or counts over many. */
+export function progressLine(runs: readonly SyncRun[], hints: HintTarget): string {
+  if (runs.length === 1) return phaseText(runs[0]!, hints)
   const count = (kinds: Phase['kind'][]) => runs.filter((r) => kinds.includes(r.phase.kind)).length
   const finished = count(['succeeded', 'failed'])
   const failed = count(['failed'])
@@ -78,10 +197,20 @@ export function progressLine(runs: readonly SourceRun[]): string {
   return parts.join(', ')
 }
 
+/** "triggered 3 of 4 ReplicationSources; waiting for them (TIMEOUT 1h)" */
+export function triggeredManyNote(runs: readonly SyncRun[], timeoutMs: number): string {
+  const triggered = runs.filter((r) => r.triggers > 0).length
+  return `triggered ${triggered} of ${runs.length} ReplicationSources; waiting for them (TIMEOUT ${timeoutText(timeoutMs)})`
+}
+
+function timeoutText(ms: number): string {
+  return ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}m` : `${Math.round(ms / 1000)}s`
+}
+
 // ---------------------------------------------------------------- notes
 
 /** Said when a run starts: why it waits first, or what it replaces. Empty when nothing to say. */
-export function startNotes(purpose: Purpose, run: SourceRun, now: Date): string[] {
+export function startNotes(run: SyncRun, now: Date): string[] {
   const notes: string[] = []
   const p = run.phase
   if (p.kind === 'busy') {
@@ -91,7 +220,7 @@ export function startNotes(purpose: Purpose, run: SourceRun, now: Date): string[
         staleFailure(run),
     )
   }
-  if (purpose === 'unlock' && p.kind === 'ready' && run.seen.status?.lastSyncStartTime) {
+  if (run.purpose === 'unlock' && p.kind === 'ready' && run.seen.status?.lastSyncStartTime) {
     notes.push(
       `a sync of ${run.ref} is running and its mover has failed: the unlock joins it ` +
         `(VolSync restarts its mover with \`restic unlock\` first)`,
@@ -108,26 +237,28 @@ export function startNotes(purpose: Purpose, run: SourceRun, now: Date): string[
   return notes
 }
 
-export function triggeredNote(purpose: Purpose, run: SourceRun, token: string): string {
-  const what = purpose === 'unlock' ? `spec.restic.unlock and spec.trigger.manual` : 'spec.trigger.manual'
+export function triggeredNote(run: SyncRun, token: string): string {
+  const what = run.purpose === 'unlock' ? `spec.restic.unlock and spec.trigger.manual` : 'spec.trigger.manual'
   return `triggered ${run.ref}: ${what} = ${token}`
 }
 
 /** Said when a run moves from `before` to `after` during the wait (empty: nothing worth saying). */
-export function transitionNote(purpose: Purpose, before: SourceRun, after: SourceRun, many: boolean): string {
+export function transitionNote(before: SyncRun, after: SyncRun, many: boolean, hints: HintTarget): string {
   const a = after.phase
   const b = before.phase
-  if (b.kind === 'busy' && a.kind === 'ready') return `the sync that was running on ${after.ref} ended; triggering ${purpose === 'unlock' ? 'the unlock' : 'ours'} now`
+  if (b.kind === 'busy' && a.kind === 'ready') {
+    return `the sync that was running on ${after.ref} ended; triggering ${after.purpose === 'unlock' ? 'the unlock' : 'ours'} now`
+  }
   if (b.kind === 'syncing' && b.foreign && a.kind === 'ready') {
     return `the sync of ${after.ref} that started before our trigger ended; triggering again for a backup of now`
   }
   if (!many) return ''
-  if (a.kind === 'succeeded' && b.kind !== 'succeeded') return `${after.ref}: ${outcomeWords(purpose, a)}`
-  if (a.kind === 'failed' && b.kind !== 'failed') return `${after.ref}: FAILED: ${failureWords(a)}`
+  if (a.kind === 'succeeded' && b.kind !== 'succeeded') return `${after.ref}: ${outcomeWords(after.purpose, a)}`
+  if (a.kind === 'failed' && b.kind !== 'failed') return `${after.ref}: FAILED: ${failureWords(after, a, hints)}`
   return ''
 }
 
-export function foreignNote(run: SourceRun): string {
+export function foreignNote(run: SyncRun): string {
   const since = run.seen.status?.lastSyncStartTime
   return (
     `a sync of ${run.ref} started just before our trigger${since ? ` (at ${since})` : ''}: its completion will carry ` +
@@ -135,7 +266,7 @@ export function foreignNote(run: SourceRun): string {
   )
 }
 
-export function keptNote(run: SourceRun, token: string): string {
+export function keptNote(run: SyncRun, token: string): string {
   return (
     `${run.ref} has no schedule: spec.trigger.manual stays ${JSON.stringify(token)} on purpose ` +
     `(removing it would make VolSync sync continuously; putting back an older value would start another sync)`
@@ -144,7 +275,7 @@ export function keptNote(run: SourceRun, token: string): string {
 
 // ---------------------------------------------------------------- outcomes
 
-function outcomeWords(purpose: Purpose, p: Extract<Phase, { kind: 'succeeded' }>): string {
+function outcomeWords(purpose: Purpose, p: Succeeded): string {
   const facts = p.outcome.facts
   const took = p.outcome.durationMs === null ? '' : ` in ${formatAge(p.outcome.durationMs)}`
   const backup = facts.savedSnapshot
@@ -159,9 +290,10 @@ function outcomeWords(purpose: Purpose, p: Extract<Phase, { kind: 'succeeded' }>
   return `done${took}: ${backup}`
 }
 
-function failureWords(p: Extract<Phase, { kind: 'failed' }>): string {
+function failureWords(run: SyncRun, p: Failed, hints: HintTarget): string {
   const why = lastErrorLine(p.logs)
-  return why ? `${p.reason}: ${why}` : p.reason
+  const reason = failureReason(run, p, hints)
+  return why ? `${reason}: ${why}` : reason
 }
 
 /** What the stop left behind, for one unsettled run. */
@@ -207,7 +339,7 @@ function fateWords(fate: TriggerFate): string {
   }
 }
 
-export function summaryRow(run: SourceRun, fate: TriggerFate, stop: Stop | undefined): SummaryRow {
+export function summaryRow(run: SyncRun, fate: TriggerFate, stop: Stop | undefined, hints: HintTarget): SummaryRow {
   const p = run.phase
   const base = { namespace: run.namespace, name: run.name, trigger: fate.kind }
   const withFate = (message: string) => [message, fateWords(fate)].filter(Boolean).join('; ')
@@ -235,7 +367,7 @@ export function summaryRow(run: SourceRun, fate: TriggerFate, stop: Stop | undef
         durationSeconds: null,
         snapshot: null,
         emptySource: false,
-        message: withFate(lastErrorLine(p.logs) ?? p.reason),
+        message: withFate(lastErrorLine(p.logs) ?? failureReason(run, p, hints)),
         ok: false,
       }
     case 'skipped':
@@ -245,7 +377,7 @@ export function summaryRow(run: SourceRun, fate: TriggerFate, stop: Stop | undef
         durationSeconds: null,
         snapshot: null,
         emptySource: false,
-        message: run.seen.spec.paused ? 'paused: not backed up' : p.reason,
+        message: 'paused: not backed up',
         ok: true,
       }
     default:
@@ -280,17 +412,17 @@ export function summaryTable(rows: readonly SummaryRow[], width: number, paint: 
 }
 
 /** The sources that failed, each with its reason, the mover's error lines and what to run next. */
-export function failureList(runs: readonly SourceRun[], hints: Hints, paint: Paint): string {
+export function failureList(runs: readonly SyncRun[], hints: HintTarget, paint: Paint): string {
   const lines: string[] = []
   for (const run of runs) {
     const p = run.phase
     if (p.kind !== 'failed') continue
-    lines.push(paint.yellow(`! ${run.ref}: ${p.reason}`))
+    lines.push(paint.yellow(`! ${run.ref}: ${failureReason(run, p, hints)}`))
     const facts = readMoverLogs(p.logs)
     for (const l of facts.errorLines) lines.push(`    ${l}`)
     if (facts.lockError) {
-      const app = run.name.endsWith('-backup') ? `APP=${run.name.slice(0, -'-backup'.length)} ` : ''
-      lines.push(`    the repository is locked: task volsync:unlock ${app}CLUSTER=${hints.cluster} NAMESPACE=${run.namespace}`)
+      const app = run.name.endsWith('-backup') ? run.name.slice(0, -'-backup'.length) : undefined
+      lines.push(`    the repository is locked: ${taskHint('unlock', { APP: app, NAMESPACE: run.namespace }, hints.task)}`)
     }
   }
   return lines.join('\n')
@@ -325,36 +457,48 @@ export interface Report {
 
 function followUps(hints: Hints, logs: string): string[] {
   const lines: string[] = []
-  const app = hints.app ? `APP=${hints.app} ` : ''
   if (readMoverLogs(logs).lockError) {
-    lines.push(`The repository is locked: clear a stale lock with  task volsync:unlock ${app}CLUSTER=${hints.cluster}`)
+    lines.push(`The repository is locked: clear a stale lock with  ${taskHint('unlock', { APP: hints.app }, hints.task)}`)
   }
-  lines.push(`See the state of every source with  task volsync:status CLUSTER=${hints.cluster}`)
+  lines.push(`See the state of every source with  ${taskHint('status', {}, hints.task)}`)
   return lines
 }
 
-function failureReport(purpose: Purpose, run: SourceRun, p: Extract<Phase, { kind: 'failed' }>, hints: Hints): Report {
-  const what = purpose === 'unlock' ? 'unlock' : 'backup'
+function failureReport(run: SyncRun, p: Failed, hints: Hints): Report {
+  const what = run.purpose === 'unlock' ? 'unlock' : 'backup'
   const details = [
     ...(p.logs ? ['The mover log:', ...p.logs.split('\n').map((l) => `  ${l}`)] : []),
-    ...(p.triggered && purpose === 'snapshot' && p.logs ? ['VolSync keeps retrying this sync until it succeeds.'] : []),
+    ...(p.triggered && run.purpose === 'snapshot' && p.logs ? ['VolSync keeps retrying this sync until it succeeds.'] : []),
     ...followUps(hints, p.logs),
   ].join('\n')
-  return { ok: false, lines: [], warnings: [], error: { message: `${what} of ${run.ref}: ${p.reason}`, details } }
+  return {
+    ok: false,
+    lines: [],
+    warnings: [],
+    error: { message: `${what} of ${run.ref}: ${failureReason(run, p, hints)}`, details },
+  }
+}
+
+function pausedReport(run: SyncRun, hints: Hints): Report {
+  const unpause = kubectlHint(hints.kubectl, [
+    'patch', run.resource, run.name, '-n', run.namespace, '--type', 'merge', '-p', '{"spec":{"paused":false}}',
+  ])
+  return {
+    ok: false,
+    lines: [],
+    warnings: [],
+    error: {
+      message: `${run.ref} is ${PAUSED}. Nothing was changed.`,
+      details: `Unpause it first (if whoever paused it agrees):\n  ${unpause}`,
+    },
+  }
 }
 
 /** What `snapshot` says about its one source. */
-export function snapshotReport(run: SourceRun, hints: Hints): Report {
+export function snapshotReport(run: SyncRun, hints: Hints): Report {
   const p = run.phase
-  if (p.kind === 'failed') return failureReport('snapshot', run, p, hints)
-  if (p.kind === 'skipped') {
-    return {
-      ok: false,
-      lines: [],
-      warnings: [],
-      error: { message: `${run.ref} is ${p.reason}. Nothing was changed.`, details: unpauseHint(run) },
-    }
-  }
+  if (p.kind === 'failed') return failureReport(run, p, hints)
+  if (p.kind === 'skipped') return pausedReport(run, hints)
   if (p.kind !== 'succeeded') return { ok: false, lines: [], warnings: [] }
   const { facts, durationMs, result } = p.outcome
   const took = durationMs === null ? '' : `, took ${formatAge(durationMs)}`
@@ -369,17 +513,17 @@ export function snapshotReport(run: SourceRun, hints: Hints): Report {
   } else {
     warnings.push(
       `the mover log of ${run.ref} names no new snapshot (no "snapshot <id> saved" line); ` +
-        `check the repository with  task volsync:list${hints.app ? ` APP=${hints.app}` : ''} CLUSTER=${hints.cluster}`,
+        `check the repository with  ${taskHint('list', { APP: hints.app }, hints.task)}`,
     )
   }
   return { ok: true, lines, warnings }
 }
 
 /** What `unlock` says about its one source. */
-export function unlockReport(run: SourceRun, hints: Hints): Report {
+export function unlockReport(run: SyncRun, hints: Hints): Report {
   const p = run.phase
   if (p.kind === 'failed') {
-    const r = failureReport('unlock', run, p, hints)
+    const r = failureReport(run, p, hints)
     const locked = readMoverLogs(p.logs).lockError
     if (r.error && locked) {
       r.error.details +=
@@ -388,7 +532,7 @@ export function unlockReport(run: SourceRun, hints: Hints): Report {
     }
     return r
   }
-  if (p.kind === 'skipped') return snapshotReport(run, hints)
+  if (p.kind === 'skipped') return pausedReport(run, hints)
   if (p.kind !== 'succeeded') return { ok: false, lines: [], warnings: [] }
   const { facts, durationMs, logs } = p.outcome
   const n = removedLocks(logs)
@@ -402,18 +546,11 @@ export function unlockReport(run: SourceRun, hints: Hints): Report {
   return { ok: true, lines, warnings: [] }
 }
 
-function unpauseHint(run: SourceRun): string {
-  return (
-    `Unpause it first (if whoever paused it agrees):\n` +
-    `  kubectl patch replicationsources.volsync.backube ${run.name} -n ${run.namespace} --type merge -p '{"spec":{"paused":false}}'`
-  )
-}
-
-/** The error for a wait that stopped (timeout, lost contact) before the source settled. */
-export function stoppedDetails(purpose: Purpose, run: SourceRun, hints: Hints): string {
+/** The details under the error of a wait that stopped (timeout, lost contact) before the source settled. */
+export function stoppedDetails(run: SyncRun, hints: Hints): string {
   const p = run.phase
   const lines: string[] = []
-  if (p.kind === 'busy') lines.push(`The sync that was already running did not end, so no ${purpose} was triggered.`)
+  if (p.kind === 'busy') lines.push(`The sync that was already running did not end, so no ${run.purpose} was triggered.`)
   if (p.kind === 'syncing') {
     lines.push(`Our sync (token ${p.token}) had not finished when waiting stopped; VolSync completes it on its own.`)
   }
@@ -426,4 +563,28 @@ export function stoppedDetails(purpose: Purpose, run: SourceRun, hints: Hints): 
   }
   lines.push(...followUps(hints, mover?.logs ?? ''))
   return lines.join('\n')
+}
+
+// ---------------------------------------------------------------- a restore's sync
+
+/** The error a restore ends with when the sync of its ReplicationDestination failed. */
+export function restoreSyncError(run: SyncRun, p: Failed, hints: HintTarget): { message: string; details: string } {
+  const f = p.failure
+  if (f.kind === 'mover-failed') {
+    return { message: `the mover of ${run.ref} failed (VolSync keeps retrying it; stopped waiting). Its log:`, details: p.logs || '(no log)' }
+  }
+  if (f.kind === 'mover-gave-up') {
+    return {
+      message:
+        `the mover of ${run.ref} failed (${gaveUpWords(f.job)}; VolSync keeps retrying it with a new Job; stopped waiting). ` +
+        (p.logs ? 'Its log:' : `${whereToLook(run, hints)}.`),
+      details: p.logs,
+    }
+  }
+  return { message: `the restore of ${run.ref}: ${failureReason(run, p, hints)}`, details: p.logs }
+}
+
+/** "took 1m3s" from a sync outcome. */
+export function tookText(outcome: Pick<SyncOutcome, 'durationMs'>): string {
+  return outcome.durationMs === null ? '' : `took ${formatAge(outcome.durationMs)}`
 }

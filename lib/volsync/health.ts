@@ -1,6 +1,6 @@
 // Is a ReplicationSource healthy? Why it needs attention, and everything
 // `status` shows about it. Pure. Facts: shared/volsync-contract.md.
-import { parseGoDuration } from '../output.ts'
+import { parseGoDuration } from '../duration.ts'
 import { readMoverLogs } from './mover-log.ts'
 import { syncCondition, type ReplicationSource } from './objects.ts'
 

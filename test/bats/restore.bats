@@ -184,7 +184,7 @@ setup() {
   assert_line --regexp '^error: the mover of business/odoo-restore-[0-9]{14} failed \(VolSync keeps retrying it; stopped waiting\)\. Its log:$'
   assert_line 'ERROR: failure connecting to repository, incorrect password'
   assert_line --partial 'odoo-data may be PARTIALLY restored'
-  assert_line --regexp '^  task volsync:restore APP=odoo CLUSTER=apps NAMESPACE=business SNAPSHOT=7c2d9e41b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1 KUBECONFIG=.*$'
+  assert_line "  task volsync:restore APP=odoo NAMESPACE=business SNAPSHOT=7c2d9e41b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1 CLUSTER=apps KUBECONFIG='$KC'"
   assert_line --regexp '^clean-up: scale deployment odoo back to 2: done$'
   assert_line --regexp '^clean-up: resume helmrelease business/odoo-cron: done$'
 }
@@ -197,7 +197,7 @@ setup() {
   plan_until_restore
   stub kubectl \
     "$K create -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none" \
-    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30" \
+    "$RD_WATCH : rd_event ADDED none; rd_event MODIFIED syncing; exec sleep 30" \
     "$RESTORE_JOBS : dst_job_event ADDED 0; $attempts dst_job_event MODIFIED 8; exec sleep 30"
   dst_reads 7
   dst_gone
@@ -328,10 +328,10 @@ setup() {
   assert_regex "$(sed -n 1p <<<"$manual")" " delete $RD odoo-restore-[0-9]{14} -n business --ignore-not-found --cascade=foreground$"
   assert_regex "$(sed -n 2p <<<"$manual")" ' scale statefulsets.apps odoo-cron -n business --replicas=1$'
   assert_regex "$(sed -n 3p <<<"$manual")" ' scale deployments.apps odoo -n business --replicas=2$'
-  assert_ends_with "$(sed -n 4p <<<"$manual")" " patch $KS odoo -n flux-system --type merge -p \$'{\"spec\":{\"suspend\":false}}'"
-  assert_ends_with "$(sed -n 5p <<<"$manual")" " patch $HR odoo-cron -n business --type merge -p \$'{\"spec\":{\"suspend\":false}}'"
-  assert_ends_with "$(sed -n 6p <<<"$manual")" " patch replicationsources.volsync.backube odoo-backup -n business --type merge -p \$'{\"spec\":{\"paused\":false}}'"
-  # and they work as printed (the kubeconfig path has a space in it)
+  assert_ends_with "$(sed -n 4p <<<"$manual")" " patch $KS odoo -n flux-system --type merge -p '{\"spec\":{\"suspend\":false}}'"
+  assert_ends_with "$(sed -n 5p <<<"$manual")" " patch $HR odoo-cron -n business --type merge -p '{\"spec\":{\"suspend\":false}}'"
+  assert_ends_with "$(sed -n 6p <<<"$manual")" " patch replicationsources.volsync.backube odoo-backup -n business --type merge -p '{\"spec\":{\"paused\":false}}'"
+  # and they work as printed, in a POSIX shell too (the kubeconfig path has a space in it)
   stub kubectl \
     "--kubeconfig $KC delete $RD $RDN -n business --ignore-not-found --cascade=foreground : true" \
     "--kubeconfig $KC scale statefulsets.apps odoo-cron -n business --replicas=1 : true" \
@@ -339,7 +339,7 @@ setup() {
     "--kubeconfig $KC patch $KS odoo -n flux-system --type merge -p {\"spec\":{\"suspend\":false}} : true" \
     "--kubeconfig $KC patch $HR odoo-cron -n business --type merge -p {\"spec\":{\"suspend\":false}} : true" \
     "--kubeconfig $KC patch replicationsources.volsync.backube odoo-backup -n business --type merge -p {\"spec\":{\"paused\":false}} : true"
-  bash -ec "$manual"
+  sh -ec "$manual"
   unstub kubectl
 }
 
@@ -506,7 +506,7 @@ setup() {
   plan_until_restore
   stub kubectl \
     "$K create -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none" \
-    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30" \
+    "$RD_WATCH : rd_event ADDED none; rd_event MODIFIED syncing; exec sleep 30" \
     "$RESTORE_JOBS : exec sleep 30"
   plan_cleanup
   run -1 restore --yes --timeout 3s
@@ -607,11 +607,11 @@ on_terminal() {
   plan_until_restore
   stub kubectl \
     "$K create -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none" \
-    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30" \
+    "$RD_WATCH : rd_event ADDED none; rd_event MODIFIED syncing; exec sleep 30" \
     "$RESTORE_JOBS : exec sleep 30"
   plan_cleanup
   spawn_restore --yes
-  interrupt_at "$KW get $RD $RDN -n business --watch -o json"
+  interrupt_at "$RD_WATCH"
   unstub kubectl
   assert_equal "$status" 130
   assert_line --partial 'odoo-data may be PARTIALLY restored'
@@ -625,11 +625,11 @@ on_terminal() {
   plan_until_restore
   stub kubectl \
     "$K create -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none" \
-    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; exec sleep 30" \
+    "$RD_WATCH : rd_event ADDED none; rd_event MODIFIED syncing; exec sleep 30" \
     "$RESTORE_JOBS : exec sleep 30"
   plan_cleanup
   spawn_restore_task YES=true
-  interrupt_at "$KW get $RD $RDN -n business --watch -o json"
+  interrupt_at "$RD_WATCH"
   unstub kubectl
   assert_equal "$status" 130
   assert_line --regexp '^clean-up: delete ReplicationDestination business/odoo-restore-[0-9]{14}: done$'

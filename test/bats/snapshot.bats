@@ -102,7 +102,7 @@ patch_json() {
   assert_line 'error: backup of business/odoo-backup: the mover failed (VolSync keeps retrying this sync until it succeeds; stopped waiting)'
   assert_line 'The mover log:'
   assert_line '  unable to create lock in backend: repository is already locked exclusively by PID 27 on volsync-src-odoo-backup-x2k8p by  (UID 1000, GID 1000)'
-  assert_line 'The repository is locked: clear a stale lock with  task volsync:unlock APP=odoo CLUSTER=apps'
+  assert_line "The repository is locked: clear a stale lock with  task volsync:unlock APP=odoo CLUSTER=apps KUBECONFIG='$KC'"
   assert_line --partial 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed'
 }
 
@@ -225,7 +225,44 @@ patch_json() {
   # the printed command removes exactly our token, guarded, on the same cluster
   local t
   t=$(token odoo-backup)
-  assert_line "  kubectl --kubeconfig \$'$KC' patch replicationsources.volsync.backube odoo-backup -n business --type json -p \$'[{\"op\":\"test\",\"path\":\"/spec/trigger/manual\",\"value\":\"$t\"},{\"op\":\"test\",\"path\":\"/spec/trigger/schedule\",\"value\":\"0 */8 * * *\"},{\"op\":\"remove\",\"path\":\"/spec/trigger/manual\"}]'"
+  assert_line "  kubectl --kubeconfig '$KC' patch replicationsources.volsync.backube odoo-backup -n business --type json -p '[{\"op\":\"test\",\"path\":\"/spec/trigger/manual\",\"value\":\"$t\"},{\"op\":\"test\",\"path\":\"/spec/trigger/schedule\",\"value\":\"0 */8 * * *\"},{\"op\":\"remove\",\"path\":\"/spec/trigger/manual\"}]'"
+}
+
+@test "every kubectl and task line a failed snapshot prints carries the run's kubeconfig (a path with a space) and reads the same in sh" {
+  # the mover Job fails all its attempts and its log cannot be read (VolSync
+  # deleted it): the error says where VolSync keeps the log; the trigger
+  # removal fails: the clean-up says how to finish it by hand
+  local broken="echo 'Error from server (InternalError): an error on the server has prevented the request from succeeding' >&2; exit 1"
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; exec sleep 30" \
+    "$(jobs_watch) : job_event ADDED rs-odoo-item.json odoo-backup running; job_event MODIFIED rs-odoo-item.json odoo-backup failed:8; exec sleep 30" \
+    "$REMOVE : $broken" \
+    "$REMOVE : $broken"
+  gone_reads rs-odoo-item.json odoo-backup
+  run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 20s
+  unstub kubectl
+  assert_line --partial 'failed 8 of 8 attempts; VolSync keeps retrying this sync with a new Job; stopped waiting); its log could not be read here'
+  assert_line '  # remove the manual trigger of business/odoo-backup (its schedule applies again)'
+  # the commands: where the log is, the clean-up by hand, the follow-ups
+  local commands line words
+  commands=$({
+    sed -n 's/.*VolSync records it in status.latestMoverStatus.logs: //p' <<<"$output"
+    grep -E '^ *kubectl ' <<<"$output" | sed 's/^ *//'
+    grep -o 'task volsync:.*' <<<"$output"
+  })
+  [[ $(grep -c '^kubectl ' <<<"$commands") == 2 ]] || fail "expected two kubectl lines: $commands"
+  [[ $(grep -c '^task ' <<<"$commands") == 1 ]] || fail "expected one task line: $commands"
+  while IFS= read -r line; do
+    sh -n -c "$line" || fail "sh cannot read: $line"
+    # the words sh makes of it: kubectl --kubeconfig <the path>, or task ... KUBECONFIG=<the path> last
+    words=$(sh -c "set -- $line; printf '%s\n' \"\$@\"")
+    case $line in
+      kubectl*) [[ $(sed -n 2p <<<"$words") == --kubeconfig && $(sed -n 3p <<<"$words") == "$KC" ]] || fail "not this run's kubeconfig: $line" ;;
+      task*) [[ $(tail -n 1 <<<"$words") == "KUBECONFIG=$KC" ]] || fail "not this run's kubeconfig: $line" ;;
+    esac
+  done <<<"$commands"
 }
 
 @test "a paused source is refused before anything is changed" {
@@ -233,7 +270,7 @@ patch_json() {
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_line 'error: business/odoo-backup is paused (spec.paused is true): no sync can run until it is unpaused. Nothing was changed.'
-  assert_line --partial "kubectl patch replicationsources.volsync.backube odoo-backup -n business --type merge -p '{\"spec\":{\"paused\":false}}'"
+  assert_line "  kubectl --kubeconfig '$KC' patch replicationsources.volsync.backube odoo-backup -n business --type merge -p '{\"spec\":{\"paused\":false}}'"
 }
 
 @test "--output json prints the outcome alone on stdout" {
@@ -336,7 +373,7 @@ patch_json() {
   unstub kubectl
   assert_equal "$status" 130
   assert_line 'The clean-up is incomplete. Finish it by hand, in this order:'
-  assert_line --partial "patch replicationsources.volsync.backube odoo-backup -n business --type json -p \$'[{\"op\":\"test\",\"path\":\"/spec/trigger/manual\",\"value\":\"$(token odoo-backup)\"}"
+  assert_line --partial "patch replicationsources.volsync.backube odoo-backup -n business --type json -p '[{\"op\":\"test\",\"path\":\"/spec/trigger/manual\",\"value\":\"$(token odoo-backup)\"}"
 }
 
 # --- the mover Job: failed attempts as they happen, and its backoffLimit

@@ -5,7 +5,6 @@ import {
   helpText,
   label,
   parseArgs,
-  parseDuration,
   parseSnapshotSelector,
   scriptArgs,
   validateName,
@@ -242,32 +241,6 @@ describe('parseSnapshotSelector', () => {
         `1 = the one before, ...), a restic snapshot id (8 to 64 hex digits, as shown by volsync:list) or an ` +
         `RFC 3339 time such as 2026-11-26T04:00:00Z`,
     )
-  })
-})
-
-describe('parseDuration', () => {
-  it.each<[string, number | undefined]>([
-    ['90s', 90_000],
-    ['30m', 1_800_000],
-    ['1h', 3_600_000],
-    ['1h30m', 5_400_000],
-    ['1h30m15s', 5_415_000],
-    ['250ms', 250],
-    ['1.5h', 5_400_000],
-    ['0.5s', 500],
-    ['0s', 0],
-    ['5m5m', 600_000],
-    ['30', undefined],
-    ['', undefined],
-    ['1d', undefined],
-    ['m', undefined],
-    ['-5m', undefined],
-    ['5 m', undefined],
-    ['5M', undefined],
-    ['1h 30m', undefined],
-    ['.5s', undefined],
-  ])('%j -> %s ms', (value, ms) => {
-    expect(parseDuration(value)).toBe(ms)
   })
 })
 

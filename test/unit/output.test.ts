@@ -10,7 +10,6 @@ import {
   hiddenNote,
   outputWidth,
   painter,
-  parseGoDuration,
   relative,
   renderTable,
   truncate,
@@ -128,29 +127,6 @@ describe('formatAge', () => {
     [30 * 86_400_000, '30d'],
   ])('%i ms -> %s', (ms, text) => {
     expect(formatAge(ms)).toBe(text)
-  })
-})
-
-describe('parseGoDuration', () => {
-  it.each<[string | undefined, number | undefined]>([
-    ['1m3.202331847s', 63_202.331847],
-    ['2h0m0s', 7_200_000],
-    ['58.114s', 58_114],
-    ['850ms', 850],
-    ['1500us', 1.5],
-    ['1500µs', 1.5],
-    ['2000000ns', 2],
-    ['0s', 0],
-    [undefined, undefined],
-    ['', undefined],
-    ['1d', undefined],
-    ['-1s', undefined],
-    ['1m 3s', undefined],
-    ['s', undefined],
-  ])('%j -> %s', (value, ms) => {
-    const got = parseGoDuration(value)
-    if (ms === undefined) expect(got).toBeUndefined()
-    else expect(got).toBeCloseTo(ms, 6)
   })
 })
 

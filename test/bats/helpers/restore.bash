@@ -30,6 +30,14 @@ rd_object() {
 }
 export -f rd_object
 
+# rd_event TYPE STATUS [SNAPSHOT]: a watch event (--output-watch-events) carrying rd_object STATUS [SNAPSHOT]
+rd_event() {
+  local type=$1
+  shift
+  rd_object "$@" | jq -c --arg type "$type" '{type: $type, object: .}'
+}
+export -f rd_event
+
 # plan_listing [SCOPE]: the source (searched in SCOPE, default --all-namespaces),
 # its PVC, and the snapshot listing (a one-shot pod, deleted)
 plan_listing() {
@@ -101,12 +109,15 @@ plan_stuck_at_pods() {
   plan_unpause
 }
 
+# the watch of the ReplicationDestination the script created
+RD_WATCH="$KW get $RD -n business --output-watch-events --field-selector metadata.name=$RDN --watch -o json"
+
 # plan_restore STATUS [SNAPSHOT]: create the ReplicationDestination, watch it to STATUS
 # (and its mover Jobs, which change nothing here)
 plan_restore() {
   stub kubectl \
     "$K create -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none" \
-    "$KW get $RD $RDN -n business --watch -o json : rd_object none; rd_object syncing; rd_object $1 ${2:-}" \
+    "$RD_WATCH : rd_event ADDED none; rd_event MODIFIED syncing; rd_event MODIFIED $1 ${2:-}" \
     "$RESTORE_JOBS : exec sleep 30"
 }
 

@@ -4,6 +4,8 @@ import type { Workload } from '../../../lib/restore/workloads.ts'
 import { withOffsets, type ListedSnapshot } from '../../../lib/snapshots/restic.ts'
 import { readMoverLogs } from '../../../lib/volsync/mover-log.ts'
 
+const LIST = "task volsync:list APP=odoo NAMESPACE=business CLUSTER=apps KUBECONFIG='/k/kube config'"
+
 const [snap7c, snap4b] = withOffsets([
   { id: '4b1e6f2a9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f', short_id: '4b1e6f2a', time: '2026-11-25T12:00:07.112233445Z', paths: ['/data'] },
   { id: '7c2d9e41b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1', short_id: '7c2d9e41', time: '2026-11-25T20:00:05.998877665Z', paths: ['/data'] },
@@ -25,7 +27,7 @@ describe('judgeRestore', () => {
     ['restic before 0.17 names it', 'restoring <Snapshot 7c2d9e41 of [/data] at 2026-11-25 20:00:05.998877665 +0000 UTC by root@volsync> to .\nRestic completed in 41s'],
     ['a full id', restic018('7c2d9e41b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1')],
   ])('succeeds when %s', (_what, logs) => {
-    expect(judgeRestore(outcome(logs), snap7c, 'business/odoo-data')).toEqual({
+    expect(judgeRestore(outcome(logs), snap7c, 'business/odoo-data', LIST)).toEqual({
       ok: true,
       message: 'Restored snapshot 7c2d9e41 of 2026-11-25 20:00:05 UTC into business/odoo-data',
     })
@@ -39,7 +41,7 @@ describe('judgeRestore', () => {
     ['an empty log', '', /names no restored snapshot/, true],
     ['another snapshot than planned', restic018('4b1e6f2a'), /^THE MOVER RESTORED A DIFFERENT SNAPSHOT: planned 7c2d9e41 .* restored 4b1e6f2a\. business\/odoo-data now holds snapshot 4b1e6f2a/, false],
   ])('fails on %s', (_what, logs, message, nothingRestored) => {
-    const verdict = judgeRestore(outcome(logs), snap7c, 'business/odoo-data')
+    const verdict = judgeRestore(outcome(logs), snap7c, 'business/odoo-data', LIST)
     expect(verdict.ok).toBe(false)
     if (verdict.ok) return
     expect(verdict.message).toMatch(message)
@@ -47,8 +49,15 @@ describe('judgeRestore', () => {
     expect(verdict.details).toBe(logs.trim() || '(the mover left no log)')
   })
 
+  it("says how to list the snapshots again, on the run's cluster, when they changed since the listing", () => {
+    for (const logs of ['No eligible snapshots found', restic018('4b1e6f2a')]) {
+      const verdict = judgeRestore(outcome(logs), snap7c, 'business/odoo-data', LIST)
+      expect(!verdict.ok && verdict.message).toContain(`:\n  ${LIST}\nThe mover log:`)
+    }
+  })
+
   it('fails on a Failed result, whatever the log says', () => {
-    const verdict = judgeRestore(outcome(restic018('7c2d9e41'), 'Failed'), snap7c, 'business/odoo-data')
+    const verdict = judgeRestore(outcome(restic018('7c2d9e41'), 'Failed'), snap7c, 'business/odoo-data', LIST)
     expect(verdict).toMatchObject({ ok: false, nothingRestored: false, message: expect.stringMatching(/mover failed.*partially restored/) })
   })
 })
@@ -82,7 +91,7 @@ describe('restoreReport', () => {
   const restoring = (id: string) => `restoring snapshot ${id} of [/data] at 2026-11-25 20:00:05.998877665 +0000 UTC by root@volsync to .`
   const result = (logs: string, durationMs: number | null = 41_600) => {
     const outcome = { result: 'Successful', logs, facts: readMoverLogs(logs), durationMs }
-    return { outcome, verdict: judgeRestore(outcome, snap7c, 'business/odoo-data') }
+    return { outcome, verdict: judgeRestore(outcome, snap7c, 'business/odoo-data', LIST) }
   }
 
   it('of a dry run: the plan, nothing restored, ok', () => {

@@ -134,8 +134,9 @@ describe('snapshotText', () => {
 })
 
 describe('blockersText', () => {
+  const STATUS = 'task volsync:status NAMESPACE=business CLUSTER=apps'
   it('lists the pods and says to stop them', () => {
-    expect(blockersText('odoo-data', [{ pod: 'migrate-x', owner: 'Job migrate', volsyncMover: false }])).toBe(
+    expect(blockersText('odoo-data', [{ pod: 'migrate-x', owner: 'Job migrate', volsyncMover: false }], STATUS)).toBe(
       [
         'odoo-data is in use by pods that no Deployment or StatefulSet runs, so this tool cannot stop them:',
         '  pod migrate-x (Job migrate)',
@@ -144,9 +145,9 @@ describe('blockersText', () => {
     )
   })
   it('says to wait for a VolSync mover', () => {
-    const text = blockersText('odoo-data', [{ pod: 'volsync-src-x', owner: 'Job volsync-src-odoo-backup', volsyncMover: true }])
+    const text = blockersText('odoo-data', [{ pod: 'volsync-src-x', owner: 'Job volsync-src-odoo-backup', volsyncMover: true }], STATUS)
     expect(text).toContain('  pod volsync-src-x (Job volsync-src-odoo-backup: a VolSync mover)')
-    expect(text).toContain('wait until it ends (task volsync:status)')
+    expect(text).toContain(`wait until it ends, then run the restore again. Follow it with:\n  ${STATUS}`)
   })
 })
 
@@ -154,13 +155,13 @@ describe('blockersText', () => {
 
 describe('rerunCommand', () => {
   it('restores the same snapshot, by full id, in the same namespace', () => {
-    expect(rerunCommand({ app: 'odoo', cluster: 'apps' }, 'business', snap7c.id)).toBe(
-      `task volsync:restore APP=odoo CLUSTER=apps NAMESPACE=business SNAPSHOT=${snap7c.id}`,
+    expect(rerunCommand('odoo', 'business', snap7c.id, { cluster: 'apps' })).toBe(
+      `task volsync:restore APP=odoo NAMESPACE=business SNAPSHOT=${snap7c.id} CLUSTER=apps`,
     )
   })
-  it('quotes a kubeconfig path for the shell', () => {
-    expect(rerunCommand({ app: 'odoo', cluster: 'apps', kubeconfig: '/tmp/with space/kc' }, 'business', 'abc')).toBe(
-      "task volsync:restore APP=odoo CLUSTER=apps NAMESPACE=business SNAPSHOT=abc KUBECONFIG=$'/tmp/with space/kc'",
+  it('quotes a kubeconfig path for a POSIX shell', () => {
+    expect(rerunCommand('odoo', 'business', 'abc', { cluster: 'apps', kubeconfig: '/tmp/with space/kc' })).toBe(
+      "task volsync:restore APP=odoo NAMESPACE=business SNAPSHOT=abc CLUSTER=apps KUBECONFIG='/tmp/with space/kc'",
     )
   })
 })

@@ -1,16 +1,10 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import {
-  attemptNote,
   controllerUid,
   gaveUpLog,
-  gaveUpWords,
-  jobsUnavailableNote,
   latestFailedPod,
-  logExcerpt,
-  moverOf,
   trackJob,
-  whereToLook,
   type JobPod,
   type JobTrack,
   type MoverJob,
@@ -117,19 +111,6 @@ describe('trackJob: what a new state of a Job says', () => {
   })
 })
 
-describe('moverOf: whose mover a Job runs, for the wait', () => {
-  it.each([
-    { state: 'waiting-for-running' as const, firstFailed: 0, of: 'running' },
-    { state: 'waiting-for-running' as const, firstFailed: 5, of: 'running' },
-    { state: 'waiting-for-ours' as const, firstFailed: 0, of: 'ours' },
-    // failed attempts before the wait began: the sync before our trigger started it
-    { state: 'waiting-for-ours' as const, firstFailed: 3, of: null },
-    { state: 'other' as const, firstFailed: 0, of: null },
-  ])('$state, first seen with $firstFailed failed: $of', ({ state, firstFailed, of }) => {
-    expect(moverOf(state, track({ firstFailed }))).toBe(of)
-  })
-})
-
 describe('latestFailedPod', () => {
   const [older, newer] = PODS as [JobPod, JobPod]
   const running: JobPod = { ...newer, metadata: { ...newer.metadata, name: 'volsync-src-odoo-backup-zz9zz' }, status: { phase: 'Running' } }
@@ -156,36 +137,6 @@ describe('latestFailedPod', () => {
   })
 })
 
-describe('logExcerpt', () => {
-  it.each([
-    { name: 'the ERROR / Fatal lines', log: BADPASS, lines: ['Fatal: wrong password or no key found', 'ERROR: failure connecting to repository, incorrect password'] },
-    { name: 'a lock failure', log: LOCKED, lines: [LOCKED.split('\n')[1]] },
-    { name: 'else the last three lines', log: 'a\nb\n\nc\nd\n', lines: ['b', 'c', 'd'] },
-    { name: 'nothing', log: '', lines: [] },
-  ])('$name', ({ log, lines }) => {
-    expect(logExcerpt(log)).toEqual(lines)
-  })
-})
-
-describe('attemptNote', () => {
-  const head = 'business/odoo-backup: mover attempt 3 of 8 failed; VolSync retries it (it reports Failed after 8)'
-  it.each([
-    { name: 'with the end of its log', of: 'ours' as const, log: BADPASS, previous: undefined, text: `${head}. Its log ends:\n    Fatal: wrong password or no key found\n    ERROR: failure connecting to repository, incorrect password` },
-    { name: 'a log that changed', of: 'ours' as const, log: LOCKED, previous: BADPASS, text: `${head}. Its log ends:\n    ${LOCKED.split('\n')[1]}` },
-    { name: 'the same log as before, not again', of: 'ours' as const, log: BADPASS, previous: BADPASS, text: `${head}; same log as the attempt before` },
-    { name: 'no log', of: 'ours' as const, log: '', previous: BADPASS, text: head },
-    {
-      name: 'the running sync’s mover',
-      of: 'running' as const,
-      log: '',
-      previous: undefined,
-      text: "business/odoo-backup: the running sync's mover attempt 3 of 8 failed; VolSync retries it (it reports Failed after 8)",
-    },
-  ])('$name', ({ of, log, previous, text }) => {
-    expect(attemptNote('business/odoo-backup', track({ failed: 3 }), of, log, previous)).toBe(text)
-  })
-})
-
 describe('gaveUpLog: which log to show for a Job at its limit', () => {
   const failed = (logs: string): MoverStatus => ({ result: 'Failed', logs })
   it.each([
@@ -197,32 +148,6 @@ describe('gaveUpLog: which log to show for a Job at its limit', () => {
     { name: 'else nothing', podLog: '', mover: failed(LOCKED), baseline: failed(LOCKED), log: '' },
   ])('$name', ({ podLog, mover, baseline, log }) => {
     expect(gaveUpLog(podLog, mover, baseline)).toBe(log)
-  })
-})
-
-describe('texts', () => {
-  it('gaveUpWords names the Job and its attempts', () => {
-    expect(gaveUpWords(track({ failed: 8 }))).toBe('Job volsync-src-odoo-backup failed 8 of 8 attempts')
-  })
-  it('whereToLook gives a command that prints the log VolSync records', () => {
-    expect(whereToLook('replicationsources.volsync.backube', 'odoo-backup', 'business')).toBe(
-      "its log could not be read here; VolSync records it in status.latestMoverStatus.logs: kubectl get replicationsources.volsync.backube odoo-backup -n business -o jsonpath='{.status.latestMoverStatus.logs}'",
-    )
-  })
-  it.each([
-    {
-      stderr: 'Error from server (Forbidden): jobs.batch is forbidden: User "a" cannot list resource "jobs" in API group "batch" in the namespace "b"\n',
-      why: 'Error from server (Forbidden): jobs.batch is forbidden: User "a" cannot list resource "jobs" in API group "batch" in the namespace "b"',
-    },
-    { stderr: '\n  error: first\nsecond', why: 'error: first' },
-    { stderr: '', why: 'unknown error' },
-  ])('jobsUnavailableNote is one line: $why', ({ stderr, why }) => {
-    const note = jobsUnavailableNote(stderr)
-    expect(note).toBe(
-      `note: cannot watch VolSync's mover Jobs (${why}); waiting on the status alone, ` +
-        'which shows a failing mover only once VolSync records a Failed that differs from the last one',
-    )
-    expect(note).not.toContain('\n')
   })
 })
 

@@ -1,25 +1,49 @@
 import { describe, expect, it } from 'vitest'
 import { painter } from '../../../lib/output.ts'
-import { afterPatch, liftFence, observe, startRun, type Purpose, type SourceRun } from '../../../lib/sync/machine.ts'
 import {
+  afterTrigger,
+  liftFence,
+  moverGaveUp,
+  observe,
+  startRun,
+  triggerRefused,
+  type Failure,
+  type Phase,
+  type Purpose,
+  type SyncRun,
+  type TriggerFate,
+} from '../../../lib/sync/engine.ts'
+import type { JobTrack } from '../../../lib/sync/jobs.ts'
+import {
+  attemptNote,
   failureList,
+  failureReason,
+  gaveUpWords,
+  jobsUnavailableNote,
+  leftAloneReason,
+  logExcerpt,
   phaseText,
   progressLine,
+  restoreSyncError,
   snapshotReport,
   startNotes,
   stoppedDetails,
   summaryLine,
   summaryRow,
   summaryTable,
+  syncProgress,
+  tookText,
   transitionNote,
   unlockReport,
-  type TriggerFate,
+  whereToLook,
 } from '../../../lib/sync/view.ts'
-import type { MoverStatus, ReplicationSource } from '../../../lib/volsync/objects.ts'
+import type { MoverStatus, ReplicationDestination, ReplicationSource, SyncStatus } from '../../../lib/volsync/objects.ts'
 
 const NOW = new Date('2026-11-26T04:10:00Z')
 const plain = painter(false)
-const HINTS = { cluster: 'apps', app: 'odoo' }
+/** a run given KUBECONFIG='/k/kube config' explicitly */
+const TARGET = { kubectl: { kubeconfig: '/k/kube config' }, task: { cluster: 'apps', kubeconfig: '/k/kube config' } }
+const HINTS = { ...TARGET, app: 'odoo' }
 const LOCKED: MoverStatus = {
   result: 'Failed',
   logs: '=== Starting backup ===\nunable to create lock in backend: repository is already locked by PID 27 on volsync-src-odoo-backup-x2k8p',
@@ -52,18 +76,18 @@ function rs(
 }
 
 /** A run that succeeded with mover logs `logs`. */
-function succeeded(purpose: Purpose, logs: string, name = 'odoo-backup', schedule = true): SourceRun {
-  let run = liftFence(afterPatch(purpose, startRun(purpose, rs(name, { schedule })), 'tok', rs(name, { manual: 'tok', schedule })))
-  run = observe(purpose, run, rs(name, {
+function succeeded(purpose: Purpose, logs: string, name = 'odoo-backup', schedule = true): SyncRun {
+  let run = liftFence(afterTrigger(startRun(purpose, rs(name, { schedule })), 'tok', rs(name, { manual: 'tok', schedule })))
+  run = observe(run, rs(name, {
     manual: 'tok', lastManualSync: 'tok', schedule, lastUnlocked: 'tok', mover: { result: 'Successful', logs },
   }))
   expect(run.phase.kind).toBe('succeeded')
   return run
 }
 
-function failed(mover: MoverStatus, name = 'odoo-backup', purpose: Purpose = 'snapshot'): SourceRun {
-  let run = liftFence(afterPatch(purpose, startRun(purpose, rs(name)), 'tok', rs(name, { manual: 'tok' })))
-  run = observe(purpose, run, rs(name, { manual: 'tok', running: '2026-11-26T04:00:00Z', mover }))
+function failed(mover: MoverStatus, name = 'odoo-backup', purpose: Purpose = 'snapshot'): SyncRun {
+  let run = liftFence(afterTrigger(startRun(purpose, rs(name)), 'tok', rs(name, { manual: 'tok' })))
+  run = observe(run, rs(name, { manual: 'tok', running: '2026-11-26T04:00:00Z', mover }))
   expect(run.phase.kind).toBe('failed')
   return run
 }
@@ -71,8 +95,7 @@ function failed(mover: MoverStatus, name = 'odoo-backup', purpose: Purpose = 'sn
 /** Our sync runs (the patch response showed none running: it is ours). */
 const syncing = (name = 'odoo-backup') =>
   observe(
-    'snapshot',
-    afterPatch('snapshot', startRun('snapshot', rs(name)), 'tok', rs(name, { manual: 'tok', rv: '2' })),
+    afterTrigger(startRun('snapshot', rs(name)), 'tok', rs(name, { manual: 'tok', rv: '2' })),
     rs(name, { manual: 'tok', running: '2026-11-26T04:09:00Z', rv: '2' }),
   )
 const busy = (name = 'jellyfin-backup', mover?: MoverStatus) => startRun('snapshot', rs(name, { running: '2026-11-26T04:05:00Z', mover }))
@@ -81,28 +104,28 @@ const REMOVED: TriggerFate = { kind: 'removed' }
 
 describe('progress', () => {
   it('says what one source is doing', () => {
-    expect(phaseText(busy())).toBe('waiting for the running sync to end')
-    expect(phaseText(busy('j', LOCKED))).toBe(
+    expect(phaseText(busy(), TARGET)).toBe('waiting for the running sync to end')
+    expect(phaseText(busy('j', LOCKED), TARGET)).toBe(
       'waiting for the running sync to end; its mover failed before and VolSync is retrying ' +
         '(unable to create lock in backend: repository is already locked by PID 27 on volsync-src-odoo-backup-x2k8p)',
     )
-    expect(phaseText(syncing())).toBe('syncing')
-    expect(phaseText(startRun('snapshot', rs()))).toBe('triggering')
-    const foreign = afterPatch('snapshot', startRun('snapshot', rs()), 'tok', rs('odoo-backup', { manual: 'tok', running: 'x' }))
-    expect(phaseText(foreign)).toBe('a sync that started just before our trigger is running; ours follows')
-    expect(phaseText(paused())).toBe('skipped: paused (spec.paused is true): no sync can run until it is unpaused')
+    expect(phaseText(syncing(), TARGET)).toBe('syncing')
+    expect(phaseText(startRun('snapshot', rs()), TARGET)).toBe('triggering')
+    const foreign = afterTrigger(startRun('snapshot', rs()), 'tok', rs('odoo-backup', { manual: 'tok', running: 'x' }))
+    expect(phaseText(foreign, TARGET)).toBe('a sync that started just before our trigger is running; ours follows')
+    expect(phaseText(paused(), TARGET)).toBe('skipped: paused (spec.paused is true): no sync can run until it is unpaused')
   })
 
   it('counts over many sources', () => {
     const runs = [succeeded('snapshot', SAVED, 'a'), failed(LOCKED, 'b'), syncing('c'), busy('d'), paused('e')]
-    expect(progressLine(runs)).toBe('2/4 finished (1 failed), 1 syncing, 1 waiting for a running sync to end')
-    expect(progressLine([syncing('c')])).toBe('syncing')
+    expect(progressLine(runs, TARGET)).toBe('2/4 finished (1 failed), 1 syncing, 1 waiting for a running sync to end')
+    expect(progressLine([syncing('c')], TARGET)).toBe('syncing')
   })
 })
 
 describe('notes', () => {
   it('explains why a running sync is waited for', () => {
-    expect(startNotes('snapshot', busy(), NOW)).toEqual([
+    expect(startNotes(busy(), NOW)).toEqual([
       'a sync of business/jellyfin-backup is already running (started 5m ago): waiting for it to end before triggering, ' +
         'so that its completion is not taken for ours',
     ])
@@ -110,28 +133,28 @@ describe('notes', () => {
 
   it('says that an unlock joins a stuck sync', () => {
     const run = startRun('unlock', rs('odoo-backup', { running: 'x', mover: LOCKED }))
-    expect(startNotes('unlock', run, NOW)).toEqual([
+    expect(startNotes(run, NOW)).toEqual([
       'a sync of business/odoo-backup is running and its mover has failed: the unlock joins it (VolSync restarts its mover with `restic unlock` first)',
     ])
   })
 
   it('mentions a manual trigger left beside a schedule, but not the usual one of a manual-only source', () => {
-    expect(startNotes('snapshot', startRun('snapshot', rs('o', { manual: 'old' })), NOW)).toEqual([
+    expect(startNotes(startRun('snapshot', rs('o', { manual: 'old' })), NOW)).toEqual([
       'business/o had a manual trigger left set ("old"), so its schedule was being ignored; this run replaces it and removes it afterwards',
     ])
-    expect(startNotes('snapshot', startRun('snapshot', rs('o', { manual: 'old', schedule: false })), NOW)).toEqual([])
+    expect(startNotes(startRun('snapshot', rs('o', { manual: 'old', schedule: false })), NOW)).toEqual([])
   })
 
   it('narrates transitions; per-source results only when there are many', () => {
     const b = busy('odoo-backup')
-    const ready = observe('snapshot', b, rs('odoo-backup', { rv: '2' }))
-    expect(transitionNote('snapshot', b, ready, false)).toBe('the sync that was running on business/odoo-backup ended; triggering ours now')
+    const ready = observe(b, rs('odoo-backup', { rv: '2' }))
+    expect(transitionNote(b, ready, false, TARGET)).toBe('the sync that was running on business/odoo-backup ended; triggering ours now')
     const s = syncing()
-    const done = observe('snapshot', s, rs('odoo-backup', { manual: 'tok', lastManualSync: 'tok', rv: '3' }))
-    expect(transitionNote('snapshot', s, done, false)).toBe('')
-    expect(transitionNote('snapshot', s, done, true)).toBe('business/odoo-backup: done in 1m13s: snapshot 1a2b3c4d saved')
-    const bad = observe('snapshot', s, rs('odoo-backup', { manual: 'tok', running: 'x', mover: BADPASS, rv: '3' }))
-    expect(transitionNote('snapshot', s, bad, true)).toBe(
+    const done = observe(s, rs('odoo-backup', { manual: 'tok', lastManualSync: 'tok', rv: '3' }))
+    expect(transitionNote(s, done, false, TARGET)).toBe('')
+    expect(transitionNote(s, done, true, TARGET)).toBe('business/odoo-backup: done in 1m13s: snapshot 1a2b3c4d saved')
+    const bad = observe(s, rs('odoo-backup', { manual: 'tok', running: 'x', mover: BADPASS, rv: '3' }))
+    expect(transitionNote(s, bad, true, TARGET)).toBe(
       'business/odoo-backup: FAILED: the mover failed (VolSync keeps retrying this sync until it succeeds; stopped waiting): ' +
         'ERROR: failure connecting to repository, incorrect password',
     )
@@ -141,11 +164,11 @@ describe('notes', () => {
 describe('summary of snapshot-all', () => {
   it('has one row per source, whatever its outcome', () => {
     const rows = [
-      summaryRow(succeeded('snapshot', SAVED, 'odoo-backup'), REMOVED, undefined),
-      summaryRow(succeeded('snapshot', EMPTY, 'jellyfin-backup'), REMOVED, undefined),
-      summaryRow(failed(BADPASS, 'plex-backup'), REMOVED, undefined),
-      summaryRow(succeeded('snapshot', SAVED, 'git-backup', false), { kind: 'kept', token: 'tok' }, undefined),
-      summaryRow(paused(), { kind: 'untouched' }, undefined),
+      summaryRow(succeeded('snapshot', SAVED, 'odoo-backup'), REMOVED, undefined, TARGET),
+      summaryRow(succeeded('snapshot', EMPTY, 'jellyfin-backup'), REMOVED, undefined, TARGET),
+      summaryRow(failed(BADPASS, 'plex-backup'), REMOVED, undefined, TARGET),
+      summaryRow(succeeded('snapshot', SAVED, 'git-backup', false), { kind: 'kept', token: 'tok' }, undefined, TARGET),
+      summaryRow(paused(), { kind: 'untouched' }, undefined, TARGET),
     ]
     expect(rows.map((r) => [r.name, r.result, r.durationSeconds, r.snapshot, r.message, r.ok, r.trigger])).toEqual([
       ['odoo-backup', 'ok', 73, '1a2b3c4d', '', true, 'removed'],
@@ -159,26 +182,26 @@ describe('summary of snapshot-all', () => {
 
   it('names how waiting stopped for the sources that had not settled', () => {
     for (const [stop, word] of [['timeout', 'timed out'], ['interrupted', 'interrupted'], ['lost-contact', 'unknown']] as const) {
-      expect(summaryRow(syncing(), REMOVED, stop)).toMatchObject({
+      expect(summaryRow(syncing(), REMOVED, stop, TARGET)).toMatchObject({
         result: word,
         ok: false,
         message: 'triggered, not finished: VolSync completes the sync on its own',
       })
     }
-    expect(summaryRow(busy(), { kind: 'untouched' }, 'timeout').message).toBe('the sync that was running did not end: not triggered')
-    expect(summaryRow(syncing(), { kind: 'pending', error: 'x' }, 'lost-contact').message).toBe(
+    expect(summaryRow(busy(), { kind: 'untouched' }, 'timeout', TARGET).message).toBe('the sync that was running did not end: not triggered')
+    expect(summaryRow(syncing(), { kind: 'pending', error: 'x' }, 'lost-contact', TARGET).message).toBe(
       'triggered, not finished: VolSync completes the sync on its own; trigger NOT removed (see below)',
     )
-    expect(summaryRow(failed(LOCKED), { kind: 'left', reason: 'changed' }, undefined).message).toBe(
+    expect(summaryRow(failed(LOCKED), { kind: 'left', reason: 'changed' }, undefined, TARGET).message).toBe(
       'unable to create lock in backend: repository is already locked by PID 27 on volsync-src-odoo-backup-x2k8p; trigger left: changed',
     )
-    expect(summaryLine([summaryRow(syncing(), REMOVED, 'timeout')])).toBe('0 backed up, 1 unfinished')
+    expect(summaryLine([summaryRow(syncing(), REMOVED, 'timeout', TARGET)])).toBe('0 backed up, 1 unfinished')
   })
 
   it('fits the table in 80 columns', () => {
     const rows = [
-      summaryRow(succeeded('snapshot', SAVED, 'a-rather-long-application-name-backup'), REMOVED, undefined),
-      summaryRow(failed(LOCKED, 'plex-backup'), REMOVED, undefined),
+      summaryRow(succeeded('snapshot', SAVED, 'a-rather-long-application-name-backup'), REMOVED, undefined, TARGET),
+      summaryRow(failed(LOCKED, 'plex-backup'), REMOVED, undefined, TARGET),
     ]
     const table = summaryTable(rows, 80, plain)
     for (const line of table.text.split('\n')) expect(line.length).toBeLessThanOrEqual(80)
@@ -187,11 +210,11 @@ describe('summary of snapshot-all', () => {
   })
 
   it('lists each failure with its error lines and, for a lock, the unlock command', () => {
-    const text = failureList([succeeded('snapshot', SAVED), failed(LOCKED, 'plex-backup'), failed(BADPASS, 'wiki')], { cluster: 'apps' }, plain)
+    const text = failureList([succeeded('snapshot', SAVED), failed(LOCKED, 'plex-backup'), failed(BADPASS, 'wiki')], TARGET, plain)
     expect(text.split('\n')).toEqual([
       '! business/plex-backup: the mover failed (VolSync keeps retrying this sync until it succeeds; stopped waiting)',
       '    unable to create lock in backend: repository is already locked by PID 27 on volsync-src-odoo-backup-x2k8p',
-      '    the repository is locked: task volsync:unlock APP=plex CLUSTER=apps NAMESPACE=business',
+      "    the repository is locked: task volsync:unlock APP=plex NAMESPACE=business CLUSTER=apps KUBECONFIG='/k/kube config'",
       '! business/wiki: the mover failed (VolSync keeps retrying this sync until it succeeds; stopped waiting)',
       '    Fatal: wrong password or no key found',
       '    ERROR: failure connecting to repository, incorrect password',
@@ -219,7 +242,7 @@ describe('snapshotReport', () => {
 
   it('says so when the log names no snapshot', () => {
     expect(snapshotReport(succeeded('snapshot', ''), HINTS).warnings).toEqual([
-      'the mover log of business/odoo-backup names no new snapshot (no "snapshot <id> saved" line); check the repository with  task volsync:list APP=odoo CLUSTER=apps',
+      `the mover log of business/odoo-backup names no new snapshot (no "snapshot <id> saved" line); check the repository with  task volsync:list APP=odoo CLUSTER=apps KUBECONFIG='/k/kube config'`,
     ])
   })
 
@@ -232,15 +255,29 @@ describe('snapshotReport', () => {
       '  === Starting backup ===',
       '  unable to create lock in backend: repository is already locked by PID 27 on volsync-src-odoo-backup-x2k8p',
       'VolSync keeps retrying this sync until it succeeds.',
+      "The repository is locked: clear a stale lock with  task volsync:unlock APP=odoo CLUSTER=apps KUBECONFIG='/k/kube config'",
+      "See the state of every source with  task volsync:status CLUSTER=apps KUBECONFIG='/k/kube config'",
+    ])
+  })
+
+  it("names the run's cluster the way it was found: a context, and no KUBECONFIG when none was given", () => {
+    const hints = { kubectl: { context: 'apps' }, task: { cluster: 'apps' }, app: 'odoo' }
+    expect(snapshotReport(failed(LOCKED), hints).error?.details.split('\n').slice(-2)).toEqual([
       'The repository is locked: clear a stale lock with  task volsync:unlock APP=odoo CLUSTER=apps',
       'See the state of every source with  task volsync:status CLUSTER=apps',
     ])
+    expect(snapshotReport(paused('odoo-backup'), hints).error?.details).toContain(
+      `  kubectl --context apps patch replicationsources.volsync.backube odoo-backup -n business --type merge -p '{"spec":{"paused":false}}'`,
+    )
   })
 
   it('refuses a paused source and says how to unpause it', () => {
     const r = snapshotReport(paused('odoo-backup'), HINTS)
     expect(r.error?.message).toBe('business/odoo-backup is paused (spec.paused is true): no sync can run until it is unpaused. Nothing was changed.')
-    expect(r.error?.details).toContain(`kubectl patch replicationsources.volsync.backube odoo-backup -n business --type merge -p '{"spec":{"paused":false}}'`)
+    expect(r.error?.details).toBe(
+      'Unpause it first (if whoever paused it agrees):\n' +
+        `  kubectl --kubeconfig '/k/kube config' patch replicationsources.volsync.backube odoo-backup -n business --type merge -p '{"spec":{"paused":false}}'`,
+    )
   })
 })
 
@@ -272,18 +309,251 @@ describe('unlockReport', () => {
 
 describe('stoppedDetails', () => {
   it('says what was left running, and shows a Failed mover log', () => {
-    expect(stoppedDetails('snapshot', busy(), HINTS).split('\n')[0]).toBe(
+    expect(stoppedDetails(busy(), HINTS).split('\n')[0]).toBe(
       'The sync that was already running did not end, so no snapshot was triggered.',
     )
     const s = syncing()
-    expect(stoppedDetails('snapshot', s, HINTS).split('\n')).toEqual([
+    expect(stoppedDetails(s, HINTS).split('\n')).toEqual([
       'Our sync (token tok) had not finished when waiting stopped; VolSync completes it on its own.',
-      'See the state of every source with  task volsync:status CLUSTER=apps',
+      "See the state of every source with  task volsync:status CLUSTER=apps KUBECONFIG='/k/kube config'",
     ])
-    const stale = observe('snapshot', s, rs('odoo-backup', { manual: 'tok', running: 'x', mover: LOCKED, rv: '9' }))
+    const stale = observe(s, rs('odoo-backup', { manual: 'tok', running: 'x', mover: LOCKED, rv: '9' }))
     expect(stale.phase.kind).toBe('failed')
     const waiting = busy('odoo-backup', LOCKED)
-    expect(stoppedDetails('snapshot', waiting, HINTS)).toContain('The mover reports Failed (VolSync retries; a retry that fails with the same log looks the same). Its log:')
-    expect(stoppedDetails('snapshot', waiting, HINTS)).toContain('task volsync:unlock APP=odoo CLUSTER=apps')
+    expect(stoppedDetails(waiting, HINTS)).toContain('The mover reports Failed (VolSync retries; a retry that fails with the same log looks the same). Its log:')
+    expect(stoppedDetails(waiting, HINTS)).toContain('task volsync:unlock APP=odoo CLUSTER=apps')
   })
 })
+
+describe('failureReason: why a run failed, in words', () => {
+  const JOB: JobTrack = { uid: 'j', name: 'volsync-src-odoo-backup', namespace: 'business', owner: 'o', firstFailed: 0, failed: 8, limit: 8 }
+  const WHERE =
+    "; its log could not be read here; VolSync records it in status.latestMoverStatus.logs: kubectl --kubeconfig '/k/kube config' get replicationsources.volsync.backube odoo-backup -n business -o 'jsonpath={.status.latestMoverStatus.logs}'"
+  /** a snapshot run of odoo-backup that failed so, with `logs` and `triggers` */
+  const as = (failure: Failure, logs = 'x', purpose: Purpose = 'snapshot', triggers = 1): [SyncRun, Extract<Phase, { kind: 'failed' }>] => {
+    const phase = { kind: 'failed' as const, failure, logs, triggered: true }
+    return [{ ...startRun(purpose, rs()), triggers, phase }, phase]
+  }
+  it.each([
+    { failure: { kind: 'trigger-refused', error: 'forbidden' }, reason: 'could not set the manual trigger: forbidden' },
+    { failure: { kind: 'deleted' }, reason: 'the ReplicationSource was deleted while waiting' },
+    { failure: { kind: 'paused' }, reason: 'the ReplicationSource was paused (spec.paused) while waiting: no sync can finish' },
+    {
+      failure: { kind: 'running-failed' },
+      reason: 'the sync that was already running failed (VolSync keeps retrying it); no snapshot was triggered',
+    },
+    {
+      failure: { kind: 'running-gave-up', job: JOB },
+      reason:
+        'the sync that was already running failed again (its mover Job volsync-src-odoo-backup failed 8 of 8 attempts; VolSync keeps retrying it); no snapshot was triggered',
+    },
+    { failure: { kind: 'raced' }, triggers: 3, reason: 'a sync started just before each of our 3 triggers; giving up (try again later)' },
+    { failure: { kind: 'completed-failed' }, reason: 'the sync finished but the mover reports Failed' },
+    {
+      failure: { kind: 'unlock-not-recorded', lastUnlocked: 'older' },
+      reason: 'the sync finished without recording the unlock (status.restic.lastUnlocked is "older")',
+    },
+    { failure: { kind: 'trigger-removed' }, reason: 'someone else removed spec.trigger.manual while waiting: this sync will not report back' },
+    { failure: { kind: 'trigger-changed', manual: 'theirs' }, reason: 'someone else changed spec.trigger.manual to "theirs" while waiting' },
+    { failure: { kind: 'mover-failed' }, reason: 'the mover failed (VolSync keeps retrying this sync until it succeeds; stopped waiting)' },
+    {
+      failure: { kind: 'mover-gave-up', job: JOB },
+      reason: 'the mover failed (Job volsync-src-odoo-backup failed 8 of 8 attempts; VolSync keeps retrying this sync with a new Job; stopped waiting)',
+    },
+    {
+      failure: { kind: 'mover-gave-up', job: JOB },
+      logs: '',
+      reason:
+        'the mover failed (Job volsync-src-odoo-backup failed 8 of 8 attempts; VolSync keeps retrying this sync with a new Job; stopped waiting)' + WHERE,
+    },
+    {
+      failure: { kind: 'running-gave-up', job: JOB },
+      logs: '',
+      reason:
+        'the sync that was already running failed again (its mover Job volsync-src-odoo-backup failed 8 of 8 attempts; VolSync keeps retrying it); no snapshot was triggered' +
+        WHERE,
+    },
+  ] as { failure: Failure; logs?: string; triggers?: number; reason: string }[])('$failure.kind (logs $logs): $reason', ({ failure, logs, triggers, reason }) => {
+    const [run, phase] = as(failure, logs, 'snapshot', triggers)
+    expect(failureReason(run, phase, TARGET)).toBe(reason)
+  })
+
+  it('names the kind of object a restore follows', () => {
+    const run = observe(startRun('restore', rd()), rd(), true)
+    expect(run.phase.kind === 'failed' && failureReason(run, run.phase, TARGET)).toBe('the ReplicationDestination was deleted while waiting')
+  })
+})
+
+describe('leftAloneReason: why the removal of our trigger did not apply', () => {
+  const S = '0 */8 * * *'
+  const cases: { name: string; now: ReplicationSource | null; before: string | null; reason: string }[] = [
+    { name: 'gone', now: null, before: null, reason: 'the ReplicationSource no longer exists' },
+    {
+      name: 'removed by someone else',
+      now: rs(),
+      before: 'old',
+      reason: 'spec.trigger.manual is already gone (removed by someone else)',
+    },
+    {
+      name: 'never set (the patch failed) or removed',
+      now: rs(),
+      before: null,
+      reason: 'spec.trigger.manual is not set: ours was never set, or someone else removed it',
+    },
+    {
+      name: 'still the value from before the run',
+      now: rs('odoo-backup', { manual: 'old' }),
+      before: 'old',
+      reason: 'spec.trigger.manual still holds its value from before this run: ours was never set',
+    },
+    {
+      name: 'changed by someone else',
+      now: rs('odoo-backup', { manual: 'theirs' }),
+      before: null,
+      reason: 'spec.trigger.manual now holds "theirs", set by someone else: left as it is',
+    },
+    {
+      name: 'ours, but the schedule changed',
+      now: { ...rs('odoo-backup', { manual: 'tok1' }), spec: { trigger: { manual: 'tok1', schedule: '0 3 * * *' } } },
+      before: null,
+      reason: 'the schedule changed ("0 */8 * * *" -> "0 3 * * *") during the run: remove spec.trigger.manual by hand once you are sure',
+    },
+    {
+      name: 'ours, but the schedule was removed',
+      now: rs('odoo-backup', { manual: 'tok1', schedule: false }),
+      before: null,
+      reason: 'the schedule was removed during the run: without one, removing spec.trigger.manual would make VolSync sync continuously',
+    },
+  ]
+  it.each(cases)('$name', ({ now, before, reason }) => {
+    expect(leftAloneReason(now, ['tok1'], S, before)).toBe(reason)
+  })
+})
+
+describe('mover Jobs', () => {
+  const LIVE_LOCK = [
+    'repo already locked, waiting up to 0s for the lock',
+    'unable to create lock in backend: repository is already locked exclusively by PID 4121 on nas-01 by backup (UID 1000, GID 1000)',
+    'lock was created at 2026-11-26 03:50:02 (12m3.118s ago)',
+  ].join('\n')
+  const BADPASS_LOG = 'Testing mandatory env variables\nFatal: wrong password or no key found\nERROR: failure connecting to repository, incorrect password'
+  const track = (failed: number): JobTrack => ({
+    uid: 'b7e1c9a2-3f4d-4e5a-8b6c-7d8e9f0a1b2c', name: 'volsync-src-odoo-backup', namespace: 'business', owner: 'o', firstFailed: 0, failed, limit: 8,
+  })
+
+  it.each([
+    { name: 'the ERROR / Fatal lines', log: BADPASS_LOG, lines: ['Fatal: wrong password or no key found', 'ERROR: failure connecting to repository, incorrect password'] },
+    { name: 'a lock failure', log: LIVE_LOCK, lines: [LIVE_LOCK.split('\n')[1]] },
+    { name: 'else the last three lines', log: 'a\nb\n\nc\nd\n', lines: ['b', 'c', 'd'] },
+    { name: 'nothing', log: '', lines: [] },
+  ])('logExcerpt: $name', ({ log, lines }) => {
+    expect(logExcerpt(log)).toEqual(lines)
+  })
+
+  const head = 'business/odoo-backup: mover attempt 3 of 8 failed; VolSync retries it (it reports Failed after 8)'
+  it.each([
+    { name: 'with the end of its log', of: 'ours' as const, log: BADPASS_LOG, previous: undefined, text: `${head}. Its log ends:\n    Fatal: wrong password or no key found\n    ERROR: failure connecting to repository, incorrect password` },
+    { name: 'a log that changed', of: 'ours' as const, log: LIVE_LOCK, previous: BADPASS_LOG, text: `${head}. Its log ends:\n    ${LIVE_LOCK.split('\n')[1]}` },
+    { name: 'the same log as before, not again', of: 'ours' as const, log: BADPASS_LOG, previous: BADPASS_LOG, text: `${head}; same log as the attempt before` },
+    { name: 'no log', of: 'ours' as const, log: '', previous: BADPASS_LOG, text: head },
+    {
+      name: 'the running sync’s mover',
+      of: 'running' as const,
+      log: '',
+      previous: undefined,
+      text: "business/odoo-backup: the running sync's mover attempt 3 of 8 failed; VolSync retries it (it reports Failed after 8)",
+    },
+  ])('attemptNote: $name', ({ of, log, previous, text }) => {
+    expect(attemptNote('business/odoo-backup', track(3), of, log, previous)).toBe(text)
+  })
+
+  it('gaveUpWords names the Job and its attempts', () => {
+    expect(gaveUpWords(track(8))).toBe('Job volsync-src-odoo-backup failed 8 of 8 attempts')
+  })
+
+  it('whereToLook gives a command that prints the log VolSync records', () => {
+    expect(whereToLook({ resource: 'replicationsources.volsync.backube', name: 'odoo-backup', namespace: 'business' }, TARGET)).toBe(
+      "its log could not be read here; VolSync records it in status.latestMoverStatus.logs: kubectl --kubeconfig '/k/kube config' get replicationsources.volsync.backube odoo-backup -n business -o 'jsonpath={.status.latestMoverStatus.logs}'",
+    )
+  })
+
+  it.each([
+    {
+      stderr: 'Error from server (Forbidden): jobs.batch is forbidden: User "a" cannot list resource "jobs" in API group "batch" in the namespace "b"\n',
+      why: 'Error from server (Forbidden): jobs.batch is forbidden: User "a" cannot list resource "jobs" in API group "batch" in the namespace "b"',
+    },
+    { stderr: '\n  error: first\nsecond', why: 'error: first' },
+    { stderr: '', why: 'unknown error' },
+  ])('jobsUnavailableNote is one line: $why', ({ stderr, why }) => {
+    const note = jobsUnavailableNote(stderr)
+    expect(note).toBe(
+      `note: cannot watch VolSync's mover Jobs (${why}); waiting on the status alone, ` +
+        'which shows a failing mover only once VolSync records a Failed that differs from the last one',
+    )
+    expect(note).not.toContain('\n')
+  })
+})
+
+describe("a restore's sync", () => {
+  const LOCKED_LOG = 'unable to create lock in backend: repository is already locked by PID 27'
+  const JOB: JobTrack = { uid: 'j', name: 'volsync-dst-odoo-restore-20261126040000', namespace: 'business', owner: 'rd-uid', firstFailed: 0, failed: 8, limit: 8 }
+
+  it('its progress line says what VolSync says', () => {
+    expect(phaseText(startRun('restore', rd({ lastSyncStartTime: '2026-11-26T04:00:00Z' })), TARGET)).toBe('syncing since 2026-11-26T04:00:00Z')
+    expect(syncProgress(rd({ conditions: [{ type: 'Synchronizing', status: 'False', reason: 'WaitingForManual', message: 'Waiting for manual trigger' }] }))).toBe(
+      'WaitingForManual: Waiting for manual trigger',
+    )
+    expect(syncProgress(rd({}))).toBe('waiting for VolSync')
+  })
+
+  it('a failed mover: the error names the destination and puts the mover log under it', () => {
+    const run = observe(startRun('restore', rd()), rd({ lastSyncStartTime: 'x', latestMoverStatus: { result: 'Failed', logs: LOCKED_LOG } }))
+    expect(run.phase.kind).toBe('failed')
+    expect(run.phase.kind === 'failed' && restoreSyncError(run, run.phase, TARGET)).toEqual({
+      message: 'the mover of business/odoo-restore-20261126040000 failed (VolSync keeps retrying it; stopped waiting). Its log:',
+      details: LOCKED_LOG,
+    })
+  })
+
+  it('a mover Job out of attempts: its log, or where VolSync keeps it', () => {
+    const start = startRun('restore', rd())
+    const withLog = moverGaveUp(start, JOB, 'Fatal: wrong password')
+    const without = moverGaveUp(start, JOB, '')
+    const head =
+      'the mover of business/odoo-restore-20261126040000 failed (Job volsync-dst-odoo-restore-20261126040000 failed 8 of 8 attempts; VolSync keeps retrying it with a new Job; stopped waiting). '
+    expect(withLog.phase.kind === 'failed' && restoreSyncError(withLog, withLog.phase, TARGET)).toEqual({
+      message: `${head}Its log:`,
+      details: 'Fatal: wrong password',
+    })
+    expect(without.phase.kind === 'failed' && restoreSyncError(without, without.phase, TARGET)).toEqual({
+      message:
+        `${head}its log could not be read here; VolSync records it in status.latestMoverStatus.logs: ` +
+        "kubectl --kubeconfig '/k/kube config' get replicationdestinations.volsync.backube odoo-restore-20261126040000 -n business -o 'jsonpath={.status.latestMoverStatus.logs}'.",
+      details: '',
+    })
+  })
+
+  it('any other failure says what happened to the destination', () => {
+    const run = triggerRefused(startRun('restore', rd()), 'x')
+    const gone = observe(startRun('restore', rd()), rd(), true)
+    expect(gone.phase.kind === 'failed' && restoreSyncError(gone, gone.phase, TARGET)).toEqual({
+      message: 'the restore of business/odoo-restore-20261126040000: the ReplicationDestination was deleted while waiting',
+      details: '',
+    })
+    expect(run.phase.kind).toBe('failed')
+  })
+
+  it('says how long a sync took, or nothing', () => {
+    expect(tookText({ durationMs: 73_000 })).toBe('took 1m13s')
+    expect(tookText({ durationMs: null })).toBe('')
+  })
+})
+
+/** The ReplicationDestination a restore created (its trigger set), with `status`. */
+function rd(status: SyncStatus = {}): ReplicationDestination {
+  return {
+    metadata: { name: 'odoo-restore-20261126040000', namespace: 'business', uid: 'rd-uid', resourceVersion: '1' },
+    spec: { trigger: { manual: 'restore-tok' } },
+    status,
+  }
+}

@@ -2,27 +2,34 @@ import { describe, expect, it } from 'vitest'
 import type { JobTrack } from '../../../lib/sync/jobs.ts'
 import {
   MAX_TRIGGERS,
-  afterPatch,
+  afterTrigger,
   allSettled,
+  completion,
+  failureMemo,
   isSettled,
-  leftAloneReason,
   liftFence,
   moverGaveUp,
+  noteMover,
   observe,
-  patchFailed,
+  removeTriggerPatch,
   removedLocks,
   startRun,
   triggerAfterwards,
   triggerPatch,
-  waitingFor,
+  triggerRefused,
+  whoseMover,
+  type Failure,
+  type FailureKind,
   type Phase,
   type Purpose,
-  type SourceRun,
-} from '../../../lib/sync/machine.ts'
-import type { MoverStatus, ReplicationSource } from '../../../lib/volsync/objects.ts'
+  type SyncRun,
+  type Syncable,
+} from '../../../lib/sync/engine.ts'
+import type { MoverStatus, ReplicationDestination, ReplicationSource, SyncStatus } from '../../../lib/volsync/objects.ts'
 
 const LOCKED: MoverStatus = { result: 'Failed', logs: 'unable to create lock in backend: repository is already locked by PID 27' }
 const BADPASS: MoverStatus = { result: 'Failed', logs: 'ERROR: failure connecting to repository, incorrect password' }
+const LOCKED_AGAIN: MoverStatus = { result: 'Failed', logs: 'unable to create lock in backend: repository is already locked by PID 31' }
 const OK: MoverStatus = { result: 'Successful', logs: 'snapshot 1a2b3c4d saved' }
 const NOW = '2026-11-26T04:00:00Z'
 
@@ -58,18 +65,28 @@ function rs(
   }
 }
 
+/** The ReplicationDestination a restore created (its trigger set), with `status`. */
+function rd(status: SyncStatus = {}): ReplicationDestination {
+  return {
+    apiVersion: 'volsync.backube/v1alpha1',
+    kind: 'ReplicationDestination',
+    metadata: { name: 'odoo-restore-20261126040000', namespace: 'business', uid: 'rd-uid', resourceVersion: '1' },
+    spec: { trigger: { manual: 'restore-tok' }, restic: { repository: 'volsync-r2-secret', destinationPVC: 'odoo-data' } },
+    status,
+  }
+}
+
 /** Runs `purpose` from `start` through the patch (when ready) and the observed states. */
-function play(purpose: Purpose, start: ReplicationSource, response: ReplicationSource | null, seen: ReplicationSource[]) {
+function play(purpose: Purpose, start: Syncable, response: Syncable | null, seen: Syncable[]) {
   let run = startRun(purpose, start)
   const phases: Phase['kind'][] = [run.phase.kind]
-  const patch = (r: SourceRun, token: string, resp: ReplicationSource) => afterPatch(purpose, r, token, resp)
   if (run.phase.kind === 'ready' && response) {
-    run = patch(run, 'tok1', response)
+    run = afterTrigger(run, 'tok1', response)
     phases.push(run.phase.kind)
   }
   run = liftFence(run)
   for (const o of seen) {
-    run = observe(purpose, run, o)
+    run = observe(run, o)
     phases.push(run.phase.kind)
   }
   return { run, phases }
@@ -85,7 +102,7 @@ describe('triggerPatch', () => {
 })
 
 describe('startRun', () => {
-  const cases: { name: string; purpose: Purpose; source: ReplicationSource; phase: Phase['kind'] }[] = [
+  const cases: { name: string; purpose: Purpose; source: Syncable; phase: Phase['kind'] }[] = [
     { name: 'an idle source is triggered at once', purpose: 'snapshot', source: rs(), phase: 'ready' },
     { name: 'a running sync is waited for first', purpose: 'snapshot', source: rs({ running: true }), phase: 'busy' },
     {
@@ -104,6 +121,7 @@ describe('startRun', () => {
       phase: 'ready',
     },
     { name: 'unlock: a paused source is skipped', purpose: 'unlock', source: rs({ paused: true }), phase: 'skipped' },
+    { name: 'restore: a destination created with its trigger waits for that token at once', purpose: 'restore', source: rd(), phase: 'syncing' },
   ]
   for (const c of cases) {
     it(c.name, () => expect(startRun(c.purpose, c.source).phase.kind).toBe(c.phase))
@@ -114,29 +132,45 @@ describe('startRun', () => {
     expect(run).toMatchObject({ ref: 'business/odoo-backup', schedule: '0 */8 * * *', manualBefore: 'left-over', triggers: 0 })
     expect(startRun('snapshot', rs({ schedule: null })).schedule).toBeNull()
   })
+
+  it('follows ReplicationSources for snapshot and unlock, ReplicationDestinations for restore', () => {
+    expect(startRun('snapshot', rs()).resource).toBe('replicationsources.volsync.backube')
+    expect(startRun('unlock', rs()).resource).toBe('replicationsources.volsync.backube')
+    expect(startRun('restore', rd()).resource).toBe('replicationdestinations.volsync.backube')
+  })
+
+  it('restore: no trigger of ours to set or remove, no schedule; a destination without a trigger cannot report back', () => {
+    const run = startRun('restore', rd())
+    expect(run).toMatchObject({ ref: 'business/odoo-restore-20261126040000', schedule: null, triggers: 0 })
+    expect(run.phase).toMatchObject({ kind: 'syncing', token: 'restore-tok', foreign: false })
+    expect(triggerAfterwards(run)).toBe('keep')
+    const bare = rd()
+    delete bare.spec.trigger
+    expect(startRun('restore', bare).phase).toEqual({ kind: 'failed', failure: { kind: 'trigger-removed' }, logs: '', triggered: false })
+  })
 })
 
-describe('afterPatch', () => {
+describe('afterTrigger', () => {
   it('waits for the token, fenced at the resourceVersion of the patch response', () => {
-    const run = afterPatch('snapshot', startRun('snapshot', rs()), 'tok1', rs({ manual: 'tok1', rv: '101' }))
+    const run = afterTrigger(startRun('snapshot', rs()), 'tok1', rs({ manual: 'tok1', rv: '101' }))
     expect(run.phase).toMatchObject({ kind: 'syncing', token: 'tok1', foreign: false })
     expect(run).toMatchObject({ fence: '101', triggers: 1 })
   })
 
   it('snapshot: a sync running in the response started before our patch: it is foreign', () => {
-    const run = afterPatch('snapshot', startRun('snapshot', rs()), 'tok1', rs({ manual: 'tok1', running: true }))
+    const run = afterTrigger(startRun('snapshot', rs()), 'tok1', rs({ manual: 'tok1', running: true }))
     expect(run.phase).toMatchObject({ kind: 'syncing', foreign: true })
   })
 
   it('unlock: a running sync in the response is fine (it runs the unlock before it can finish)', () => {
-    const run = afterPatch('unlock', startRun('unlock', rs()), 'tok1', rs({ manual: 'tok1', running: true }))
+    const run = afterTrigger(startRun('unlock', rs()), 'tok1', rs({ manual: 'tok1', running: true }))
     expect(run.phase).toMatchObject({ kind: 'syncing', foreign: false })
   })
 
-  it('a failed patch fails the run without a trigger', () => {
-    expect(patchFailed(startRun('snapshot', rs()), 'forbidden').phase).toEqual({
+  it('a refused patch fails the run without a trigger', () => {
+    expect(triggerRefused(startRun('snapshot', rs()), 'forbidden').phase).toEqual({
       kind: 'failed',
-      reason: 'could not set the manual trigger: forbidden',
+      failure: { kind: 'trigger-refused', error: 'forbidden' },
       logs: '',
       triggered: false,
     })
@@ -150,7 +184,7 @@ describe('observe: snapshot', () => {
     response?: ReplicationSource
     seen: ReplicationSource[]
     phases: Phase['kind'][]
-    reason?: string
+    failure?: Failure
   }[] = [
     {
       name: 'our sync runs, then completes with our token',
@@ -170,7 +204,7 @@ describe('observe: snapshot', () => {
       start: rs({ running: true, mover: LOCKED }),
       seen: [rs({ running: true, mover: LOCKED, rv: '101' }), rs({ running: true, mover: BADPASS, rv: '102' })],
       phases: ['busy', 'busy', 'failed'],
-      reason: 'the sync that was already running failed (VolSync keeps retrying it); no snapshot was triggered',
+      failure: { kind: 'running-failed' },
     },
     {
       name: 'our mover fails: stop',
@@ -178,7 +212,7 @@ describe('observe: snapshot', () => {
       response: rs({ manual: 'tok1', rv: '101' }),
       seen: [rs({ manual: 'tok1', running: true, mover: LOCKED, rv: '102' })],
       phases: ['ready', 'syncing', 'failed'],
-      reason: 'the mover failed (VolSync keeps retrying this sync until it succeeds; stopped waiting)',
+      failure: { kind: 'mover-failed' },
     },
     {
       name: 'a Failed already there when we triggered is not ours',
@@ -195,12 +229,20 @@ describe('observe: snapshot', () => {
       phases: ['ready', 'syncing', 'ready'],
     },
     {
+      name: 'our sync completes, but the mover reports Failed',
+      start: rs(),
+      response: rs({ manual: 'tok1', rv: '101' }),
+      seen: [rs({ manual: 'tok1', lastManualSync: 'tok1', mover: BADPASS, rv: '102' })],
+      phases: ['ready', 'syncing', 'failed'],
+      failure: { kind: 'completed-failed' },
+    },
+    {
       name: 'someone else sets another manual trigger while we wait',
       start: rs(),
       response: rs({ manual: 'tok1', rv: '101' }),
       seen: [rs({ manual: 'theirs', running: true, rv: '102' })],
       phases: ['ready', 'syncing', 'failed'],
-      reason: 'someone else changed spec.trigger.manual to "theirs" while waiting',
+      failure: { kind: 'trigger-changed', manual: 'theirs' },
     },
     {
       name: 'someone else removes the manual trigger while we wait',
@@ -208,7 +250,7 @@ describe('observe: snapshot', () => {
       response: rs({ manual: 'tok1', rv: '101' }),
       seen: [rs({ running: true, rv: '102' })],
       phases: ['ready', 'syncing', 'failed'],
-      reason: 'someone else removed spec.trigger.manual while waiting: this sync will not report back',
+      failure: { kind: 'trigger-removed' },
     },
     {
       name: 'the source is paused while we wait',
@@ -216,14 +258,14 @@ describe('observe: snapshot', () => {
       response: rs({ manual: 'tok1', rv: '101' }),
       seen: [rs({ manual: 'tok1', running: true, paused: true, rv: '102' })],
       phases: ['ready', 'syncing', 'failed'],
-      reason: 'the ReplicationSource was paused (spec.paused) while waiting: no sync can finish',
+      failure: { kind: 'paused' },
     },
   ]
   for (const c of cases) {
     it(c.name, () => {
       const { run, phases } = play('snapshot', c.start, c.response ?? null, c.seen)
       expect(phases).toEqual(c.phases)
-      if (c.reason) expect(run.phase).toMatchObject({ kind: 'failed', reason: c.reason })
+      if (c.failure) expect(run.phase).toMatchObject({ kind: 'failed', failure: c.failure })
     })
   }
 
@@ -241,38 +283,39 @@ describe('observe: snapshot', () => {
     let run = startRun('snapshot', rs())
     for (let i = 1; i <= MAX_TRIGGERS; i++) {
       expect(run.phase.kind).toBe('ready')
-      run = liftFence(afterPatch('snapshot', run, `tok${i}`, rs({ manual: `tok${i}`, running: true })))
-      run = observe('snapshot', run, rs({ manual: `tok${i}`, lastManualSync: `tok${i}`, rv: `${i}` }))
+      run = liftFence(afterTrigger(run, `tok${i}`, rs({ manual: `tok${i}`, running: true })))
+      run = observe(run, rs({ manual: `tok${i}`, lastManualSync: `tok${i}`, rv: `${i}` }))
     }
-    expect(run.phase).toMatchObject({ kind: 'failed', reason: `a sync started just before each of our ${MAX_TRIGGERS} triggers; giving up (try again later)` })
+    expect(run.phase).toMatchObject({ kind: 'failed', failure: { kind: 'raced' } })
+    expect(run.triggers).toBe(MAX_TRIGGERS)
   })
 })
 
 describe('observe: the fence against events older than our patch', () => {
   it('ignores events until the one of our patch, then reads them', () => {
-    let run = afterPatch('snapshot', startRun('snapshot', rs()), 'tok1', rs({ manual: 'tok1', rv: '101' }))
+    let run = afterTrigger(startRun('snapshot', rs()), 'tok1', rs({ manual: 'tok1', rv: '101' }))
     // queued before our patch: the old trigger; would read as "removed by someone else"
-    run = observe('snapshot', run, rs({ rv: '100' }))
+    run = observe(run, rs({ rv: '100' }))
     expect(run.phase.kind).toBe('syncing')
     expect(run.fence).toBe('101')
-    run = observe('snapshot', run, rs({ manual: 'tok1', rv: '101' }))
+    run = observe(run, rs({ manual: 'tok1', rv: '101' }))
     expect(run.fence).toBeUndefined()
-    run = observe('snapshot', run, rs({ rv: '102' }))
+    run = observe(run, rs({ rv: '102' }))
     expect(run.phase.kind).toBe('failed')
   })
 
   it('a new watch starts from the present: liftFence', () => {
-    const run = afterPatch('snapshot', startRun('snapshot', rs()), 'tok1', rs({ manual: 'tok1', rv: '101' }))
+    const run = afterTrigger(startRun('snapshot', rs()), 'tok1', rs({ manual: 'tok1', rv: '101' }))
     expect(liftFence(run).fence).toBeUndefined()
     const lifted = liftFence(run)
     expect(liftFence(lifted)).toBe(lifted)
   })
 
   it('a deletion is never fenced off', () => {
-    const run = afterPatch('snapshot', startRun('snapshot', rs()), 'tok1', rs({ manual: 'tok1', rv: '101' }))
-    expect(observe('snapshot', run, rs({ rv: '109' }), true).phase).toMatchObject({
+    const run = afterTrigger(startRun('snapshot', rs()), 'tok1', rs({ manual: 'tok1', rv: '101' }))
+    expect(observe(run, rs({ rv: '109' }), true).phase).toMatchObject({
       kind: 'failed',
-      reason: 'the ReplicationSource was deleted while waiting',
+      failure: { kind: 'deleted' },
       triggered: true,
     })
   })
@@ -289,10 +332,7 @@ describe('observe: unlock', () => {
 
   it('fails when the sync finished without recording the unlock', () => {
     const { run } = play('unlock', rs(), rs({ manual: 'tok1' }), [done({ lastUnlocked: 'older' })])
-    expect(run.phase).toMatchObject({
-      kind: 'failed',
-      reason: 'the sync finished without recording the unlock (status.restic.lastUnlocked is "older")',
-    })
+    expect(run.phase).toMatchObject({ kind: 'failed', failure: { kind: 'unlock-not-recorded', lastUnlocked: 'older' } })
   })
 
   it('joins a stuck sync: its old Failed is not news, a new one is', () => {
@@ -309,6 +349,62 @@ describe('observe: unlock', () => {
   })
 })
 
+describe('observe: restore (a ReplicationDestination created with its trigger)', () => {
+  type Step = { status: SyncStatus; phase: Phase['kind'] }
+  const cases: { name: string; baseline?: MoverStatus; steps: Step[]; failure?: Failure }[] = [
+    {
+      name: 'waits while syncing, done when lastManualSync shows the token',
+      steps: [
+        { status: { lastSyncStartTime: '2026-11-26T04:00:00Z' }, phase: 'syncing' },
+        { status: { lastManualSync: 'restore-tok', latestMoverStatus: OK }, phase: 'succeeded' },
+      ],
+    },
+    {
+      name: 'a mover failure during our sync ends the wait',
+      baseline: OK,
+      steps: [
+        { status: { lastSyncStartTime: 'x', latestMoverStatus: OK }, phase: 'syncing' },
+        { status: { lastSyncStartTime: 'x', latestMoverStatus: LOCKED }, phase: 'failed' },
+      ],
+      failure: { kind: 'mover-failed' },
+    },
+    {
+      name: 'a stale Failed from an earlier sync does not, and the sync can still succeed',
+      baseline: LOCKED,
+      steps: [
+        { status: { lastSyncStartTime: 'x', latestMoverStatus: LOCKED }, phase: 'syncing' },
+        { status: { lastSyncStartTime: 'x', latestMoverStatus: LOCKED }, phase: 'syncing' },
+        { status: { lastManualSync: 'restore-tok', latestMoverStatus: OK }, phase: 'succeeded' },
+      ],
+    },
+    {
+      name: 'a stale Failed that changes its log is a new failure',
+      baseline: LOCKED,
+      steps: [
+        { status: { lastSyncStartTime: 'x', latestMoverStatus: LOCKED }, phase: 'syncing' },
+        { status: { lastSyncStartTime: 'x', latestMoverStatus: LOCKED_AGAIN }, phase: 'failed' },
+      ],
+      failure: { kind: 'mover-failed' },
+    },
+    {
+      name: 'a completed sync whose mover reports Failed is the restore verdict\'s to judge, not a wait failure',
+      steps: [{ status: { lastManualSync: 'restore-tok', latestMoverStatus: BADPASS }, phase: 'succeeded' }],
+    },
+  ]
+  it.each(cases)('$name', ({ baseline, steps, failure }) => {
+    let run = startRun('restore', rd(baseline ? { latestMoverStatus: baseline } : {}))
+    for (const step of steps) {
+      run = observe(run, rd(step.status))
+      expect(run.phase.kind).toBe(step.phase)
+    }
+    if (failure) expect(run.phase).toMatchObject({ failure, logs: run.seen.status?.latestMoverStatus?.logs, triggered: true })
+  })
+
+  it('the destination deleted while waiting ends the wait', () => {
+    expect(observe(startRun('restore', rd()), rd(), true).phase).toMatchObject({ kind: 'failed', failure: { kind: 'deleted' } })
+  })
+})
+
 describe('moverGaveUp: the mover Job of the awaited sync reached its backoffLimit', () => {
   const JOB: JobTrack = {
     uid: 'b7e1c9a2-3f4d-4e5a-8b6c-7d8e9f0a1b2c',
@@ -320,61 +416,45 @@ describe('moverGaveUp: the mover Job of the awaited sync reached its backoffLimi
     limit: 8,
   }
   const POD_LOG = 'Fatal: wrong password or no key found\nERROR: failure connecting to repository, incorrect password'
-  const WHERE =
-    "; its log could not be read here; VolSync records it in status.latestMoverStatus.logs: kubectl get replicationsources.volsync.backube odoo-backup -n business -o jsonpath='{.status.latestMoverStatus.logs}'"
-  /** a run of `purpose` in `phase`, seen last as `seen`, whose failure memo started at `baseline` */
-  function runIn(purpose: Purpose, phase: 'busy' | 'syncing', seen: ReplicationSource): SourceRun {
+  /** a run of `purpose` in `phase`, seen last as `seen` */
+  function runIn(purpose: Purpose, phase: 'busy' | 'syncing', seen: Syncable): SyncRun {
+    if (purpose === 'restore') return { ...startRun('restore', rd()), seen }
     let run = startRun(purpose, phase === 'busy' ? rs({ running: true, mover: OK }) : rs())
     if (phase === 'busy') expect(run.phase.kind).toBe('busy')
-    else run = afterPatch(purpose, run, 'tok1', rs({ manual: 'tok1' }))
+    else run = afterTrigger(run, 'tok1', rs({ manual: 'tok1' }))
     return { ...run, seen }
   }
   const cases: {
     name: string
     purpose: Purpose
     phase: 'busy' | 'syncing'
-    seen: ReplicationSource
+    seen: Syncable
     podLog: string
     after: Phase
   }[] = [
     {
-      name: 'our sync failed, though VolSync\'s record looks as before: the pod log is shown',
+      name: 'our sync failed, though VolSync\'s record looks as before: the pod log is kept',
       purpose: 'snapshot',
       phase: 'syncing',
       seen: rs({ manual: 'tok1', running: true }),
       podLog: POD_LOG,
-      after: {
-        kind: 'failed',
-        reason: 'the mover failed (Job volsync-src-odoo-backup failed 8 of 8 attempts; VolSync keeps retrying this sync with a new Job; stopped waiting)',
-        logs: POD_LOG,
-        triggered: true,
-      },
+      after: { kind: 'failed', failure: { kind: 'mover-gave-up', job: JOB }, logs: POD_LOG, triggered: true },
     },
     {
-      name: 'our sync failed and VolSync\'s new record came first: that record is shown',
+      name: 'our sync failed and VolSync\'s new record came first: that record is kept',
       purpose: 'unlock',
       phase: 'syncing',
       seen: rs({ manual: 'tok1', running: true, mover: LOCKED }),
       podLog: POD_LOG,
-      after: {
-        kind: 'failed',
-        reason: 'the mover failed (Job volsync-src-odoo-backup failed 8 of 8 attempts; VolSync keeps retrying this sync with a new Job; stopped waiting)',
-        logs: LOCKED.logs!,
-        triggered: true,
-      },
+      after: { kind: 'failed', failure: { kind: 'mover-gave-up', job: JOB }, logs: LOCKED.logs!, triggered: true },
     },
     {
-      name: 'no log at all: the failure says where VolSync keeps it',
+      name: 'no log at all (the view then says where VolSync keeps it)',
       purpose: 'snapshot',
       phase: 'syncing',
       seen: rs({ manual: 'tok1', running: true }),
       podLog: '',
-      after: {
-        kind: 'failed',
-        reason: 'the mover failed (Job volsync-src-odoo-backup failed 8 of 8 attempts; VolSync keeps retrying this sync with a new Job; stopped waiting)' + WHERE,
-        logs: '',
-        triggered: true,
-      },
+      after: { kind: 'failed', failure: { kind: 'mover-gave-up', job: JOB }, logs: '', triggered: true },
     },
     {
       name: 'snapshot: the running sync failed again; nothing was triggered',
@@ -382,45 +462,60 @@ describe('moverGaveUp: the mover Job of the awaited sync reached its backoffLimi
       phase: 'busy',
       seen: rs({ running: true, mover: OK }),
       podLog: POD_LOG,
-      after: {
-        kind: 'failed',
-        reason:
-          'the sync that was already running failed again (its mover Job volsync-src-odoo-backup failed 8 of 8 attempts; VolSync keeps retrying it); no snapshot was triggered',
-        logs: POD_LOG,
-        triggered: false,
-      },
+      after: { kind: 'failed', failure: { kind: 'running-gave-up', job: JOB }, logs: POD_LOG, triggered: false },
+    },
+    {
+      name: 'restore: the destination\'s mover failed; its first record is kept',
+      purpose: 'restore',
+      phase: 'syncing',
+      seen: rd({ lastSyncStartTime: 'x', latestMoverStatus: BADPASS }),
+      podLog: POD_LOG,
+      after: { kind: 'failed', failure: { kind: 'mover-gave-up', job: JOB }, logs: BADPASS.logs!, triggered: true },
     },
   ]
   it.each(cases)('$name', ({ purpose, phase, seen, podLog, after }) => {
-    expect(moverGaveUp(purpose, runIn(purpose, phase, seen), JOB, podLog).phase).toEqual(after)
+    expect(moverGaveUp(runIn(purpose, phase, seen), JOB, podLog).phase).toEqual(after)
   })
 
   it('unlock: the running sync it waits for failed: it waits for VolSync\'s record, which lets it join', () => {
     const run = runIn('unlock', 'busy', rs({ running: true, mover: OK }))
-    expect(moverGaveUp('unlock', run, JOB, POD_LOG)).toBe(run)
-    expect(observe('unlock', run, rs({ running: true, mover: LOCKED })).phase.kind).toBe('ready')
+    expect(moverGaveUp(run, JOB, POD_LOG)).toBe(run)
+    expect(observe(run, rs({ running: true, mover: LOCKED })).phase.kind).toBe('ready')
   })
 
   it('changes nothing once a run has settled or before it waits', () => {
-    for (const run of [startRun('snapshot', rs()), startRun('snapshot', rs({ paused: true })), patchFailed(startRun('snapshot', rs()), 'x')]) {
-      expect(moverGaveUp('snapshot', run, JOB, POD_LOG)).toBe(run)
+    for (const run of [startRun('snapshot', rs()), startRun('snapshot', rs({ paused: true })), triggerRefused(startRun('snapshot', rs()), 'x')]) {
+      expect(moverGaveUp(run, JOB, POD_LOG)).toBe(run)
     }
   })
+})
 
-  it('waitingFor: busy waits for a running sync, syncing for ours, the rest for nothing', () => {
-    expect(waitingFor(runIn('snapshot', 'busy', rs({ running: true })))).toBe('waiting-for-running')
-    expect(waitingFor(runIn('snapshot', 'syncing', rs()))).toBe('waiting-for-ours')
-    expect(waitingFor(startRun('snapshot', rs()))).toBe('other')
-    expect(waitingFor(startRun('snapshot', rs({ paused: true })))).toBe('other')
+describe('whoseMover: whose mover a Job runs, for the run that waits', () => {
+  const job = (firstFailed: number): JobTrack => ({
+    uid: 'u', name: 'volsync-src-odoo-backup', namespace: 'business', owner: 'o', firstFailed, failed: firstFailed, limit: 8,
+  })
+  const busy = startRun('snapshot', rs({ running: true }))
+  const syncing = afterTrigger(startRun('snapshot', rs()), 'tok1', rs({ manual: 'tok1' }))
+  it.each([
+    { name: 'waiting for a running sync: its mover', run: busy, firstFailed: 0, of: 'running' },
+    { name: 'waiting for a running sync: its mover, whatever failed before', run: busy, firstFailed: 5, of: 'running' },
+    { name: 'waiting for ours: a Job first seen before any attempt failed is ours', run: syncing, firstFailed: 0, of: 'ours' },
+    // failed attempts before the wait began: the sync before our trigger started it
+    { name: 'waiting for ours: a Job that had failed attempts is not', run: syncing, firstFailed: 3, of: null },
+    { name: 'restore: every Job of the destination it created is ours', run: startRun('restore', rd()), firstFailed: 3, of: 'ours' },
+    { name: 'a run about to trigger waits for no Job', run: startRun('snapshot', rs()), firstFailed: 0, of: null },
+    { name: 'a skipped run waits for no Job', run: startRun('snapshot', rs({ paused: true })), firstFailed: 0, of: null },
+  ])('$name', ({ run, firstFailed, of }) => {
+    expect(whoseMover(run, job(firstFailed))).toBe(of)
   })
 })
 
 describe('settled phases', () => {
   it('do not change any more', () => {
     const done = play('snapshot', rs(), rs({ manual: 'tok1' }), [rs({ manual: 'tok1', lastManualSync: 'tok1', rv: '3' })]).run
-    expect(observe('snapshot', done, rs({ rv: '9' }), true)).toBe(done)
+    expect(observe(done, rs({ rv: '9' }), true)).toBe(done)
     const skipped = startRun('snapshot', rs({ paused: true }))
-    expect(observe('snapshot', skipped, rs())).toBe(skipped)
+    expect(observe(skipped, rs())).toBe(skipped)
   })
 
   it('isSettled / allSettled', () => {
@@ -438,51 +533,87 @@ describe('afterwards', () => {
     expect(triggerAfterwards(startRun('snapshot', rs({ schedule: '' })))).toBe('keep')
   })
 
-  const S = '0 */8 * * *'
-  const cases: { name: string; now: ReplicationSource | null; before: string | null; reason: string }[] = [
-    { name: 'gone', now: null, before: null, reason: 'the ReplicationSource no longer exists' },
+  it('removeTriggerPatch removes spec.trigger.manual only while it holds our token', () => {
+    expect(removeTriggerPatch('tok')).toEqual([
+      { op: 'test', path: '/spec/trigger/manual', value: 'tok' },
+      { op: 'remove', path: '/spec/trigger/manual' },
+    ])
+  })
+
+  it('removeTriggerPatch with a schedule: also only while that schedule is still set (else VolSync would sync continuously)', () => {
+    expect(removeTriggerPatch('tok', '0 */8 * * *')).toEqual([
+      { op: 'test', path: '/spec/trigger/manual', value: 'tok' },
+      { op: 'test', path: '/spec/trigger/schedule', value: '0 */8 * * *' },
+      { op: 'remove', path: '/spec/trigger/manual' },
+    ])
+  })
+})
+
+describe('noteMover: a new failure or the one that was there', () => {
+  const cases: { name: string; baseline?: MoverStatus; seen: (MoverStatus | undefined)[]; expected: FailureKind[] }[] = [
+    { name: 'no status before: any Failed is new', seen: [undefined, LOCKED], expected: ['none', 'fresh'] },
+    { name: 'Successful before: a Failed is new', baseline: OK, seen: [OK, LOCKED], expected: ['none', 'fresh'] },
     {
-      name: 'removed by someone else',
-      now: rs(),
-      before: 'old',
-      reason: 'spec.trigger.manual is already gone (removed by someone else)',
+      name: 'Failed before, the same Failed again: not news (stale)',
+      baseline: LOCKED,
+      seen: [LOCKED, LOCKED, LOCKED],
+      expected: ['stale', 'stale', 'stale'],
     },
     {
-      name: 'never set (the patch failed) or removed',
-      now: rs(),
-      before: null,
-      reason: 'spec.trigger.manual is not set: ours was never set, or someone else removed it',
+      name: 'Failed before, then a Failed with another log: a later Job failed',
+      baseline: LOCKED,
+      seen: [LOCKED, LOCKED_AGAIN],
+      expected: ['stale', 'fresh'],
     },
     {
-      name: 'still the value from before the run',
-      now: rs({ manual: 'old' }),
-      before: 'old',
-      reason: 'spec.trigger.manual still holds its value from before this run: ours was never set',
+      name: 'Failed before, a success in between, then the very same Failed: new',
+      baseline: LOCKED,
+      seen: [LOCKED, OK, LOCKED],
+      expected: ['stale', 'none', 'fresh'],
     },
     {
-      name: 'changed by someone else',
-      now: rs({ manual: 'theirs' }),
-      before: null,
-      reason: 'spec.trigger.manual now holds "theirs", set by someone else: left as it is',
-    },
-    {
-      name: 'ours, but the schedule changed',
-      now: rs({ manual: 'tok1', schedule: '0 3 * * *' }),
-      before: null,
-      reason: 'the schedule changed ("0 */8 * * *" -> "0 3 * * *") during the run: remove spec.trigger.manual by hand once you are sure',
-    },
-    {
-      name: 'ours, but the schedule was removed',
-      now: rs({ manual: 'tok1', schedule: null }),
-      before: null,
-      reason: 'the schedule was removed during the run: without one, removing spec.trigger.manual would make VolSync sync continuously',
+      name: 'Failed before, the status not written yet (no mover status seen): still a success in between',
+      baseline: LOCKED,
+      seen: [undefined, LOCKED],
+      expected: ['none', 'fresh'],
     },
   ]
   for (const c of cases) {
-    it(`says why a removal was left alone: ${c.name}`, () => {
-      expect(leftAloneReason(c.now, ['tok1'], S, c.before)).toBe(c.reason)
+    it(c.name, () => {
+      let memo = failureMemo(c.baseline)
+      const got = c.seen.map((m) => {
+        const r = noteMover(memo, m)
+        memo = r.memo
+        return r.failure
+      })
+      expect(got).toEqual(c.expected)
     })
   }
+})
+
+describe('completion', () => {
+  it('is undefined until lastManualSync carries the token', () => {
+    expect(completion(rd({ lastManualSync: 'older' }), 'tok')).toBeUndefined()
+    expect(completion(rd({}), 'tok')).toBeUndefined()
+  })
+
+  it('reads result, logs, the snapshot id and the duration once it does', () => {
+    const done = completion(
+      rd({ lastManualSync: 'tok', lastSyncTime: '2026-11-26T04:00:00Z', lastSyncDuration: '1m3.5s', latestMoverStatus: OK }),
+      'tok',
+    )
+    expect(done).toMatchObject({ result: 'Successful', lastSyncTime: '2026-11-26T04:00:00Z', durationMs: 63_500 })
+    expect(done?.facts.savedSnapshot).toBe('1a2b3c4d')
+  })
+
+  it('has null fields when VolSync wrote none', () => {
+    expect(completion(rd({ lastManualSync: 'tok' }), 'tok')).toMatchObject({
+      result: null,
+      logs: '',
+      lastSyncTime: null,
+      durationMs: null,
+    })
+  })
 })
 
 describe('removedLocks', () => {
