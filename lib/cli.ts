@@ -116,32 +116,74 @@ export type Flag =
 
 interface FlagInfo {
   value: string
+  /** what the flag means, one line (--help) */
   describe: string
   /** the Taskfile variable that carries it */
   variable: string
+  /** what applies when it is not given (--help, and the Taskfile summary lists the same) */
+  default?: string
   boolean?: boolean
 }
 
 /** How a flag is named in messages: "APP (--app)". */
 export const label = (flag: Flag) => `${FLAGS[flag].variable} (--${flag})`
 
+export const DEFAULT_CLUSTER = 'infra'
+
+const DEFAULT_TIMEOUT = '30m'
+
 export const FLAGS: Record<Flag, FlagInfo> = {
-  app: { value: '<app>', variable: 'APP', describe: 'application: its ReplicationSource is <app>-backup' },
-  cluster: { value: '<cluster>', variable: 'CLUSTER', describe: 'cluster to act on (default: infra)' },
-  namespace: { value: '<ns>', variable: 'NAMESPACE', describe: 'namespace (default: found from the ReplicationSource)' },
+  app: {
+    value: '<app>', variable: 'APP',
+    describe: `application: its ReplicationSource is <app>-backup (a Kubernetes name, at most ${APP_MAX_LENGTH} characters)`,
+  },
+  cluster: {
+    value: '<cluster>', variable: 'CLUSTER', default: DEFAULT_CLUSTER,
+    describe: 'the cluster to act on (README.md, "Choosing the cluster")',
+  },
+  namespace: {
+    value: '<ns>', variable: 'NAMESPACE', default: 'found from <app>-backup',
+    describe: 'namespace of <app>-backup (needed when two namespaces have one)',
+  },
   kubeconfig: {
-    value: '<file>', variable: 'KUBECONFIG',
-    describe: 'kubeconfig to use (default: kubeconfig-<cluster>, else context <cluster>)',
+    value: '<file>', variable: 'KUBECONFIG', default: 'kubeconfig-<cluster>, else the context <cluster>',
+    describe: 'this kubeconfig file (through task: KUBECONFIG=<file> on its command line, not an exported one)',
   },
-  output: { value: 'table|json', variable: 'OUTPUT', describe: 'output format (default: table)' },
-  timeout: { value: '<duration>', variable: 'TIMEOUT', describe: 'give up waiting after this long, e.g. 30m' },
+  output: { value: 'table|json', variable: 'OUTPUT', default: 'table', describe: 'table, or json: one JSON document alone on stdout' },
+  timeout: { value: '<duration>', variable: 'TIMEOUT', describe: 'give up waiting after this long: 90s, 30m, 1h30m (at most 168h)' },
   snapshot: {
-    value: '<selector>', variable: 'SNAPSHOT',
-    describe: 'offset (0 = latest), restic snapshot id, or RFC 3339 time',
+    value: '<selector>', variable: 'SNAPSHOT', default: 'the latest',
+    describe: 'N = N before the latest (PREV of list); a restic id, 8 to 64 hex digits; or an RFC 3339 time',
   },
-  yes: { value: '', variable: 'YES', describe: 'do not ask for confirmation', boolean: true },
-  'dry-run': { value: '', variable: 'DRY_RUN', describe: 'print the plan and change nothing', boolean: true },
-  keep: { value: '', variable: 'KEEP', describe: 'keep the ReplicationDestination for debugging', boolean: true },
+  yes: { value: '', variable: 'YES', default: 'false', describe: 'do not ask for confirmation', boolean: true },
+  'dry-run': {
+    value: '', variable: 'DRY_RUN', default: 'false', boolean: true,
+    describe: 'print the plan and the ReplicationDestination, have the API server validate it, change nothing',
+  },
+  keep: {
+    value: '', variable: 'KEEP', default: 'false', boolean: true,
+    describe: 'keep the ReplicationDestination of a finished restore, for debugging',
+  },
+}
+
+/** --namespace of a command that reads a whole cluster (no --app). */
+const NAMESPACE_SCOPE = { describe: 'only this namespace', default: 'all namespaces' }
+
+/** What --flag means for this command (its description in --help). */
+export function flagDescription(spec: CommandSpec, flag: Flag): string {
+  if (flag === 'namespace' && !spec.flags.includes('app')) return NAMESPACE_SCOPE.describe
+  return FLAGS[flag].describe
+}
+
+/**
+ * What applies when the flag is not given, as --help and the Taskfile
+ * summary state it; undefined for a required flag.
+ */
+export function flagDefault(spec: CommandSpec, flag: Flag): string | undefined {
+  if (spec.required?.includes(flag)) return undefined
+  if (flag === 'timeout') return spec.defaultTimeout ?? DEFAULT_TIMEOUT
+  if (flag === 'namespace' && !spec.flags.includes('app')) return NAMESPACE_SCOPE.default
+  return FLAGS[flag].default
 }
 
 export interface CommandSpec {
@@ -182,8 +224,6 @@ export interface Options {
   dryRun: boolean
   keep: boolean
 }
-
-export const DEFAULT_CLUSTER = 'infra'
 
 export type Parsed = { help: true } | { help: false; options: Options }
 
@@ -235,7 +275,7 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
   if (output !== 'table' && output !== 'json') {
     throw new UsageError(`${label('output')} ${JSON.stringify(output)} must be table or json`)
   }
-  const timeout = given('timeout') ?? spec.defaultTimeout ?? '30m'
+  const timeout = given('timeout') ?? spec.defaultTimeout ?? DEFAULT_TIMEOUT
   const snapshot = given('snapshot')
 
   return {
@@ -266,28 +306,77 @@ export function scriptArgs(argv: readonly string[], name: string): string[] {
   return argv.slice(at >= 1 ? at + 1 : 2)
 }
 
-/** The --help text of a command. */
+/**
+ * How snapshot, snapshot-all, unlock and restore notice a failing mover while
+ * they wait for a sync: a paragraph of their --help.
+ */
+export const MOVER_WATCH_NOTES: readonly string[] = [
+  'A failing mover: VolSync\'s mover Jobs (jobs.batch labelled app.kubernetes.io/created-by=volsync, whose',
+  'controller ownerReference is the object waited for) are followed with one more watch. Each failed attempt',
+  'is printed as it happens, with the end of its pod\'s log ("mover attempt 3 of 8 failed; VolSync retries',
+  'it"); the Job controller spaces the 8 attempts out (10s doubling to 6min: about 20 minutes). A Job that',
+  'fails all 8 ends the wait with exit 1 and the mover log, even when VolSync\'s Failed record looks exactly',
+  'as before. Only failures seen during the wait count. This needs list/watch on jobs.batch, get/list on',
+  'pods and get on pods/log (in the namespace; in the cluster for snapshot-all): without them one',
+  '"note: cannot watch VolSync\'s mover Jobs (...)" says so and only the status is followed.',
+]
+
+const OUTPUT_NOTES: readonly string[] = [
+  'Output: tables fit the terminal (off a terminal $COLUMNS, else 80 columns): columns that do not fit are',
+  'left out and named under the table, or cut with \u2026. Colour only on a terminal, never with NO_COLOR set.',
+  'With --output json, stdout is one JSON document; progress, notes and errors always go to stderr.',
+]
+
+const HELP_WIDTH = 104
+/** where a flag's description starts: "  " + flag (22) + " " + variable (11) + " " */
+const FLAG_INDENT = 37
+
+/**
+ * Words into lines of at most `width` characters; a longer word stays whole,
+ * and so does `tail` ("(default: 30m)"), kept on one line for whoever greps.
+ */
+export function wrap(text: string, width: number, tail = ''): string[] {
+  const lines: string[] = []
+  let line = ''
+  for (const word of [...text.split(' '), ...(tail ? [tail] : [])]) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line)
+      line = word
+    } else line = line ? `${line} ${word}` : word
+  }
+  return [...lines, line]
+}
+
+/** The --help text of a command: THE reference of its flags, defaults and behaviour. */
 export function helpText(spec: CommandSpec): string {
-  const flagLines = [...spec.flags, 'help' as const].map((flag) => {
-    const info = flag === 'help' ? { value: '', describe: 'show this help' } : FLAGS[flag]
-    const left = `--${flag}${info.value ? ' ' + info.value : ''}`
-    const required = spec.required?.includes(flag as Flag) ? ' (required)' : ''
-    const def = flag === 'timeout' && spec.defaultTimeout ? ` (default: ${spec.defaultTimeout})` : ''
-    return `  ${left.padEnd(26)} ${info.describe}${required}${def}`
+  const rows: [string, string, string, string][] = spec.flags.map((flag) => {
+    const info = FLAGS[flag]
+    const def = flagDefault(spec, flag)
+    const tail = spec.required?.includes(flag) ? '(required)' : def === undefined ? '' : `(default: ${def})`
+    return [`--${flag}${info.value ? ' ' + info.value : ''}`, info.variable, flagDescription(spec, flag), tail]
   })
+  rows.push(['--help', '', 'show this help', ''])
+  const required = (spec.required ?? []).map((f) => `${FLAGS[f].variable}=${FLAGS[f].value}`)
   return [
     `${spec.name}: ${spec.summary}`,
     '',
     'Usage:',
+    `  ${['task -x', `volsync:${spec.name}`, ...required, '[VARIABLE=value ...]'].join(' ')}`,
     `  tsx scripts/${spec.name}.ts [flags]      (Node 20; Node 22.18+: zx scripts/${spec.name}.ts)`,
     '',
-    'Flags:',
-    ...flagLines,
+    'Flags, and the task variable that sets each (yes/no flags: VARIABLE=true or false):',
+    ...rows.flatMap(([flag, variable, describe, tail]) =>
+      wrap(describe, HELP_WIDTH - FLAG_INDENT, tail).map((line, i) =>
+        (i === 0 ? `  ${flag.padEnd(22)} ${variable.padEnd(11)} ` : ' '.repeat(FLAG_INDENT)) + line,
+      ),
+    ),
     ...(spec.notes?.length ? ['', ...spec.notes] : []),
+    ...(spec.flags.includes('output') ? ['', ...OUTPUT_NOTES] : []),
     '',
     'Examples:',
     ...spec.examples.map((e) => `  ${e}`),
     '',
-    'Exit codes: 0 ok, 1 failed or needs attention, 2 bad usage (nothing changed), 130 interrupted.',
+    'Exit codes: 0 ok; 1 failed, or something needs attention; 2 bad usage, nothing changed; 130 interrupted',
+    '(143 terminated), after the clean-up. Through task use task -x: plain task exits 201 on any failure.',
   ].join('\n')
 }

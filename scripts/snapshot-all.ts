@@ -1,7 +1,7 @@
 // task volsync:snapshot-all CLUSTER=<cluster> [NAMESPACE=<ns>] [TIMEOUT=1h]
 // Back up everything now (before an upgrade): trigger every ReplicationSource
 // in scope, wait for all of them with one watch, summarise, clean up.
-import type { CommandSpec } from '../lib/cli.ts'
+import { MOVER_WATCH_NOTES, type CommandSpec } from '../lib/cli.ts'
 import { EXIT } from '../lib/errors.ts'
 import { hiddenNote } from '../lib/output.ts'
 import { runCommand } from '../lib/run.ts'
@@ -15,15 +15,24 @@ const spec: CommandSpec = {
   flags: ['cluster', 'namespace', 'kubeconfig', 'output', 'timeout'],
   defaultTimeout: '1h',
   notes: [
-    'Reads all ReplicationSources in one call, triggers each as snapshot does (a running sync is',
-    'waited for first), then follows all of them with ONE watch, and their mover Jobs with one more',
-    '(failed attempts are printed; a Job out of attempts fails its source). TIMEOUT covers the whole run.',
-    'Paused sources (spec.paused) are skipped: no sync could run. Every trigger is removed again',
-    'afterwards (also on failure, timeout and Ctrl-C), except on sources without a schedule.',
-    'Exit code 1 when any source failed or did not finish in time.',
+    'Reads all ReplicationSources in one call, triggers each as snapshot does (a running sync is waited for',
+    'first), then follows all of them with ONE watch and one progress line. TIMEOUT covers the whole run.',
+    'Paused sources (spec.paused) are skipped with a warning: no sync could run; they do not fail the run.',
+    'Every trigger is removed again afterwards (also on failure, timeout and Ctrl-C), except on sources',
+    'without a schedule.',
+    '',
+    'The table: SOURCE, RESULT (ok, empty, FAILED, skipped, timed out, interrupted, unknown), TOOK, SNAPSHOT,',
+    "MESSAGE; the failed sources follow with their reasons and the mover's error lines (for a locked",
+    'repository, the volsync:unlock command). Exit code 1 when any source failed or did not finish in time.',
+    '',
+    'JSON: {cluster, namespace, stopped, sources: [{namespace, name, result, durationSeconds, snapshot,',
+    'emptySource, message, ok, trigger}]}.',
+    '',
+    ...MOVER_WATCH_NOTES,
   ],
   examples: [
-    'tsx scripts/snapshot-all.ts --cluster apps',
+    'task -x volsync:snapshot-all CLUSTER=apps TIMEOUT=2h',
+    "task -x volsync:snapshot-all CLUSTER=apps NAMESPACE=media OUTPUT=json | jq '.sources[] | select(.ok | not)'",
     'tsx scripts/snapshot-all.ts --cluster apps --namespace media --timeout 2h',
   ],
 }

@@ -1,7 +1,7 @@
 // task volsync:snapshot APP=<app> CLUSTER=<cluster> [NAMESPACE=<ns>] [TIMEOUT=30m]
 // Back up one app now: trigger its ReplicationSource, wait for the backup,
 // report the new restic snapshot, and give the source back to its schedule.
-import type { CommandSpec } from '../lib/cli.ts'
+import { MOVER_WATCH_NOTES, type CommandSpec } from '../lib/cli.ts'
 import { EXIT, OperationError } from '../lib/errors.ts'
 import { runCommand } from '../lib/run.ts'
 import { stoppedError, syncAndWait } from '../lib/sync/engine.io.ts'
@@ -16,20 +16,26 @@ const spec: CommandSpec = {
   defaultTimeout: '30m',
   notes: [
     'Sets spec.trigger.manual of <app>-backup to a new token and waits (a watch) until',
-    'status.lastManualSync shows it. A sync that is already running is waited for first: its',
-    'completion would otherwise be taken for ours. A mover that fails stops the wait (VolSync',
-    'keeps retrying it): its log is printed and the exit code is 1. The mover Jobs are watched too',
-    '(jobs.batch, one more watch): each failed attempt is printed as it happens, and a Job that fails',
-    'all 8 attempts ends the wait even when VolSync\'s Failed record looks exactly as before. Without',
-    'RBAC to watch jobs a note says so, and only the status is followed.',
-    'Afterwards (also on failure, timeout and Ctrl-C) the manual trigger is removed again, but only',
-    'while it still holds our token, so the schedule applies again. A source without a schedule',
-    'keeps the token: removing it would make VolSync sync continuously.',
-    'An empty source directory is skipped by VolSync: the sync succeeds but no snapshot is taken.',
+    'status.lastManualSync shows it, then reports the result, how long the mover took and the new restic',
+    "snapshot (from the mover's `snapshot <id> saved`). A sync that is already running is waited for first:",
+    'its completion would otherwise be taken for ours; if its mover uses up its attempts, the run stops',
+    '("the sync that was already running failed again"; nothing was triggered). A mover that fails stops the',
+    'wait (VolSync would retry it forever): its log is printed and the exit code is 1.',
+    '',
+    'Afterwards (also on failure, timeout and Ctrl-C) the manual trigger is removed again, with a JSON patch',
+    "that first tests it still holds this run's token, so the schedule applies again; a trigger someone else",
+    'changed meanwhile is left alone. A source without a schedule keeps the token: removing it would make',
+    'VolSync sync continuously. When the clean-up cannot finish, the kubectl command that finishes it is printed.',
+    '',
+    'A paused source (spec.paused) is refused: nothing is changed. An empty source directory is skipped by',
+    'VolSync: the sync succeeds, no snapshot is taken, and a warning says so.',
+    '',
+    ...MOVER_WATCH_NOTES,
   ],
   examples: [
-    'tsx scripts/snapshot.ts --app odoo --cluster apps',
-    'tsx scripts/snapshot.ts --app odoo --cluster apps --namespace business --timeout 1h',
+    'task -x volsync:snapshot APP=odoo CLUSTER=apps',
+    'task -x volsync:snapshot APP=odoo CLUSTER=apps NAMESPACE=business TIMEOUT=2h OUTPUT=json',
+    'tsx scripts/snapshot.ts --app odoo --cluster apps --timeout 1h',
   ],
 }
 

@@ -1,7 +1,7 @@
 // task volsync:unlock APP=<app> CLUSTER=<cluster> [NAMESPACE=<ns>] [TIMEOUT=30m]
 // Clear stale restic locks of an app's repository: the mover runs
 // `restic unlock` at the start of a sync, so set the unlock and start one.
-import type { CommandSpec } from '../lib/cli.ts'
+import { MOVER_WATCH_NOTES, type CommandSpec } from '../lib/cli.ts'
 import { EXIT, OperationError } from '../lib/errors.ts'
 import { runCommand } from '../lib/run.ts'
 import { stoppedError, syncAndWait } from '../lib/sync/engine.io.ts'
@@ -17,20 +17,28 @@ const spec: CommandSpec = {
   notes: [
     'VolSync runs `restic unlock` only inside a sync, before the backup. This sets spec.restic.unlock',
     'and spec.trigger.manual to one new token in a single patch, then waits until',
-    'status.restic.lastUnlocked and status.lastManualSync both show it.',
-    'Plain `restic unlock` removes STALE locks only (left by a process that died). A lock held by a',
-    'live process (a running backup, prune or check, perhaps from another cluster) stays; VolSync',
-    'never uses --remove-all. A running sync is waited for first, unless its mover has failed: then',
-    'the unlock joins it (VolSync restarts its mover with the unlock). Each failed attempt of the',
-    'mover is printed as it happens; after the 8th (the Job\'s backoffLimit) the run fails with the log.',
+    'status.restic.lastUnlocked and status.lastManualSync both show it, and reports how many stale locks',
+    'restic removed and the snapshot of the backup that followed.',
+    '',
+    'Plain `restic unlock` removes STALE locks only (left by a process that died; restic calls a lock stale',
+    'when it was not refreshed for 30 minutes). A lock held by a live process (a running backup, prune or',
+    'check, perhaps from another cluster) stays; VolSync never uses --remove-all. If the backup after the',
+    'unlock still finds the repository locked, the run fails with the mover log: find and stop that process.',
+    '',
+    'A running sync is waited for first, unless its mover has failed: then the unlock joins it (VolSync',
+    'restarts its mover with the unlock).',
+    '',
     'Afterwards the manual trigger is removed as by snapshot (a source without a schedule keeps it).',
     'spec.restic.unlock keeps the token: it equals status.restic.lastUnlocked, so no further unlock',
     'runs, and removing it would only make VolSync clear lastUnlocked at the next sync. If the run',
     'stops before the unlock ran, the next sync runs it (safe: stale locks only).',
+    '',
+    ...MOVER_WATCH_NOTES,
   ],
   examples: [
+    'task -x volsync:unlock APP=odoo CLUSTER=apps',
+    'task -x volsync:unlock APP=odoo CLUSTER=apps NAMESPACE=business TIMEOUT=1h',
     'tsx scripts/unlock.ts --app odoo --cluster apps',
-    'tsx scripts/unlock.ts --app odoo --cluster apps --namespace business --timeout 1h',
   ],
 }
 

@@ -693,27 +693,3 @@ on_terminal() {
   done
   unstub kubectl
 }
-
-# --- docs stay true to the code
-
-@test "the restore summary documents every flag of the script, and the script's TIMEOUT default" {
-  run -0 script restore --help
-  local default
-  default=$(grep -o 'e.g. 30m (default: [0-9a-z]*)' <<<"$output" | sed 's/.*default: //; s/)//')
-  [[ $default == 2h ]] || fail "TIMEOUT default of restore --help: $default"
-  run -0 run_task --summary volsync:restore
-  assert_line --regexp "^  TIMEOUT +.*\(default: $default\)$"
-  local var
-  for var in APP CLUSTER NAMESPACE KUBECONFIG SNAPSHOT YES DRY_RUN KEEP TIMEOUT; do
-    assert_line --regexp "^  $var +"
-  done
-  unstub kubectl
-}
-
-@test "the runbook has the restore sections, and their commands are tasks that exist" {
-  local heading
-  for heading in 'Restore one app' 'Restore a whole namespace'; do
-    grep -qx "## $heading" "$ROOT/docs/runbooks/volsync.md" || fail "no section: $heading"
-  done
-  grep -q 'task -x volsync:restore APP=odoo CLUSTER=apps SNAPSHOT=7c2d9e41 DRY_RUN=true' "$ROOT/docs/runbooks/volsync.md"
-}

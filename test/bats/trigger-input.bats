@@ -120,8 +120,9 @@ declare -gA BASE=([snapshot]='--app=odoo' [unlock]='--app=odoo' [snapshot-all]='
     assert_line --partial "tsx scripts/$name.ts"
   done
   run -0 script snapshot --help
-  assert_line --regexp '^  --timeout <duration> +give up waiting after this long, e.g. 30m \(default: 30m\)$'
+  assert_line --regexp '^  --timeout <duration> +TIMEOUT +give up waiting after this long: '
+  assert_line --regexp '^ +\(default: 30m\)$'
   run -0 script snapshot-all --help
-  assert_line --regexp '^  --timeout <duration> +give up waiting after this long, e.g. 30m \(default: 1h\)$'
+  assert_line --regexp '^ +\(default: 1h\)$'
   unstub kubectl
 }

@@ -2,12 +2,15 @@ import { describe, expect, it } from 'vitest'
 import {
   APP_MAX_LENGTH,
   FLAGS,
+  flagDefault,
+  flagDescription,
   helpText,
   label,
   parseArgs,
   parseSnapshotSelector,
   scriptArgs,
   validateName,
+  wrap,
   type CommandSpec,
   type Options,
 } from '../../lib/cli.ts'
@@ -261,42 +264,98 @@ describe('errors and labels', () => {
 })
 
 describe('helpText', () => {
-  it('lists usage, every flag with its description, required marks, the timeout default, notes, examples and exit codes', () => {
+  it('lists both usages, every flag with its task variable, required mark or default, notes, output, examples and exit codes', () => {
     expect(helpText(every)).toBe(
       [
         'every: takes every flag',
         '',
         'Usage:',
+        '  task -x volsync:every APP=<app> [VARIABLE=value ...]',
         '  tsx scripts/every.ts [flags]      (Node 20; Node 22.18+: zx scripts/every.ts)',
         '',
-        'Flags:',
-        '  --app <app>                application: its ReplicationSource is <app>-backup (required)',
-        '  --cluster <cluster>        cluster to act on (default: infra)',
-        '  --namespace <ns>           namespace (default: found from the ReplicationSource)',
-        '  --kubeconfig <file>        kubeconfig to use (default: kubeconfig-<cluster>, else context <cluster>)',
-        '  --output table|json        output format (default: table)',
-        '  --timeout <duration>       give up waiting after this long, e.g. 30m (default: 45m)',
-        '  --snapshot <selector>      offset (0 = latest), restic snapshot id, or RFC 3339 time',
-        '  --yes                      do not ask for confirmation',
-        '  --dry-run                  print the plan and change nothing',
-        '  --keep                     keep the ReplicationDestination for debugging',
-        '  --help                     show this help',
+        'Flags, and the task variable that sets each (yes/no flags: VARIABLE=true or false):',
+        '  --app <app>            APP         application: its ReplicationSource is <app>-backup (a Kubernetes',
+        '                                     name, at most 40 characters) (required)',
+        '  --cluster <cluster>    CLUSTER     the cluster to act on (README.md, "Choosing the cluster")',
+        '                                     (default: infra)',
+        '  --namespace <ns>       NAMESPACE   namespace of <app>-backup (needed when two namespaces have one)',
+        '                                     (default: found from <app>-backup)',
+        '  --kubeconfig <file>    KUBECONFIG  this kubeconfig file (through task: KUBECONFIG=<file> on its',
+        '                                     command line, not an exported one)',
+        '                                     (default: kubeconfig-<cluster>, else the context <cluster>)',
+        '  --output table|json    OUTPUT      table, or json: one JSON document alone on stdout (default: table)',
+        '  --timeout <duration>   TIMEOUT     give up waiting after this long: 90s, 30m, 1h30m (at most 168h)',
+        '                                     (default: 45m)',
+        '  --snapshot <selector>  SNAPSHOT    N = N before the latest (PREV of list); a restic id, 8 to 64 hex',
+        '                                     digits; or an RFC 3339 time (default: the latest)',
+        '  --yes                  YES         do not ask for confirmation (default: false)',
+        '  --dry-run              DRY_RUN     print the plan and the ReplicationDestination, have the API server',
+        '                                     validate it, change nothing (default: false)',
+        '  --keep                 KEEP        keep the ReplicationDestination of a finished restore, for',
+        '                                     debugging (default: false)',
+        '  --help                             show this help',
         '',
         'A note line.',
+        '',
+        'Output: tables fit the terminal (off a terminal $COLUMNS, else 80 columns): columns that do not fit are',
+        'left out and named under the table, or cut with \u2026. Colour only on a terminal, never with NO_COLOR set.',
+        'With --output json, stdout is one JSON document; progress, notes and errors always go to stderr.',
         '',
         'Examples:',
         '  tsx scripts/every.ts --app odoo',
         '',
-        'Exit codes: 0 ok, 1 failed or needs attention, 2 bad usage (nothing changed), 130 interrupted.',
+        'Exit codes: 0 ok; 1 failed, or something needs attention; 2 bad usage, nothing changed; 130 interrupted',
+        '(143 terminated), after the clean-up. Through task use task -x: plain task exits 201 on any failure.',
       ].join('\n'),
     )
   })
 
-  it('leaves out the notes section when there are none', () => {
-    const text = helpText(statusLike)
-    expect(text).toContain('  --output table|json        output format (default: table)\n  --help ')
+  it('scopes --namespace of a command without --app to the cluster, and leaves out notes and output when there are none', () => {
+    const text = helpText({ ...statusLike, flags: ['cluster', 'namespace', 'kubeconfig'] })
+    expect(text).toContain('  --namespace <ns>       NAMESPACE   only this namespace (default: all namespaces)\n')
     expect(text).not.toContain('--app')
+    expect(text).not.toContain('Output:')
+    expect(text).toContain('  task -x volsync:status [VARIABLE=value ...]\n')
     expect(text).toMatch(/show this help\n\nExamples:\n\nExit codes:/)
+  })
+
+  it('keeps every line within 104 characters, and each "(default: ...)" whole on one line', () => {
+    for (const line of helpText(every).split('\n')) expect(line.length).toBeLessThanOrEqual(104)
+    expect(helpText(every)).toContain('\n                                     (default: kubeconfig-<cluster>, else the context <cluster>)\n')
+  })
+})
+
+describe('flagDefault', () => {
+  it('states the default parseArgs applies when the flag is not given', () => {
+    const given = options(every, ['--app=odoo'])
+    expect(flagDefault(every, 'cluster')).toBe(given.cluster)
+    expect(flagDefault(every, 'output')).toBe(given.output)
+    expect(parseDuration(flagDefault(every, 'timeout')!)).toBe(given.timeoutMs)
+    expect(parseDuration(flagDefault(statusLike, 'timeout')!)).toBe(options(statusLike, []).timeoutMs)
+    expect(flagDefault(every, 'snapshot')).toBe('the latest')
+    expect(given.snapshot).toEqual({ kind: 'latest' })
+    for (const flag of ['yes', 'dry-run', 'keep'] as const) {
+      expect(flagDefault(every, flag)).toBe('false')
+      expect(options(every, ['--app=odoo', `--${flag}=false`])).toEqual(given)
+    }
+  })
+
+  it('has none for a required flag, and scopes NAMESPACE by whether the command takes an app', () => {
+    expect(flagDefault(every, 'app')).toBeUndefined()
+    expect(flagDefault(every, 'namespace')).toBe('found from <app>-backup')
+    expect(flagDefault(statusLike, 'namespace')).toBe('all namespaces')
+    expect(flagDescription(statusLike, 'namespace')).toBe('only this namespace')
+  })
+})
+
+describe('wrap', () => {
+  it.each<[string, number, string, string[]]>([
+    ['a b c', 3, '', ['a b', 'c']],
+    ['a b c', 80, '(default: x)', ['a b c (default: x)']],
+    ['aaaa bb', 3, '', ['aaaa', 'bb']],
+    ['a b', 5, '(default: x)', ['a b', '(default: x)']],
+  ])('%j in %i columns, tail %j', (text, width, tail, lines) => {
+    expect(wrap(text, width, tail)).toEqual(lines)
   })
 })
 
