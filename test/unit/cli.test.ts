@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import {
   APP_MAX_LENGTH,
   FLAGS,
+  TIMEOUT_UNITS,
   flagDefault,
   flagDescription,
   helpText,
@@ -14,6 +15,7 @@ import {
   type CommandSpec,
   type Options,
 } from '../../lib/cli.ts'
+import { parseGoDuration } from '../../lib/duration.ts'
 import { EXIT, OperationError, UsageError } from '../../lib/errors.ts'
 
 /** A command that takes every flag, like restore will. */
@@ -330,8 +332,8 @@ describe('flagDefault', () => {
     const given = options(every, ['--app=odoo'])
     expect(flagDefault(every, 'cluster')).toBe(given.cluster)
     expect(flagDefault(every, 'output')).toBe(given.output)
-    expect(parseDuration(flagDefault(every, 'timeout')!)).toBe(given.timeoutMs)
-    expect(parseDuration(flagDefault(statusLike, 'timeout')!)).toBe(options(statusLike, []).timeoutMs)
+    expect(parseGoDuration(flagDefault(every, 'timeout')!, TIMEOUT_UNITS)).toBe(given.timeoutMs)
+    expect(parseGoDuration(flagDefault(statusLike, 'timeout')!, TIMEOUT_UNITS)).toBe(options(statusLike, []).timeoutMs)
     expect(flagDefault(every, 'snapshot')).toBe('the latest')
     expect(given.snapshot).toEqual({ kind: 'latest' })
     for (const flag of ['yes', 'dry-run', 'keep'] as const) {

@@ -5,14 +5,14 @@
 // script's own defaults, every example parses, and README.md, CONTRIBUTING.md
 // and the runbook name only tasks that exist and link only to what exists.
 // (test/e2e/runbook.bats runs the runbook's commands themselves.)
-import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { describe, expect, it, vi } from 'vitest'
 import { parse } from 'yaml'
 import { FLAGS, flagDefault, helpText, parseArgs, type CommandSpec, type Flag } from '../../lib/cli.ts'
 import { EXIT } from '../../lib/errors.ts'
-import { attemptNote, jobsUnavailableNote } from '../../lib/sync/jobs.ts'
+import { attemptNote, jobsUnavailableNote } from '../../lib/sync/view.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8')
