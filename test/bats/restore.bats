@@ -593,7 +593,7 @@ on_terminal() {
 @test "with OUTPUT=json, Ctrl-C while waiting for the pods to stop prints ok false with pvcMayBePartial false, and exits 130" {
   plan_stuck_at_pods
   # job.out gets stdout alone
-  spawn_job bash -c 'cd "$ROOT" && exec node --import tsx scripts/restore.ts "${@:2}" 2>"$1"' _ "$TEST_DIR/job.err" \
+  spawn_job bash -c 'exec node "$ROOT/bin/run.mjs" "$ROOT/scripts/restore.ts" "${@:2}" 2>"$1"' _ "$TEST_DIR/job.err" \
     --kubeconfig "$KC" --cluster apps --app odoo --yes --output json
   interrupt_at "$KW get --raw /api/v1/namespaces/business/pods?watch=1*"
   unstub kubectl

@@ -300,7 +300,7 @@ patch_json() {
     "$FIND : $(listed BUSY)" \
     "$WATCH : $(watch_events BUSY)" \
     "$NO_JOBS"
-  spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/snapshot.ts" --kubeconfig "$KC" --cluster apps --app odoo
+  spawn_tsx snapshot --kubeconfig "$KC" --cluster apps --app odoo
   interrupt_at "$WATCH"
   unstub kubectl
   assert_equal "$status" 130
@@ -315,7 +315,7 @@ patch_json() {
     "$WATCH : $(watch_events SYNCING)" \
     "$NO_JOBS" \
     "$REMOVE : $(source_in UNTRIGGERED)"
-  spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/snapshot.ts" --kubeconfig "$KC" --cluster apps --app odoo
+  spawn_tsx snapshot --kubeconfig "$KC" --cluster apps --app odoo
   interrupt_at "$WATCH"
   unstub kubectl
   assert_equal "$status" 130
@@ -354,7 +354,7 @@ patch_json() {
     "$FIND : $(listed)" \
     "$TRIGGER : $(patched sleep:2 TRIGGERED)" \
     "$REMOVE : $(source_in UNTRIGGERED)"
-  spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/snapshot.ts" --kubeconfig "$KC" --cluster apps --app odoo
+  spawn_tsx snapshot --kubeconfig "$KC" --cluster apps --app odoo
   wait_for_call kubectl "$TRIGGER"
   interrupt_job
   wait_job
@@ -368,8 +368,8 @@ patch_json() {
   stub kubectl \
     "$FIND : $(listed)" \
     "$TRIGGER : $(patched sleep:3 TRIGGERED)"
-  # as the Taskfile runs it: the tsx CLI would relay (and may repeat) each signal
-  spawn_job bash -c 'cd "$ROOT" && exec node --import tsx scripts/snapshot.ts --kubeconfig "$1" --cluster apps --app odoo' _ "$KC"
+  # as the Taskfile runs it (one node process): the tsx CLI would relay (and may repeat) each signal
+  spawn_script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   wait_for_call kubectl "$TRIGGER"
   interrupt_job
   sleep 0.3
