@@ -552,10 +552,11 @@ on_terminal() {
     "$K get $HR odoo-cron -n business -o json : cat \"\$RF/helmrelease-odoo-cron.json\"" \
     "$K get $KS odoo -n flux-system -o json : cat \"\$RF/kustomization-odoo.json\"; touch \"\$STUB_DIR/read\""
   # type Ctrl-C (the terminal turns it into SIGINT) once the plan is being printed
+  # (started as the Taskfile starts it: see spawn_script)
   run -130 bash -c '
     { for _ in {1..200}; do [[ -e $STUB_DIR/read ]] && break; sleep 0.1; done; sleep 1; printf "\003"; sleep 1; } |
       /usr/bin/script -qefc "$(printf "%q " "$@")" /dev/null' _ \
-    "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/restore.ts" --kubeconfig "$KC" --cluster apps --app odoo
+    node "$ROOT/bin/run.mjs" "$ROOT/scripts/restore.ts" --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_output --partial '[y/N]'
   assert_output --partial 'interrupted at the confirmation question'

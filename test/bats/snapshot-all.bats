@@ -141,7 +141,7 @@ removal_of() { # removal_of NAME NAMESPACE
     "$K patch $RSR git-backup -n tools --type merge -p * -o json : $(patched sleep:1.5 git-backup=TRIGGERED)" \
     "$(removal_of odoo-backup business)" \
     "$(removal_of plex-backup media)"
-  COLUMNS=200 spawn_tsx snapshot-all --kubeconfig "$KC" --cluster apps
+  COLUMNS=200 spawn_script snapshot-all --kubeconfig "$KC" --cluster apps
   wait_for_call kubectl "$K patch $RSR plex-backup *"
   wait_for_call kubectl "$K patch $RSR git-backup *"
   interrupt_job

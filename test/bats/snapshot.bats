@@ -300,7 +300,7 @@ patch_json() {
     "$FIND : $(listed BUSY)" \
     "$WATCH : $(watch_events BUSY)" \
     "$NO_JOBS"
-  spawn_tsx snapshot --kubeconfig "$KC" --cluster apps --app odoo
+  spawn_script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   interrupt_at "$WATCH"
   unstub kubectl
   assert_equal "$status" 130
@@ -315,7 +315,7 @@ patch_json() {
     "$WATCH : $(watch_events SYNCING)" \
     "$NO_JOBS" \
     "$REMOVE : $(source_in UNTRIGGERED)"
-  spawn_tsx snapshot --kubeconfig "$KC" --cluster apps --app odoo
+  spawn_script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   interrupt_at "$WATCH"
   unstub kubectl
   assert_equal "$status" 130
@@ -354,7 +354,7 @@ patch_json() {
     "$FIND : $(listed)" \
     "$TRIGGER : $(patched sleep:2 TRIGGERED)" \
     "$REMOVE : $(source_in UNTRIGGERED)"
-  spawn_tsx snapshot --kubeconfig "$KC" --cluster apps --app odoo
+  spawn_script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   wait_for_call kubectl "$TRIGGER"
   interrupt_job
   wait_job

@@ -7,9 +7,11 @@
 stub() {
   local name=$1
   shift
-  mkdir -p "$STUB_DIR" "$STUB_BIN"
-  ln -sf "$HELPERS/stub-command" "$STUB_BIN/$name"
-  touch "$STUB_DIR/$name.plan"
+  if [[ ! -e $STUB_BIN/$name ]]; then
+    mkdir -p "$STUB_DIR" "$STUB_BIN"
+    ln -sf "$HELPERS/stub-command" "$STUB_BIN/$name"
+  fi
+  : >>"$STUB_DIR/$name.plan"
   local line
   for line in "$@"; do printf '%s\n' "$line" >>"$STUB_DIR/$name.plan"; done
 }
