@@ -241,13 +241,13 @@ patch_json() {
   # removal fails: the clean-up says how to finish it by hand
   local broken="echo 'Error from server (InternalError): an error on the server has prevented the request from succeeding' >&2; exit 1"
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; exec sleep 30" \
-    "$(jobs_watch) : job_event ADDED rs-odoo-item.json odoo-backup running; job_event MODIFIED rs-odoo-item.json odoo-backup failed:8; exec sleep 30" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events SYNCING)" \
+    "$(jobs_watch) : $(job_events ADDED running failed:8)" \
     "$REMOVE : $broken" \
     "$REMOVE : $broken"
-  gone_reads rs-odoo-item.json odoo-backup
+  gone_reads odoo-backup
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 20s
   unstub kubectl
   assert_line --partial 'failed 8 of 8 attempts; VolSync keeps retrying this sync with a new Job; stopped waiting); its log could not be read here'

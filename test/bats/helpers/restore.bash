@@ -16,10 +16,20 @@ export RF
 # in it @TOKEN@ is the object's trigger token and @RESTORED@ the short id of
 # the snapshot the mover restored (default: the latest, 7c2d9e41).
 rd_object() {
-  local status=$1 restored=${2:-7c2d9e41} st=''
+  rd_as '' "$@"
+}
+
+# rd_event TYPE STATUS [SNAPSHOT]: a watch event (--output-watch-events) carrying rd_object STATUS [SNAPSHOT]
+rd_event() {
+  rd_as "$@"
+}
+
+# rd_as TYPE STATUS [SNAPSHOT]: rd_object (TYPE '') or rd_event in one jq (jq
+# 1.6 takes 50 ms to start): the placeholders are literal text, replaced before parsing
+rd_as() {
+  local type=$1 status=$2 restored=${3:-7c2d9e41} st=''
   [[ $status == none ]] || st=$(render "$RF/rd-status-$status.json")
-  # one jq (jq 1.6 takes 50 ms to start): the placeholders are literal text, replaced before parsing
-  jq --arg st "$st" --arg restored "$restored" --slurpfile snapshots "$FIXTURES/restic-snapshots.log" '
+  jq ${type:+-c} --arg type "$type" --arg st "$st" --arg restored "$restored" --slurpfile snapshots "$FIXTURES/restic-snapshots.log" '
     .spec.trigger.manual as $token
     | [$snapshots[0][] | select(.short_id == $restored) | .time | sub("T"; " ") | sub("Z$"; " +0000 UTC")] as $times
     | .metadata += {uid: "4e5f6a7b-8c9d-4e0f-a1b2-c3d4e5f60718", resourceVersion: "92001", generation: 1,
@@ -27,17 +37,10 @@ rd_object() {
     | if $st == "" then . else
         .status = ($st | split("@TOKEN@") | join($token) | split("@RESTORED_TIME@") | join($times | join("\n"))
                    | split("@RESTORED@") | join($restored) | fromjson)
-      end' "$STUB_DIR/rd.json"
+      end
+    | if $type == "" then . else {type: $type, object: .} end' "$STUB_DIR/rd.json"
 }
-export -f rd_object
-
-# rd_event TYPE STATUS [SNAPSHOT]: a watch event (--output-watch-events) carrying rd_object STATUS [SNAPSHOT]
-rd_event() {
-  local type=$1
-  shift
-  rd_object "$@" | jq -c --arg type "$type" '{type: $type, object: .}'
-}
-export -f rd_event
+export -f rd_object rd_event rd_as
 
 # plan_listing [SCOPE]: the source (searched in SCOPE, default --all-namespaces),
 # its PVC, and the snapshot listing (a one-shot pod, deleted)
