@@ -25,14 +25,14 @@ setup() {
 }
 
 plan_status() {
-  stub kubectl "$KA --request-timeout=60s get replicationsources.volsync.backube --all-namespaces -o json : render \"\$FIXTURES/rs-odoo.json\""
+  stub kubectl "$KA --request-timeout=60s $RS_ALL : render \"\$FIXTURES/rs-odoo.json\""
   EXPECT='1 healthy, 0 need attention (cluster apps)'
 }
 
 plan_list() {
   local pod='volsync-list-odoo-?????'
   stub kubectl \
-    "$KA --request-timeout=60s get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$KA --request-timeout=60s $RS_ALL : render \"\$FIXTURES/rs-odoo.json\"" \
     "$KA --request-timeout=60s create -f - -o json : render \"\$FIXTURES/pod-list-pending.json\"" \
     "$KA get pod $pod -n business --watch -o json : render \"\$FIXTURES/pod-list-succeeded.json\"" \
     "$KA --request-timeout=60s logs $pod -n business -c restic : cat \"\$FIXTURES/restic-snapshots.log\"" \
@@ -44,7 +44,7 @@ plan_list() {
 plan_restore() {
   local pod='volsync-list-odoo-?????' k="$KA --request-timeout=60s"
   stub kubectl \
-    "$k get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$k $RS_ALL : render \"\$FIXTURES/rs-odoo.json\"" \
     "$k get persistentvolumeclaims odoo-data -n business -o json : cat \"\$FIXTURES/restore/pvc-odoo-data.json\"" \
     "$k create -f - -o json : render \"\$FIXTURES/pod-list-pending.json\"" \
     "$KA get pod $pod -n business --watch -o json : render \"\$FIXTURES/pod-list-succeeded.json\"" \

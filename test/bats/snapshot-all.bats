@@ -5,7 +5,7 @@ setup() {
   load helpers/common
   load helpers/trigger
   common_setup
-  LIST="$K get $RSR --all-namespaces -o json"
+  LIST="$K $RS_ALL"
   WATCH_ALL="$KW get $RSR --all-namespaces --output-watch-events --watch -o json"
 }
 
@@ -52,7 +52,7 @@ removal_of() { # removal_of NAME NAMESPACE
 
 @test "task volsync:snapshot-all with NAMESPACE backs up that namespace and exits 0 when all succeed" {
   stub kubectl \
-    "$K get $RSR -n business -o json : rs_list rs-all.json odoo-backup" \
+    "$K $(rs_in business) : rs_list rs-all.json odoo-backup" \
     "$(trigger_of odoo-backup business)" \
     "$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json : event MODIFIED rs-all.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
     "$(no_jobs)" \
@@ -65,7 +65,7 @@ removal_of() { # removal_of NAME NAMESPACE
 
 @test "TIMEOUT covers the whole run: unfinished sources are reported, their triggers removed, exit 1" {
   stub kubectl \
-    "$K get $RSR -n media -o json : render \"\$FIXTURES/rs-all.json\" | jq '.items |= map(select(.metadata.namespace == \"media\"))'" \
+    "$K $(rs_in media) : render \"\$FIXTURES/rs-all.json\" | jq '.items |= map(select(.metadata.namespace == \"media\"))'" \
     "$(trigger_of plex-backup media)" \
     "$KW get $RSR -n media --output-watch-events --watch -o json : event MODIFIED rs-all.json plex-backup \"\$SYNCING\"; exec sleep 30" \
     "$(no_jobs "-n media")" \
@@ -101,7 +101,7 @@ removal_of() { # removal_of NAME NAMESPACE
 
 @test "--output json prints one record per source alone on stdout" {
   stub kubectl \
-    "$K get $RSR -n business -o json : rs_list rs-all.json odoo-backup" \
+    "$K $(rs_in business) : rs_list rs-all.json odoo-backup" \
     "$(trigger_of odoo-backup business)" \
     "$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json : event MODIFIED rs-all.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
     "$(no_jobs)" \
@@ -147,7 +147,7 @@ removal_of() { # removal_of NAME NAMESPACE
   local attempts
   attempts=$(retried_attempts rs-all.json plex-backup)
   stub kubectl \
-    "$K get $RSR -n media -o json : render \"\$FIXTURES/rs-all.json\" | jq '.items |= map(select(.metadata.namespace == \"media\"))'" \
+    "$K $(rs_in media) : render \"\$FIXTURES/rs-all.json\" | jq '.items |= map(select(.metadata.namespace == \"media\"))'" \
     "$(trigger_of plex-backup media)" \
     "$KW get $RSR -n media --output-watch-events --watch -o json : event MODIFIED rs-all.json plex-backup \"\$SYNCING\"; event MODIFIED rs-all.json jellyfin-backup \"\$ENDED\"; wait_patch jellyfin-backup; event MODIFIED rs-all.json jellyfin-backup \"\$TRIGGERED\"; event MODIFIED rs-all.json jellyfin-backup \"\$DONE_OK\"; exec sleep 30" \
     "$(jobs_watch "-n media") : job_event ADDED rs-all.json jellyfin-backup running; job_event ADDED rs-all.json plex-backup running; $attempts job_event MODIFIED rs-all.json plex-backup failed:8; exec sleep 30" \

@@ -5,7 +5,7 @@ setup() {
   load helpers/common
   load helpers/trigger
   common_setup
-  FIND="$K get $RSR --all-namespaces --field-selector metadata.name=odoo-backup -o json"
+  FIND="$K $RS_ALL"
   TRIGGER="$K patch $RSR odoo-backup -n business --type merge -p * -o json"
   WATCH="$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json"
   NO_JOBS=$(no_jobs)
@@ -44,7 +44,7 @@ patch_json() {
 
 @test "task volsync:snapshot passes APP, CLUSTER, NAMESPACE, KUBECONFIG and TIMEOUT to the script" {
   stub kubectl \
-    "$K get $RSR -n business --field-selector metadata.name=odoo-backup -o json : rs_list rs-odoo-item.json odoo-backup" \
+    "$K $(rs_in business) : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
     "$NO_JOBS" \
