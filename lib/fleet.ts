@@ -30,7 +30,11 @@ export async function findFleet(env: NodeJS.ProcessEnv, readContexts: () => Prom
   const configPath = path.join(dir, CONFIG_FILE)
   let config: unknown
   if (files.includes(CONFIG_FILE)) {
-    const { parse } = await import('yaml')
+    // loaded only here, and kept out of the script bundles (bin/run.mjs): a
+    // specifier esbuild cannot see is left to Node, which finds node_modules/yaml
+    // (a bundled yaml would cost every status run ~25 ms of CPU)
+    const yaml = 'yaml'
+    const { parse } = (await import(yaml)) as typeof import('yaml')
     try {
       config = parse(readFileSync(configPath, 'utf8'))
     } catch (err) {

@@ -171,6 +171,6 @@ done
   run -2 script list --app=odoo --cluster=all
   assert_output 'error: CLUSTER (--cluster) all (every cluster at once) is not available for list: name one cluster'
   run -2 run_task volsync:restore APP=odoo CLUSTER=all DRY_RUN=true
-  assert_output 'error: CLUSTER (--cluster) all (every cluster at once) is not available for restore: name one cluster'
+  assert_line 'error: CLUSTER (--cluster) all (every cluster at once) is not available for restore: name one cluster'
   unstub kubectl
 }

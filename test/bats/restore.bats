@@ -427,7 +427,7 @@ setup() {
   plan_until_restore
   # drop the pause planned by plan_until_restore: this source is paused already
   sed -i '/"paused":true}} -o json/d' "$STUB_DIR/kubectl.plan"
-  sed -i 's|metadata.name=odoo-backup -o json : render "$FIXTURES/rs-odoo.json"|metadata.name=odoo-backup -o json : render "$FIXTURES/rs-odoo.json" \| jq ".items[0].spec.paused = true"|' "$STUB_DIR/kubectl.plan"
+  sed -i 's|replicationsources?limit=500 : render "$FIXTURES/rs-odoo.json"|replicationsources?limit=500 : render "$FIXTURES/rs-odoo.json" \| jq ".items[0].spec.paused = true"|' "$STUB_DIR/kubectl.plan"
   plan_restore restored
   plan_delete_rd
   plan_scale_back
