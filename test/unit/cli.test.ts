@@ -22,7 +22,7 @@ import { EXIT, OperationError, UsageError } from '../../lib/errors.ts'
 const every: CommandSpec = {
   name: 'every',
   summary: 'takes every flag',
-  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'timeout', 'snapshot', 'yes', 'dry-run', 'keep', 'source'],
+  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'timeout', 'snapshot', 'yes', 'dry-run', 'keep', 'error-grace', 'source'],
   required: ['app'],
   defaultTimeout: '45m',
   notes: ['A note line.'],
@@ -47,6 +47,7 @@ const defaults: Options = {
   yes: false,
   dryRun: false,
   keep: false,
+  errorGraceMs: 120_000,
 }
 
 function options(spec: CommandSpec, argv: string[]): Options {
@@ -87,6 +88,8 @@ describe('parseArgs', () => {
     ['order does not matter', ['--output', 'json', '--app', 'odoo', '--cluster', 'apps'], { output: 'json', cluster: 'apps' }],
     ['an app of exactly 40 characters', ['--app', 'a'.repeat(APP_MAX_LENGTH)], { app: 'a'.repeat(APP_MAX_LENGTH) }],
     ['an all-digit app is a valid DNS-1123 label', ['--app', '1234'], { app: '1234' }],
+    ['error grace', ['--app=odoo', '--error-grace', '30s'], { errorGraceMs: 30_000 }],
+    ['an empty error grace is the default', ['--app=odoo', '--error-grace='], {}],
     ['source', ['--app=odoo', '--source', 'odoo-r2'], { source: 'odoo-r2' }],
     ['a source name may have dots (a DNS-1123 subdomain)', ['--app=odoo', '--source=odoo.r2'], { source: 'odoo.r2' }],
     ['a source of 253 characters', ['--app=odoo', `--source=${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`],
@@ -146,6 +149,8 @@ describe('parseArgs', () => {
     ['a bad cluster', ['--app=odoo', '--cluster=a_b'], /^CLUSTER \(--cluster\) "a_b" is not a valid Kubernetes name: use at most 63 /],
     ['a bad namespace', ['--app=odoo', '--namespace=../etc'], /^NAMESPACE \(--namespace\) "..\/etc" is not a valid Kubernetes name/],
     ['a kubeconfig with a newline', ['--app=odoo', '--kubeconfig=/tmp/a\nb'], /^KUBECONFIG \(--kubeconfig\) must be a file path without control characters$/],
+    ['an error grace without a unit', ['--app=odoo', '--error-grace=90'], /^ERROR_GRACE \(--error-grace\) "90" is not a duration from 1s to 24h/],
+    ['an error grace under a second', ['--app=odoo', '--error-grace=500ms'], /^ERROR_GRACE \(--error-grace\) "500ms" is not a duration/],
     ['an upper-case source', ['--app=odoo', '--source=Odoo'], /^SOURCE \(--source\) "Odoo" is not a valid ReplicationSource name: use at most 253 lower-case letters, digits, '-' and '\.', starting and ending with a letter or digit$/],
     ['a source with an empty label', ['--app=odoo', '--source=a..b'], /^SOURCE \(--source\) "a\.\.b" is not a valid ReplicationSource name/],
     ['a source ending in a dot', ['--app=odoo', '--source=a.'], /^SOURCE \(--source\) "a\." is not a valid ReplicationSource name/],
@@ -273,7 +278,7 @@ describe('errors and labels', () => {
   it('names a flag by its Taskfile variable and its script flag', () => {
     expect(label('dry-run')).toBe('DRY_RUN (--dry-run)')
     expect(Object.values(FLAGS).map((f) => f.variable)).toEqual([
-      'APP', 'CLUSTER', 'NAMESPACE', 'KUBECONFIG', 'OUTPUT', 'TIMEOUT', 'SNAPSHOT', 'YES', 'DRY_RUN', 'KEEP', 'SOURCE',
+      'APP', 'CLUSTER', 'NAMESPACE', 'KUBECONFIG', 'OUTPUT', 'TIMEOUT', 'SNAPSHOT', 'YES', 'DRY_RUN', 'KEEP', 'ERROR_GRACE', 'SOURCE',
     ])
   })
 
@@ -317,6 +322,9 @@ describe('helpText', () => {
         '                                     validate it, change nothing (default: false)',
         '  --keep                 KEEP        keep the ReplicationDestination of a finished restore, for',
         '                                     debugging (default: false)',
+        '  --error-grace <time>   ERROR_GRACE stop waiting once VolSync has reported an error (condition',
+        '                                     Synchronizing, reason Error) this long without a break',
+        '                                     (default: 2m)',
         '  --source <name>        SOURCE      the app\'s ReplicationSource, by name (needed when APP matches',
         '                                     several, e.g. <app>-r2 and <app>-local) (default: found from APP)',
         '  --help                             show this help',
@@ -359,6 +367,7 @@ describe('flagDefault', () => {
     expect(parseGoDuration(flagDefault(every, 'timeout')!, TIMEOUT_UNITS)).toBe(given.timeoutMs)
     expect(parseGoDuration(flagDefault(statusLike, 'timeout')!, TIMEOUT_UNITS)).toBe(options(statusLike, []).timeoutMs)
     expect(flagDefault(every, 'snapshot')).toBe('the latest')
+    expect(parseGoDuration(flagDefault(every, 'error-grace')!, TIMEOUT_UNITS)).toBe(given.errorGraceMs)
     expect(given.snapshot).toEqual({ kind: 'latest' })
     for (const flag of ['yes', 'dry-run', 'keep'] as const) {
       expect(flagDefault(every, flag)).toBe('false')
