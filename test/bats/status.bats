@@ -37,7 +37,7 @@ setup() {
 }
 
 @test "status flags a source whose last sync backed up nothing (an empty PVC), and exits 1" {
-  stub kubectl "$K get replicationsources.volsync.backube --all-namespaces -o json : render \"\$FIXTURES/rs-empty-source.json\""
+  stub kubectl "$K $RS_ALL : render \"\$FIXTURES/rs-empty-source.json\""
   COLUMNS=200 run -1 script status --kubeconfig "$KC" --cluster apps
   unstub kubectl
   assert_line --regexp '^business +empty-backup +empty-data +0 \*/8 \* \* \* +[0-9:]{5} 10m[0-9]*s? +1s +in (7h|6h59m) +ok +- +scheduled$'
@@ -45,7 +45,7 @@ setup() {
   assert_line '    last sync backed up nothing: the mover found PVC empty-data empty ("Directory is empty skipping backup") and made no snapshot'
   assert_line '0 healthy, 1 need attention (cluster apps)'
 
-  stub kubectl "$K get replicationsources.volsync.backube --all-namespaces -o json : render \"\$FIXTURES/rs-empty-source.json\""
+  stub kubectl "$K $RS_ALL : render \"\$FIXTURES/rs-empty-source.json\""
   run -1 --separate-stderr script status --kubeconfig "$KC" --cluster apps --output json
   unstub kubectl
   json_true '.healthy == 0 and .needAttention == 1 and (.sources[0] | .result == "Successful" and .latestSnapshot == null
