@@ -1,0 +1,60 @@
+#!/usr/bin/env bats
+# Issue 8 point 7: the toolkit's restic pods get what the VolSync mover gets
+# from the ReplicationSource (customCA, GOOGLE_APPLICATION_CREDENTIALS as a
+# file, moverPodLabels, moverAffinity, and with copyMethod Direct the app
+# pod's node and tolerations), read from the pod the toolkit really made.
+
+setup() {
+  load helpers/e2e
+}
+
+teardown() {
+  e2e_teardown
+}
+
+@test "the list pod runs as the mover runs: custom CA handed to restic, credentials file, mover labels and affinity, the app pod's node and tolerations" {
+  local ns=mp-list app=vault
+  make_app "$ns" "$app"
+  # the app's pods tolerate a taint; the mover (copyMethod Direct) gets their tolerations
+  kc -n "$ns" patch deployment "$app" --type merge -p \
+    '{"spec":{"template":{"spec":{"tolerations":[{"key":"dedicated","operator":"Equal","value":"vault","effect":"NoSchedule"}]}}}}' >/dev/null
+  wait_until 60 "the app rolled out with its toleration" bash -c \
+    "kubectl --kubeconfig '$KUBECONFIG' -n $ns get pods -l app=$app -o json | jq -e '[.items[] | select(.metadata.deletionTimestamp == null)] | length == 1 and (.[0].spec.tolerations // [] | any(.key == \"dedicated\")) and .[0].status.phase == \"Running\"'"
+  # a CA the repository's TLS would be checked with; the Secret also holds a GCS key file
+  kc -n "$ns" create configmap corp-ca --from-file=ca.pem="$E2E_RUN_DIR/pki/ca.crt" >/dev/null
+  kc -n "$ns" patch secret volsync-r2-secret --type merge -p '{"stringData":{"GOOGLE_APPLICATION_CREDENTIALS":"{\"type\":\"service_account\"}"}}' >/dev/null
+  kc -n "$ns" patch "$RS" "$app-backup" --type merge -p '{"spec":{"restic":{
+    "customCA":{"configMapName":"corp-ca","key":"ca.pem"},
+    "moverPodLabels":{"egress.example.com/restic":"allowed"},
+    "moverAffinity":{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"kubernetes.io/os","operator":"NotIn","values":["windows"]}]}]}}}}}}' >/dev/null
+  watch_into pods -n "$ns" pods -l app.kubernetes.io/managed-by=volsync-ops
+  sleep 1
+
+  run -0 vtask volsync:list APP="$app" CLUSTER=e2e
+  assert_line --regexp '^ +0 +[0-9a-f]{8} '
+
+  local pod
+  pod=$(seen pods '[.[] | select(.metadata.labels["app.kubernetes.io/component"] == "snapshot-list")] | last')
+  [[ $pod != null ]] || fail "no list pod seen"
+  # moverPodLabels, beside the toolkit's own
+  json_true '.metadata.labels["egress.example.com/restic"] == "allowed" and .metadata.labels["app.kubernetes.io/managed-by"] == "volsync-ops"' <<<"$pod"
+  # customCA: the ConfigMap key mounted as /customCA/ca.crt and handed to restic (RESTIC_CACERT = --cacert)
+  json_true '.spec.volumes | any(.name == "custom-ca" and .configMap.name == "corp-ca" and .configMap.items == [{"key":"ca.pem","path":"ca.crt"}])' <<<"$pod"
+  json_true '.spec.containers[0] | (.env | any(.name == "RESTIC_CACERT" and .value == "/customCA/ca.crt")) and (.volumeMounts | any(.name == "custom-ca" and .mountPath == "/customCA"))' <<<"$pod"
+  # GOOGLE_APPLICATION_CREDENTIALS: the Secret key as a file, the variable pointing at it
+  json_true '.spec.volumes | any(.name == "gcs-credentials" and .secret.secretName == "volsync-r2-secret" and .secret.items == [{"key":"GOOGLE_APPLICATION_CREDENTIALS","path":"gcs.json"}])' <<<"$pod"
+  json_true '.spec.containers[0].env | any(.name == "GOOGLE_APPLICATION_CREDENTIALS" and .value == "/credentials/gcs.json")' <<<"$pod"
+  # moverAffinity, with the node of the app's pod (copyMethod Direct) in each term; the app pod's tolerations
+  local node
+  node=$(kc -n "$ns" get pods -l app="$app" -o json | jq -r '.items[0].spec.nodeName')
+  json_true --arg node "$node" '.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms ==
+    [{"matchExpressions":[{"key":"kubernetes.io/os","operator":"NotIn","values":["windows"]}],
+      "matchFields":[{"key":"metadata.name","operator":"In","values":[$node]}]}]' <<<"$pod"
+  json_true '.spec.tolerations | any(.key == "dedicated" and .value == "vault" and .effect == "NoSchedule")' <<<"$pod"
+
+  # the CA really reaches restic: an unreadable one makes restic refuse
+  kc -n "$ns" create configmap corp-ca --from-literal=ca.pem='not a certificate' --dry-run=client -o json | kc -n "$ns" apply -f - >/dev/null
+  run -1 vtask volsync:list APP="$app" CLUSTER=e2e
+  assert_output --partial 'cannot parse root certificate'
+  [[ $(kc -n "$ns" get pods -l app.kubernetes.io/managed-by=volsync-ops -o json | jq '.items | length') == 0 ]] || fail "pods left behind"
+}
