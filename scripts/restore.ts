@@ -11,6 +11,8 @@ import { judgeRestore, restoreReport } from '../lib/restore/outcome.ts'
 import { blockersText, confirmationMode, isYes, planText, rerunCommand } from '../lib/restore/plan.ts'
 import { readClaimUsers, readFluxDecisions } from '../lib/restore/quiesce.io.ts'
 import { RestoreRun } from '../lib/restore/restore.io.ts'
+import { TO_PVC_NOTES, checkToPvcFlags } from '../lib/recover/to-pvc.ts'
+import { restoreToNewPvc } from '../lib/recover/to-pvc.io.ts'
 import { runCommand } from '../lib/run.ts'
 import { listSnapshots } from '../lib/snapshots/list.io.ts'
 import { resticImage } from '../lib/snapshots/pod.ts'
@@ -22,12 +24,13 @@ import { findSource } from '../lib/volsync/sources.io.ts'
 const spec: CommandSpec = {
   name: 'restore',
   summary: "restore an app's PVC from a restic snapshot, with the app stopped",
-  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'snapshot', 'yes', 'dry-run', 'keep', 'timeout'],
+  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'snapshot', 'yes', 'dry-run', 'keep', 'timeout', 'to-pvc', 'to-namespace'],
   required: ['app'],
   defaultTimeout: '2h',
   checkEnv: (env) => void resticImage(env),
   validate: (opts) => {
-    confirmationMode(opts, Boolean(process.stdin.isTTY))
+    checkToPvcFlags(opts)
+    if (!opts.toPvc) confirmationMode(opts, Boolean(process.stdin.isTTY))
   },
   notes: [
     'The target is the ReplicationSource <app>-backup: its sourcePVC is restored, from the repository',
@@ -68,6 +71,8 @@ const spec: CommandSpec = {
     'when it stops before the plan: the exit code and stderr say why.',
     '',
     ...MOVER_WATCH_NOTES,
+    '',
+    ...TO_PVC_NOTES,
   ],
   examples: [
     'task -x volsync:restore APP=odoo CLUSTER=apps DRY_RUN=true',
@@ -76,10 +81,14 @@ const spec: CommandSpec = {
     'task -x volsync:restore APP=odoo CLUSTER=apps SNAPSHOT=2026-11-25T12:00:00Z YES=true',
     "task -x volsync:restore APP=odoo CLUSTER=apps YES=true OUTPUT=json | jq '{ok, restoredSnapshot, durationSeconds}'",
     'tsx scripts/restore.ts --app odoo --cluster apps --snapshot 7c2d9e41 --yes',
+    'task -x volsync:restore APP=odoo CLUSTER=apps SNAPSHOT=7c2d9e41 TO_PVC=odoo-data-copy',
+    'task -x volsync:restore APP=odoo CLUSTER=apps TO_PVC=odoo-inspect TO_NAMESPACE=forensics OUTPUT=json',
   ],
 }
 
 await runCommand(spec, async (ctx) => {
+  // into a new PVC beside the app: lib/recover/to-pvc.io.ts
+  if (ctx.opts.toPvc) return restoreToNewPvc(ctx)
   const { opts, kubectl, out } = ctx
   const app = opts.app!
   const mode = confirmationMode(opts, Boolean(process.stdin.isTTY))

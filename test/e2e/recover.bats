@@ -104,3 +104,73 @@ no_toolkit_pods() {
   assert_output --partial 'there is no /no/such/dir in snapshot'
   no_toolkit_pods
 }
+
+# ------------------------------------------------------------------ restore TO_PVC
+
+@test "restore TO_PVC restores a snapshot into a new PVC, byte-equal, while the app keeps running and its PVC stays as it was" {
+  local first copy=wiki-copy app_dir pod_before
+  first=$(snapshot 0 id)
+  app_dir=$(pvc_dir "$NS" "$APP-data")
+  cp -a "$app_dir" "$BATS_TEST_TMPDIR/app-before"
+  pod_before=$(kc -n "$NS" get pods -l app="$APP" -o json | jq -r '.items[0].metadata.uid')
+  watch_into deployment -n "$NS" deployment "$APP"
+  watch_into rd -n "$NS" "$RD"
+  sleep 1
+
+  # no terminal, no YES: nothing existing is overwritten, so nothing is asked
+  run -0 vtask volsync:restore APP="$APP" CLUSTER=e2e SNAPSHOT="${first:0:8}" TO_PVC="$copy"
+  assert_line --partial 'Restore into a new PVC (nothing existing is changed; the app keeps running):'
+  assert_line --regexp "^Restored snapshot ${first:0:8} of [0-9-]+ [0-9:]+ UTC into $NS/$copy"
+  assert_line --regexp "^  kubectl --kubeconfig [^ ]+ run $copy-shell -n $NS --rm -it --restart=Never --image=restic/restic:0.18.1 '--overrides=.*\"claimName\":\"$copy\".*'$"
+  assert_line --regexp "^  kubectl --kubeconfig [^ ]+ delete pvc $copy -n $NS$"
+
+  # the new PVC holds exactly the snapshot (restic's own restore of it here)
+  restore_into "$NS" "$first" "$BATS_TEST_TMPDIR/expected"
+  same_tree "$BATS_TEST_TMPDIR/expected" "$(pvc_dir "$NS" "$copy")" || fail "the new PVC differs from snapshot $first"
+  same_tree "$BATS_FILE_TMPDIR/state-A" "$(pvc_dir "$NS" "$copy")" || fail "the new PVC differs from the data the snapshot was taken of"
+  # made like the source PVC, and kept; the ReplicationDestination is gone
+  json_true '.spec.accessModes == ["ReadWriteOnce"] and .spec.resources.requests.storage == "1Gi" and .status.phase == "Bound"
+    and .metadata.labels["app.kubernetes.io/managed-by"] == "volsync-ops"' < <(kc -n "$NS" get pvc "$copy" -o json)
+  [[ $(kc -n "$NS" get "$RD" -o json | jq '.items | length') == 0 ]] || fail "a ReplicationDestination is left"
+  json_true --arg pvc "$copy" 'map(select(.spec?)) | length > 0 and all(.spec.restic.destinationPVC == $pvc)' < <(seen rd '.')
+  # the app: never scaled, its pod never replaced, its PVC unchanged
+  [[ $(seen deployment '[.[].spec.replicas] | unique == [1]') == true ]] || fail "the Deployment was scaled: $(seen deployment '[.[].spec.replicas] | tostring')"
+  [[ $(kc -n "$NS" get pods -l app="$APP" -o json | jq -r '.items[0].metadata.uid') == "$pod_before" ]] || fail "the app's pod was replaced"
+  same_tree "$BATS_TEST_TMPDIR/app-before" "$app_dir" || fail "the app's PVC changed"
+
+  # an existing PVC is refused before any change
+  run -1 vtask volsync:restore APP="$APP" CLUSTER=e2e TO_PVC="$copy"
+  assert_output --partial "PVC $NS/$copy exists already: TO_PVC must name a new PVC"
+  [[ $(seen rd '[.[] | select(.spec?) | .metadata.name] | unique | length') == 1 ]] || fail "a second ReplicationDestination was made"
+
+  # OUTPUT=json; the printed delete command deletes the PVC
+  local delete
+  run -0 --separate-stderr vtask volsync:restore APP="$APP" CLUSTER=e2e TO_PVC=wiki-copy-2 OUTPUT=json
+  delete=$(jq -r .delete <<<"$output")
+  json_true '.ok and .restored and .pvc == "wiki-copy-2" and .size == "1Gi"' <<<"$output"
+  bash -c "$delete" >/dev/null
+  wait_until 60 "wiki-copy-2 deleted" bash -c "! kubectl --kubeconfig '$KUBECONFIG' -n $NS get pvc wiki-copy-2"
+  kc -n "$NS" delete pvc "$copy" --wait=false >/dev/null
+  no_toolkit_pods
+}
+
+@test "restore TO_NAMESPACE without the repository Secret there stops before any change and names it; with it, the PVC holds the snapshot" {
+  local other=rc-other latest
+  create_namespace "$other"
+  latest=$(snapshot 1 id)
+  watch_into other -n "$other" pvc,"$RD",pods
+  sleep 1
+  run -1 vtask volsync:restore APP="$APP" CLUSTER=e2e TO_PVC=wiki-elsewhere TO_NAMESPACE="$other"
+  assert_output --partial "namespace $other lacks what the restore mover needs: Secret volsync-r2-secret."
+  assert_output --partial 'this tool never reads nor copies credentials'
+  assert_output --partial 'Nothing was changed.'
+  [[ $(seen other 'length') == 0 ]] || fail "something was created in $other: $(seen other '[.[].kind]')"
+  # the operator creates the Secret there (the test copies it; the tool never does)
+  kc -n "$NS" get secret volsync-r2-secret -o json | jq 'del(.metadata.namespace, .metadata.uid, .metadata.resourceVersion, .metadata.creationTimestamp, .metadata.managedFields)' | kc -n "$other" apply -f - >/dev/null
+  run -0 vtask volsync:restore APP="$APP" CLUSTER=e2e TO_PVC=wiki-elsewhere TO_NAMESPACE="$other"
+  assert_line --regexp "^Restored snapshot ${latest:0:8} of .* into $other/wiki-elsewhere"
+  restore_into "$NS" "$latest" "$BATS_TEST_TMPDIR/expected"
+  same_tree "$BATS_TEST_TMPDIR/expected" "$(pvc_dir "$other" wiki-elsewhere)" || fail "the PVC in $other differs from snapshot $latest"
+  [[ $(kc -n "$other" get "$RD" -o json | jq '.items | length') == 0 ]] || fail "a ReplicationDestination is left in $other"
+  no_toolkit_pods "$other"
+}
