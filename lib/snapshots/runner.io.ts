@@ -154,10 +154,16 @@ export class ResticSession {
     return this.ctx.kubectl
   }
 
-  /** Runs argv in `container`; stdout goes to onStdout as bytes. */
-  exec(argv: readonly string[], onStdout: (chunk: Buffer) => void | Promise<void>, container = 'restic'): Promise<ExecResult> {
+  /** Runs argv in `container`; stdout goes to onStdout as bytes. `signal` stops it too (a deadline of the caller's). */
+  exec(
+    argv: readonly string[],
+    onStdout: (chunk: Buffer) => void | Promise<void>,
+    container = 'restic',
+    signal?: AbortSignal,
+  ): Promise<ExecResult> {
     this.ctx.checkpoint()
-    return this.ctx.kubectl.exec(this.name, this.namespace, container, argv, { onStdout, signal: this.ctx.signal })
+    const stop = signal ? AbortSignal.any([this.ctx.signal, signal]) : this.ctx.signal
+    return this.ctx.kubectl.exec(this.name, this.namespace, container, argv, { onStdout, signal: stop })
   }
 
   /** Runs argv and collects its stdout as text (small outputs: JSON documents, summaries). */

@@ -174,3 +174,53 @@ no_toolkit_pods() {
   [[ $(kc -n "$other" get "$RD" -o json | jq '.items | length') == 0 ]] || fail "a ReplicationDestination is left in $other"
   no_toolkit_pods "$other"
 }
+
+# ------------------------------------------------------------------ download
+
+@test "download brings a random binary file over 64 MiB (NUL bytes, invalid UTF-8) byte for byte, checked by SHA-256; never overwrites without FORCE" {
+  local first expected to="$BATS_TEST_TMPDIR/got/big.bin"
+  first=$(snapshot 0 id)
+  expected="$BATS_FILE_TMPDIR/state-A/media/big.bin"
+  [[ $(stat -c %s "$expected") -gt $((64 * 1024 * 1024)) ]] || fail "setup: the file is not over 64 MiB"
+  grep -qaP '\x00' "$expected" || fail "setup: no NUL byte"
+  mkdir -p "$BATS_TEST_TMPDIR/got"
+  run -0 vtask volsync:download APP="$APP" CLUSTER=e2e SNAPSHOT="${first:0:8}" FILE=/media/big.bin TO="$to"
+  cmp "$expected" "$to" || fail "the downloaded file differs"
+  local sum
+  sum=$(sha256sum "$expected" | cut -d' ' -f1)
+  assert_line "SHA-256 $sum: computed in the cluster as restic sent it and of the local file; they match."
+  assert_line --regexp "^Downloaded /media/big.bin from snapshot ${first:0:8} of .* of $NS/$APP-backup, $(stat -c %s "$expected") bytes, to $to\.$"
+  # an existing file: exit 2 before anything runs, untouched; FORCE overwrites it
+  printf 'mine\n' >"$to"
+  run -2 vtask volsync:download APP="$APP" CLUSTER=e2e FILE=/media/big.bin TO="$to"
+  assert_output --partial 'exists already: add FORCE=true (--force) to overwrite it. Nothing was downloaded.'
+  [[ $(cat "$to") == mine ]] || fail "the existing file was changed"
+  run -0 --separate-stderr vtask volsync:download APP="$APP" CLUSTER=e2e SNAPSHOT="${first:0:8}" FILE=media/big.bin TO="$BATS_TEST_TMPDIR/got/" FORCE=true OUTPUT=json
+  json_true --arg sum "$sum" --arg to "$to" '.verified and .sha256 == $sum and .to == $to and .type == "file" and (.unpacked | not)' <<<"$output"
+  cmp "$expected" "$to" || fail "the file downloaded over the old one differs"
+  [[ -z $(find "$BATS_TEST_TMPDIR/got" -name '*.part') ]] || fail "a partial file is left"
+  no_toolkit_pods
+}
+
+@test "download brings a directory byte-equal: unpacked when TO ends in /, else as restic's tar archive" {
+  local latest
+  latest=$(snapshot 1 id)
+  mkdir -p "$BATS_TEST_TMPDIR/out"
+  run -0 vtask volsync:download APP="$APP" CLUSTER=e2e FILE=/docs TO="$BATS_TEST_TMPDIR/out/"
+  assert_line --regexp "^Downloaded directory /docs from snapshot ${latest:0:8} .* unpacked under $BATS_TEST_TMPDIR/out/ \([0-9]+ files, [0-9]+ directories, 1 links\)\.$"
+  assert_line --regexp '^SHA-256 [0-9a-f]{64}: computed in the cluster as restic sent it and of the local file; they match\.$'
+  same_tree "$BATS_FILE_TMPDIR/state-B/docs" "$BATS_TEST_TMPDIR/out/docs" || fail "the unpacked directory differs from the PVC's"
+  # again into the same place: every file exists, refused before writing; FORCE rewrites them
+  run -2 vtask volsync:download APP="$APP" CLUSTER=e2e FILE=/docs TO="$BATS_TEST_TMPDIR/out/"
+  assert_output --partial 'exist already under'
+  run -0 vtask volsync:download APP="$APP" CLUSTER=e2e FILE=/docs TO="$BATS_TEST_TMPDIR/out/" FORCE=true
+  same_tree "$BATS_FILE_TMPDIR/state-B/docs" "$BATS_TEST_TMPDIR/out/docs" || fail "the directory unpacked again differs"
+  # the whole media directory (the big file too) as a tar archive
+  run -0 vtask volsync:download APP="$APP" CLUSTER=e2e FILE=/media TO="$BATS_TEST_TMPDIR/media.tar"
+  assert_line --partial "to $BATS_TEST_TMPDIR/media.tar (a tar archive)."
+  mkdir -p "$BATS_TEST_TMPDIR/untar"
+  tar -xf "$BATS_TEST_TMPDIR/media.tar" -C "$BATS_TEST_TMPDIR/untar"
+  diff -r "$BATS_FILE_TMPDIR/state-B/media" "$BATS_TEST_TMPDIR/untar/media" || fail "the archive differs from the PVC's media"
+  [[ -z $(find "$BATS_TEST_TMPDIR" -name '*.part') ]] || fail "a partial file is left"
+  no_toolkit_pods
+}
