@@ -201,7 +201,7 @@ export const FLAGS: Record<Flag, FlagInfo> = {
     describe: 'quick: restic check --read-data-subset; deep: restore into scratch space and verify the files',
   },
   check: {
-    value: '<command>', variable: 'CHECK',
+    value: '<command>', variable: 'CHECK', default: 'none',
     describe: 'a shell command run with the restored data read-only at /data (its working directory); exit 0 = good',
   },
   'scratch-size': {
@@ -224,6 +224,9 @@ const NAMESPACE_SCOPE = { describe: 'only this namespace', default: 'all namespa
 /** What --flag means for this command (its description in --help). */
 export function flagDescription(spec: CommandSpec, flag: Flag): string {
   if (flag === 'namespace' && !spec.flags.includes('app')) return NAMESPACE_SCOPE.describe
+  if (flag === 'output' && spec.outputs?.includes('prometheus')) {
+    return 'table; json: one JSON document alone on stdout; prometheus: metrics in the Prometheus text format'
+  }
   return FLAGS[flag].describe
 }
 
@@ -235,6 +238,8 @@ export function flagDefault(spec: CommandSpec, flag: Flag): string | undefined {
   if (spec.required?.includes(flag)) return undefined
   if (flag === 'timeout') return spec.defaultTimeout ?? DEFAULT_TIMEOUT
   if (flag === 'namespace' && !spec.flags.includes('app')) return NAMESPACE_SCOPE.default
+  // a command whose APP is optional (verify) acts on every source in scope without it
+  if (flag === 'app') return 'every source in scope'
   return FLAGS[flag].default
 }
 
@@ -249,6 +254,8 @@ export interface CommandSpec {
   required?: readonly Flag[]
   /** default for --timeout, e.g. "30m" */
   defaultTimeout?: string
+  /** OUTPUT values besides table and json (status: prometheus) */
+  outputs?: readonly 'prometheus'[]
   /** paragraphs shown after the flags in --help */
   notes?: readonly string[]
   /**
@@ -269,7 +276,7 @@ export interface Options {
   cluster: string
   namespace?: string
   kubeconfig?: string
-  output: 'table' | 'json'
+  output: 'table' | 'json' | 'prometheus'
   timeoutMs: number
   snapshot: SnapshotSelector
   yes: boolean
@@ -337,8 +344,9 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
   const namespace = given('namespace')
   const kubeconfig = given('kubeconfig')
   const output = given('output') ?? 'table'
-  if (output !== 'table' && output !== 'json') {
-    throw new UsageError(`${label('output')} ${JSON.stringify(output)} must be table or json`)
+  const outputs = ['table', 'json', ...(spec.outputs ?? [])]
+  if (!outputs.includes(output)) {
+    throw new UsageError(`${label('output')} ${JSON.stringify(output)} must be ${outputs.slice(0, -1).join(', ')} or ${outputs.at(-1)}`)
   }
   const timeout = given('timeout') ?? spec.defaultTimeout ?? DEFAULT_TIMEOUT
   const snapshot = given('snapshot')
@@ -350,7 +358,7 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
       cluster: validateName('cluster', given('cluster') ?? DEFAULT_CLUSTER),
       namespace: namespace === undefined ? undefined : validateName('namespace', namespace),
       kubeconfig: kubeconfig === undefined ? undefined : validateKubeconfig(kubeconfig),
-      output,
+      output: output as Options['output'],
       timeoutMs: validateTimeout(timeout),
       snapshot: parseSnapshotSelector(snapshot ?? ''),
       yes: raw.yes === undefined ? false : validateBoolean('yes', raw.yes),
@@ -500,7 +508,8 @@ export function helpText(spec: CommandSpec): string {
     const info = FLAGS[flag]
     const def = flagDefault(spec, flag)
     const tail = spec.required?.includes(flag) ? '(required)' : def === undefined ? '' : `(default: ${def})`
-    return [`--${flag}${info.value ? ' ' + info.value : ''}`, info.variable, flagDescription(spec, flag), tail]
+    const value = flag === 'output' && spec.outputs?.length ? ['table', 'json', ...spec.outputs].join('|') : info.value
+    return [`--${flag}${value ? ' ' + value : ''}`, info.variable, flagDescription(spec, flag), tail]
   })
   rows.push(['--help', '', 'show this help', ''])
   const required = (spec.required ?? []).map((f) => `${FLAGS[f].variable}=${FLAGS[f].value}`)

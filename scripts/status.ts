@@ -5,13 +5,15 @@ import { EXIT } from '../lib/errors.ts'
 import { hiddenNote } from '../lib/output.ts'
 import { runCommand } from '../lib/run.ts'
 import { summarizeSource, type SourceSummary } from '../lib/volsync/health.ts'
+import { prometheusText } from '../lib/volsync/metrics.ts'
 import { eachSource } from '../lib/volsync/sources.io.ts'
 import { attentionList, statusSummaryLine, statusTable } from '../lib/volsync/status-view.ts'
 
 const spec: CommandSpec = {
   name: 'status',
   summary: 'show every ReplicationSource with its last sync, next sync, result and latest snapshot',
-  flags: ['cluster', 'namespace', 'kubeconfig', 'output'],
+  flags: ['cluster', 'namespace', 'kubeconfig', 'output', 'stale-after'],
+  outputs: ['prometheus'],
   notes: [
     'Reads every ReplicationSource in scope with ONE kubectl call, whatever their number. Columns: NAMESPACE,',
     'NAME, PVC (spec.sourcePVC), TRIGGER (the schedule, or MANUAL! when a manual trigger overrides it), LAST SYNC',
@@ -25,14 +27,27 @@ const spec: CommandSpec = {
     'the table with its reasons. Exit code 1 when any source needs attention, 0 when all are healthy or there',
     'are none. What to do about each reason: docs/runbooks/volsync.md, "Check backup health".',
     '',
+    'VERIFIED: when volsync:verify last proved a snapshot of the source restores (the annotation',
+    'volsync-ops/verification it writes), FAILED when its latest verification failed, "never". A failed',
+    'verification needs attention, and so does a last success older than STALE_AFTER (default 30d); a source',
+    'never verified does not (schedule drills: docs/runbooks/volsync.md, "Schedule restore drills").',
+    '',
+    'OUTPUT=prometheus prints, in the Prometheus text format, per source (labels cluster, namespace, source):',
+    'volsync_ops_last_sync_timestamp_seconds, volsync_ops_last_sync_success, volsync_ops_last_verified_',
+    'timestamp_seconds, volsync_ops_last_verification_success, volsync_ops_healthy; for a node-exporter',
+    'textfile collector or a CI job (alert on time() - volsync_ops_last_verified_timestamp_seconds). The exit',
+    'code is the same as for the table.',
+    '',
     'JSON: {cluster, namespace, healthy, needAttention, sources: [{namespace, name, sourcePVC, schedule,',
     'manual, lastSyncTime, lastSyncDurationSeconds, nextSyncTime, syncing, result, latestSnapshot, state,',
-    'stateMessage, healthy, attention: [reasons]}]}.',
+    'stateMessage, healthy, attention: [reasons], lastVerified, verification: {time, snapshot, depth, ok, files,',
+    'bytes, message, lastSuccess} or null}]}.',
   ],
   examples: [
     'task -x volsync:status CLUSTER=apps',
     "task -x volsync:status CLUSTER=apps NAMESPACE=business OUTPUT=json | jq '.sources[] | select(.healthy | not)'",
     'tsx scripts/status.ts --cluster apps --namespace business',
+    'task -x volsync:status CLUSTER=apps OUTPUT=prometheus STALE_AFTER=7d | tee volsync.prom',
   ],
 }
 
@@ -41,11 +56,15 @@ await runCommand(spec, async ({ opts, kubectl, out }) => {
   const now = new Date()
   // one read; each source is summarised as it arrives and then dropped
   const summaries: SourceSummary[] = []
-  await eachSource(kubectl, scope, (rs) => summaries.push(summarizeSource(rs, now)))
+  await eachSource(kubectl, scope, (rs) => summaries.push(summarizeSource(rs, now, opts.staleAfterMs)))
   summaries.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name))
   const attention = summaries.filter((s) => !s.healthy).length
   const where = opts.namespace ? `namespace ${opts.namespace} of cluster ${opts.cluster}` : `cluster ${opts.cluster}`
 
+  if (opts.output === 'prometheus') {
+    out.stdout.write(prometheusText(summaries, opts.cluster))
+    return attention > 0 ? EXIT.FAILED : EXIT.OK
+  }
   out.data({
     cluster: opts.cluster,
     namespace: opts.namespace ?? null,
@@ -59,7 +78,7 @@ await runCommand(spec, async ({ opts, kubectl, out }) => {
   }
   const table = statusTable(summaries, now, out.width, out.paint)
   out.result(table.text)
-  if (table.hidden.length) out.result(hiddenNote(table))
+  if (table.hidden.length) out.result(hiddenNote(table, out.width))
   if (attention > 0) out.result('\n' + attentionList(summaries, out.paint))
   out.result(`\n${statusSummaryLine(summaries)} (${where})`)
   return attention > 0 ? EXIT.FAILED : EXIT.OK

@@ -29,11 +29,14 @@ const IMAGE = /^[A-Za-z0-9][A-Za-z0-9._\/:@-]{0,254}$/
 
 /** RESTIC_IMAGE override, validated like every other input. */
 export function resticImage(env: NodeJS.ProcessEnv): string {
-  const image = env.RESTIC_IMAGE || DEFAULT_RESTIC_IMAGE
+  return imageFrom(env, 'RESTIC_IMAGE', DEFAULT_RESTIC_IMAGE)
+}
+
+/** An image named by an environment variable (default when unset or empty), validated. */
+export function imageFrom(env: NodeJS.ProcessEnv, variable: string, fallback: string): string {
+  const image = env[variable] || fallback
   if (!IMAGE.test(image)) {
-    throw new UsageError(
-      `RESTIC_IMAGE ${JSON.stringify(image)} is not an image reference such as ${DEFAULT_RESTIC_IMAGE}`,
-    )
+    throw new UsageError(`${variable} ${JSON.stringify(image)} is not an image reference such as ${DEFAULT_RESTIC_IMAGE}`)
   }
   return image
 }
@@ -148,7 +151,8 @@ export interface PodVolume {
 export interface SideContainer {
   name: string
   image: string
-  command: string[]
+  /** default: it idles until the deadline, for `kubectl exec` */
+  command?: string[]
   /** names of volumes of this pod, with where and how it sees them */
   mounts: { name: string; mountPath: string; readOnly: boolean }[]
   workingDir?: string
@@ -256,7 +260,7 @@ export function resticPod(input: ResticPodInput): PodManifest {
   const sidecars = (input.sidecars ?? []).map((s) => ({
     name: s.name,
     image: s.image,
-    command: s.command,
+    command: s.command ?? ['sleep', String(input.deadlineSeconds)],
     ...(s.workingDir ? { workingDir: s.workingDir } : {}),
     volumeMounts: s.mounts.map((m) => ({ name: m.name, mountPath: m.mountPath, ...(m.readOnly ? { readOnly: true } : {}) })),
     securityContext: CONTAINER_SECURITY,

@@ -224,3 +224,80 @@ no_toolkit_pods() {
   [[ -z $(find "$BATS_TEST_TMPDIR" -name '*.part') ]] || fail "a partial file is left"
   no_toolkit_pods
 }
+
+# ------------------------------------------------------------------ verify
+
+@test "verify of a good snapshot: restored and checked by restic, the numbers match its summary, the CHECK decides; recorded; status shows it, and flags a failed CHECK" {
+  local latest
+  latest=$(snapshot 1 id)
+  run -0 vtask volsync:verify APP="$APP" CLUSTER=e2e 'CHECK=test -s app.conf && test -L docs/link-to-conf && cmp -s media/big.bin media/big.bin'
+  assert_line --regexp "^Verified $NS/$APP-backup, snapshot ${latest:0:8} \(deep\), [0-9]+s: [0-9]+ files and directories, .* restored; the snapshot's summary: [0-9]+ files, .*, verified by restic; the CHECK exited 0\.$"
+  local record
+  record=$(field "$NS" "$RS" "$APP-backup" '.metadata.annotations["volsync-ops/verification"]')
+  json_true --arg id "$latest" '.ok and .snapshot == $id and .depth == "deep" and .files > 0 and .bytes > 70000000 and .lastSuccess == .time' <<<"$record"
+  # status: healthy, verified just now; Prometheus has the time of it
+  run -0 vtask volsync:status CLUSTER=e2e NAMESPACE="$NS" OUTPUT=json
+  json_true '.sources[0] | .healthy and .lastVerified != null and .verification.ok' <<<"$output"
+  run -0 --separate-stderr vtask volsync:status CLUSTER=e2e NAMESPACE="$NS" OUTPUT=prometheus
+  local at
+  at=$(jq -r '.time | fromdateiso8601' <<<"$record")
+  assert_line "volsync_ops_last_verified_timestamp_seconds{cluster=\"e2e\",namespace=\"$NS\",source=\"$APP-backup\"} $at"
+  assert_line "volsync_ops_last_verification_success{cluster=\"e2e\",namespace=\"$NS\",source=\"$APP-backup\"} 1"
+  assert_line --regexp "^volsync_ops_last_sync_timestamp_seconds\{cluster=\"e2e\",namespace=\"$NS\",source=\"$APP-backup\"\} [0-9]+$"
+  assert_line '# TYPE volsync_ops_last_verified_timestamp_seconds gauge'
+
+  # the CHECK sees the restored data read-only, and its exit code decides
+  run -1 vtask volsync:verify APP="$APP" CLUSTER=e2e 'CHECK=touch written-by-check'
+  assert_output --partial 'VERIFICATION FAILED'
+  assert_output --partial 'the CHECK exited 1'
+  assert_output --partial 'Read-only file system'
+  COLUMNS=200 run -1 vtask volsync:status CLUSTER=e2e NAMESPACE="$NS"
+  assert_output --partial 'last verification failed (deep'
+  assert_line --regexp "^$NS +$APP-backup .* FAILED$"
+  record=$(field "$NS" "$RS" "$APP-backup" '.metadata.annotations["volsync-ops/verification"]')
+  json_true '(.ok | not) and .lastSuccess != null and .lastSuccess < .time' <<<"$record"
+  # a good one again puts it back to healthy
+  run -0 vtask volsync:verify APP="$APP" CLUSTER=e2e DEPTH=quick
+  assert_line --regexp "^Verified $NS/$APP-backup, snapshot ${latest:0:8} \(quick\), [0-9]+s: restic check --read-data-subset=5% found no errors\.$"
+  run -0 vtask volsync:status CLUSTER=e2e NAMESPACE="$NS"
+  no_toolkit_pods
+}
+
+@test "verify of a repository with a corrupted pack file fails with exit 1 and restic's words, is recorded, and status flags it; verify of all sources reports it in the table" {
+  local ns=rc-bad app=ledger prefix
+  make_app "$ns" "$app"
+  # damage the biggest data pack of the repository in S3 (same size, bytes flipped in the middle)
+  prefix="$E2E_RUN_ID-$ns-$app"
+  local key
+  key=$(curl -s "$E2E_S3_ENDPOINT/$E2E_S3_BUCKET?prefix=$prefix/data/" | grep -o '<Key>[^<]*</Key>' | sed 's#</*Key>##g' |
+    while read -r k; do echo "$(curl -sI "$E2E_S3_ENDPOINT/$E2E_S3_BUCKET/$k" | tr -d '\r' | sed -n 's/^[Cc]ontent-[Ll]ength: //p') $k"; done |
+    sort -n | tail -1 | cut -d' ' -f2)
+  [[ -n $key ]] || fail "setup: no data pack found under $prefix/data/"
+  curl -s "$E2E_S3_ENDPOINT/$E2E_S3_BUCKET/$key" -o "$BATS_TEST_TMPDIR/pack"
+  local size
+  size=$(stat -c %s "$BATS_TEST_TMPDIR/pack")
+  printf 'CORRUPTED-CORRUPTED-CORRUPTED' | dd of="$BATS_TEST_TMPDIR/pack" bs=1 seek=$((size / 2)) conv=notrunc status=none
+  curl -s -X PUT --data-binary @"$BATS_TEST_TMPDIR/pack" "$E2E_S3_ENDPOINT/$E2E_S3_BUCKET/$key" -o /dev/null
+  # the damage is real: restic itself cannot restore
+  ! repo_restic "$ns" restore latest --target "$BATS_TEST_TMPDIR/probe" >/dev/null 2>&1 || fail "setup: restic restores the damaged repository"
+
+  run -1 vtask volsync:verify APP="$app" CLUSTER=e2e
+  assert_output --partial "VERIFICATION FAILED: $ns/$app-backup, snapshot"
+  assert_output --regexp 'restic restore --verify failed \(exit code [0-9]+\)|restored with [0-9]+ error'
+  local record
+  record=$(field "$ns" "$RS" "$app-backup" '.metadata.annotations["volsync-ops/verification"]')
+  json_true '(.ok | not) and .depth == "deep" and .lastSuccess == null' <<<"$record"
+  run -1 vtask volsync:status CLUSTER=e2e NAMESPACE="$ns"
+  assert_output --partial "! $ns/$app-backup"
+  assert_output --partial 'last verification failed (deep'
+  run -1 --separate-stderr vtask volsync:status CLUSTER=e2e NAMESPACE="$ns" OUTPUT=prometheus
+  assert_line "volsync_ops_last_verification_success{cluster=\"e2e\",namespace=\"$ns\",source=\"$app-backup\"} 0"
+  assert_line "volsync_ops_healthy{cluster=\"e2e\",namespace=\"$ns\",source=\"$app-backup\"} 0"
+
+  # every source of the namespace: a table, exit 1
+  run -1 vtask volsync:verify CLUSTER=e2e NAMESPACE="$ns"
+  assert_line --regexp '^SOURCE +DEPTH +SNAPSHOT +FILES +BYTES +TOOK +RESULT$'
+  assert_line --regexp "^$ns/$app-backup +deep +[0-9a-f]{8} .* FAILED: "
+  assert_line '0 verified, 1 failed (cluster e2e)'
+  no_toolkit_pods "$ns"
+}

@@ -163,6 +163,8 @@ describe('summarizeSource', () => {
       stateMessage: 'Waiting for next scheduled synchronization',
       healthy: true,
       attention: [],
+      lastVerified: null,
+      verification: null,
     })
   })
 
