@@ -12,6 +12,8 @@ import { blockersText, confirmationMode, isYes, planText, rerunCommand } from '.
 import { readClaimUsers, readFluxDecisions } from '../lib/restore/quiesce.io.ts'
 import { RestoreRun } from '../lib/restore/restore.io.ts'
 import { TO_PVC_NOTES, checkToPvcFlags } from '../lib/recover/to-pvc.ts'
+import { PREVIEW_NOTES } from '../lib/recover/preview.ts'
+import { withRestorePreview } from '../lib/recover/preview.io.ts'
 import { restoreToNewPvc } from '../lib/recover/to-pvc.io.ts'
 import { runCommand } from '../lib/run.ts'
 import { listSnapshots } from '../lib/snapshots/list.io.ts'
@@ -72,6 +74,8 @@ const spec: CommandSpec = {
     '',
     ...MOVER_WATCH_NOTES,
     '',
+    ...PREVIEW_NOTES,
+    '',
     ...TO_PVC_NOTES,
   ],
   examples: [
@@ -89,6 +93,8 @@ const spec: CommandSpec = {
 await runCommand(spec, async (ctx) => {
   // into a new PVC beside the app: lib/recover/to-pvc.io.ts
   if (ctx.opts.toPvc) return restoreToNewPvc(ctx)
+  // a dry run also previews what would change in the PVC: lib/recover/preview.io.ts
+  if (ctx.opts.dryRun) ctx = await withRestorePreview(ctx)
   const { opts, kubectl, out } = ctx
   const app = opts.app!
   const mode = confirmationMode(opts, Boolean(process.stdin.isTTY))

