@@ -12,14 +12,19 @@ teardown() {
   e2e_teardown
 }
 
+# tolerating_pod_runs NS APP: the app's one pod (not being deleted) has the toleration and runs
+tolerating_pod_runs() {
+  kc -n "$1" get pods -l app="$2" -o json | json_true '[.items[] | select(.metadata.deletionTimestamp == null)]
+    | length == 1 and (.[0].spec.tolerations // [] | any(.key == "dedicated")) and .[0].status.phase == "Running"'
+}
+
 @test "the list pod runs as the mover runs: custom CA handed to restic, credentials file, mover labels and affinity, the app pod's node and tolerations" {
   local ns=mp-list app=vault
   make_app "$ns" "$app"
   # the app's pods tolerate a taint; the mover (copyMethod Direct) gets their tolerations
   kc -n "$ns" patch deployment "$app" --type merge -p \
     '{"spec":{"template":{"spec":{"tolerations":[{"key":"dedicated","operator":"Equal","value":"vault","effect":"NoSchedule"}]}}}}' >/dev/null
-  wait_until 60 "the app rolled out with its toleration" bash -c \
-    "kubectl --kubeconfig '$KUBECONFIG' -n $ns get pods -l app=$app -o json | jq -e '[.items[] | select(.metadata.deletionTimestamp == null)] | length == 1 and (.[0].spec.tolerations // [] | any(.key == \"dedicated\")) and .[0].status.phase == \"Running\"'"
+  wait_until 60 "the app rolled out with its toleration" tolerating_pod_runs "$ns" "$app"
   # a CA the repository's TLS would be checked with; the Secret also holds a GCS key file
   kc -n "$ns" create configmap corp-ca --from-file=ca.pem="$E2E_RUN_DIR/pki/ca.crt" >/dev/null
   kc -n "$ns" patch secret volsync-r2-secret --type merge -p '{"stringData":{"GOOGLE_APPLICATION_CREDENTIALS":"{\"type\":\"service_account\"}"}}' >/dev/null
