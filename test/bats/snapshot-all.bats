@@ -5,28 +5,42 @@ setup() {
   load helpers/common
   load helpers/trigger
   common_setup
+  use_source rs-all.json
   LIST="$K get $RSR --all-namespaces -o json"
   WATCH_ALL="$KW get $RSR --all-namespaces --output-watch-events --watch -o json"
 }
 
-trigger_of() { # trigger_of NAME NAMESPACE [FILTER-VAR]
-  printf '%s' "$K patch $RSR $1 -n $2 --type merge -p * -o json : record_patch \"\$@\"; rs rs-all.json $1 \"\$${3:-TRIGGERED}\""
+trigger_of() { # trigger_of NAME NAMESPACE [STATE]: the trigger patch of that source, answered in STATE (default TRIGGERED)
+  printf '%s' "$K patch $RSR $1 -n $2 --type merge -p * -o json : $(patched "$1=${3:-TRIGGERED}")"
+}
+every_source() { # every_source [NAMESPACE]: the read of all sources of rs-all.json (of NAMESPACE)
+  if (($#)); then
+    printf 'render "$FIXTURES/rs-all.json" | jq %q' ".items |= map(select(.metadata.namespace == \"$1\"))"
+  else
+    printf 'render "$FIXTURES/rs-all.json"'
+  fi
 }
 removal_of() { # removal_of NAME NAMESPACE
-  printf '%s' "$(removal "$1" "$2") : rs rs-all.json $1 'del(.spec.trigger.manual)'"
+  printf '%s' "$(removal "$1" "$2") : $(source_in "$1=UNTRIGGERED")"
 }
 
 @test "snapshot-all triggers every source, follows them with one watch, summarises mixed outcomes and exits 1" {
   # odoo: ok; plex: mover fails; jellyfin: already syncing, then empty;
   # git: no schedule (token kept); wiki: paused (skipped)
+  local GIT_SNAPSHOT='.status.latestMoverStatus.logs |= sub("1a2b3c4d"; "77aa88bb")'
   stub kubectl \
-    "$LIST : render \"\$FIXTURES/rs-all.json\"" \
+    "$LIST : $(every_source)" \
     "$(trigger_of odoo-backup business)" \
     "$(trigger_of plex-backup media)" \
     "$(trigger_of git-backup tools)" \
-    "$WATCH_ALL : event ADDED rs-all.json odoo-backup \"\$TRIGGERED\"; event ADDED rs-all.json jellyfin-backup; event ADDED rs-all.json plex-backup \"\$TRIGGERED\"; event ADDED rs-all.json git-backup \"\$TRIGGERED\"; event ADDED rs-all.json wiki-backup; event MODIFIED rs-all.json plex-backup \"\$SYNCING\"; event MODIFIED rs-all.json odoo-backup \"\$DONE_OK\"; event MODIFIED rs-all.json jellyfin-backup \"\$ENDED\"; wait_patch jellyfin-backup; event MODIFIED rs-all.json jellyfin-backup \"\$TRIGGERED\"; event MODIFIED rs-all.json plex-backup \"\$FAILED_BADPASSWORD\"; event MODIFIED rs-all.json git-backup \"\$DONE_OK | .status.latestMoverStatus.logs |= sub(\\\"1a2b3c4d\\\"; \\\"77aa88bb\\\")\"; event MODIFIED rs-all.json jellyfin-backup \"\$DONE_EMPTY\"; exec sleep 30" \
+    "$WATCH_ALL : $(watch_events \
+      ADDED odoo-backup=TRIGGERED ADDED jellyfin-backup=RECORDED ADDED plex-backup=TRIGGERED \
+      ADDED git-backup=TRIGGERED ADDED wiki-backup=RECORDED \
+      plex-backup=SYNCING odoo-backup=DONE_OK jellyfin-backup=ENDED \
+      after-patch:jellyfin-backup jellyfin-backup=TRIGGERED plex-backup=FAILED_BADPASSWORD \
+      git-backup=DONE_OK+GIT_SNAPSHOT jellyfin-backup=DONE_EMPTY)" \
     "$(no_jobs --all-namespaces)" \
-    "$(trigger_of jellyfin-backup media "ENDED | \$TRIGGERED")" \
+    "$(trigger_of jellyfin-backup media ENDED+TRIGGERED)" \
     "$(removal_of odoo-backup business)" \
     "$(removal_of jellyfin-backup media)" \
     "$(removal_of plex-backup media)"
@@ -52,9 +66,9 @@ removal_of() { # removal_of NAME NAMESPACE
 
 @test "task volsync:snapshot-all with NAMESPACE backs up that namespace and exits 0 when all succeed" {
   stub kubectl \
-    "$K get $RSR -n business -o json : rs_list rs-all.json odoo-backup" \
+    "$K get $RSR -n business -o json : $(listed odoo-backup=RECORDED)" \
     "$(trigger_of odoo-backup business)" \
-    "$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json : event MODIFIED rs-all.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json : $(watch_events odoo-backup=DONE_OK)" \
     "$(no_jobs)" \
     "$(removal_of odoo-backup business)"
   COLUMNS=200 run -0 run_task volsync:snapshot-all CLUSTER=apps NAMESPACE=business KUBECONFIG="$KC"
@@ -65,9 +79,9 @@ removal_of() { # removal_of NAME NAMESPACE
 
 @test "TIMEOUT covers the whole run: unfinished sources are reported, their triggers removed, exit 1" {
   stub kubectl \
-    "$K get $RSR -n media -o json : render \"\$FIXTURES/rs-all.json\" | jq '.items |= map(select(.metadata.namespace == \"media\"))'" \
+    "$K get $RSR -n media -o json : $(every_source media)" \
     "$(trigger_of plex-backup media)" \
-    "$KW get $RSR -n media --output-watch-events --watch -o json : event MODIFIED rs-all.json plex-backup \"\$SYNCING\"; exec sleep 30" \
+    "$KW get $RSR -n media --output-watch-events --watch -o json : $(watch_events plex-backup=SYNCING)" \
     "$(no_jobs "-n media")" \
     "$(removal_of plex-backup media)"
   COLUMNS=200 run -1 script snapshot-all --kubeconfig "$KC" --cluster apps --namespace media --timeout 2s
@@ -80,11 +94,11 @@ removal_of() { # removal_of NAME NAMESPACE
 
 @test "Ctrl-C during snapshot-all removes every trigger it set, prints the summary and exits 130" {
   stub kubectl \
-    "$LIST : render \"\$FIXTURES/rs-all.json\"" \
+    "$LIST : $(every_source)" \
     "$(trigger_of odoo-backup business)" \
     "$(trigger_of plex-backup media)" \
     "$(trigger_of git-backup tools)" \
-    "$WATCH_ALL : event MODIFIED rs-all.json odoo-backup \"\$SYNCING\"; event MODIFIED rs-all.json plex-backup \"\$SYNCING\"; exec sleep 30" \
+    "$WATCH_ALL : $(watch_events odoo-backup=SYNCING plex-backup=SYNCING)" \
     "$(no_jobs --all-namespaces)" \
     "$(removal_of odoo-backup business)" \
     "$(removal_of plex-backup media)"
@@ -101,9 +115,9 @@ removal_of() { # removal_of NAME NAMESPACE
 
 @test "--output json prints one record per source alone on stdout" {
   stub kubectl \
-    "$K get $RSR -n business -o json : rs_list rs-all.json odoo-backup" \
+    "$K get $RSR -n business -o json : $(listed odoo-backup=RECORDED)" \
     "$(trigger_of odoo-backup business)" \
-    "$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json : event MODIFIED rs-all.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json : $(watch_events odoo-backup=DONE_OK)" \
     "$(no_jobs)" \
     "$(removal_of odoo-backup business)"
   run -0 --separate-stderr script snapshot-all --kubeconfig "$KC" --cluster apps --namespace business --output json
@@ -121,13 +135,13 @@ removal_of() { # removal_of NAME NAMESPACE
 
 @test "Ctrl-C while the triggers are being set lets them land, removes them, and exits 130 without waiting" {
   stub kubectl \
-    "$LIST : render \"\$FIXTURES/rs-all.json\"" \
-    "$K patch $RSR odoo-backup -n business --type merge -p * -o json : record_patch \"\$@\"; sleep 1.5; rs rs-all.json odoo-backup \"\$TRIGGERED\"" \
-    "$K patch $RSR plex-backup -n media --type merge -p * -o json : record_patch \"\$@\"; sleep 1.5; rs rs-all.json plex-backup \"\$TRIGGERED\"" \
-    "$K patch $RSR git-backup -n tools --type merge -p * -o json : record_patch \"\$@\"; sleep 1.5; rs rs-all.json git-backup \"\$TRIGGERED\"" \
+    "$LIST : $(every_source)" \
+    "$K patch $RSR odoo-backup -n business --type merge -p * -o json : $(patched sleep:1.5 odoo-backup=TRIGGERED)" \
+    "$K patch $RSR plex-backup -n media --type merge -p * -o json : $(patched sleep:1.5 plex-backup=TRIGGERED)" \
+    "$K patch $RSR git-backup -n tools --type merge -p * -o json : $(patched sleep:1.5 git-backup=TRIGGERED)" \
     "$(removal_of odoo-backup business)" \
     "$(removal_of plex-backup media)"
-  COLUMNS=200 spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/snapshot-all.ts" --kubeconfig "$KC" --cluster apps
+  COLUMNS=200 spawn_script snapshot-all --kubeconfig "$KC" --cluster apps
   wait_for_call kubectl "$K patch $RSR plex-backup *"
   wait_for_call kubectl "$K patch $RSR git-backup *"
   interrupt_job
@@ -144,18 +158,17 @@ removal_of() { # removal_of NAME NAMESPACE
   # plex: our sync's mover fails all 8 attempts (a wrong password), and VolSync's
   # Failed record is not seen before that; jellyfin: its running sync's Job
   # runs, that sync ends, ours succeeds
-  local attempts
-  attempts=$(retried_attempts rs-all.json plex-backup)
   stub kubectl \
-    "$K get $RSR -n media -o json : render \"\$FIXTURES/rs-all.json\" | jq '.items |= map(select(.metadata.namespace == \"media\"))'" \
+    "$K get $RSR -n media -o json : $(every_source media)" \
     "$(trigger_of plex-backup media)" \
-    "$KW get $RSR -n media --output-watch-events --watch -o json : event MODIFIED rs-all.json plex-backup \"\$SYNCING\"; event MODIFIED rs-all.json jellyfin-backup \"\$ENDED\"; wait_patch jellyfin-backup; event MODIFIED rs-all.json jellyfin-backup \"\$TRIGGERED\"; event MODIFIED rs-all.json jellyfin-backup \"\$DONE_OK\"; exec sleep 30" \
-    "$(jobs_watch "-n media") : job_event ADDED rs-all.json jellyfin-backup running; job_event ADDED rs-all.json plex-backup running; $attempts job_event MODIFIED rs-all.json plex-backup failed:8; exec sleep 30" \
-    "$(trigger_of jellyfin-backup media "ENDED | \$TRIGGERED")" \
+    "$KW get $RSR -n media --output-watch-events --watch -o json : $(watch_events plex-backup=SYNCING jellyfin-backup=ENDED \
+      after-patch:jellyfin-backup jellyfin-backup=TRIGGERED jellyfin-backup=DONE_OK)" \
+    "$(jobs_watch "-n media") : $(job_events ADDED jellyfin-backup=running ADDED plex-backup=running plex-backup=retried:7 plex-backup=failed:8)" \
+    "$(trigger_of jellyfin-backup media ENDED+TRIGGERED)" \
     "$(removal_of plex-backup media)" \
     "$(removal_of jellyfin-backup media)"
-  attempt_reads rs-all.json plex-backup mover-backup-badpassword.log 7
-  gone_reads rs-all.json plex-backup
+  attempt_reads plex-backup mover-backup-badpassword.log 7
+  gone_reads plex-backup
   COLUMNS=200 run -1 --separate-stderr script snapshot-all --kubeconfig "$KC" --cluster apps --namespace media --timeout 30s
   unstub kubectl
   assert_line --regexp '^media/jellyfin-backup +ok +1m13s +1a2b3c4d +-$'

@@ -5,12 +5,12 @@ setup() {
   load helpers/common
   load helpers/trigger
   common_setup
+  use_source rs-odoo-item.json odoo-backup
   FIND="$K get $RSR --all-namespaces --field-selector metadata.name=odoo-backup -o json"
   TRIGGER="$K patch $RSR odoo-backup -n business --type merge -p * -o json"
   WATCH="$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json"
   NO_JOBS=$(no_jobs)
   REMOVE=$(removal odoo-backup business)
-  GONE="rs rs-odoo-item.json odoo-backup 'del(.spec.trigger.manual)'"
 }
 
 # the removal patch this run sent, if any
@@ -25,11 +25,11 @@ patch_json() {
 
 @test "snapshot triggers the source, waits for its backup, reports the new snapshot and removes the trigger" {
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events TRIGGERED SYNCING DONE_OK)" \
     "$NO_JOBS" \
-    "$REMOVE : $GONE"
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_equal "$output" "Backup of business/odoo-backup finished: Successful, took 1m13s."$'\n'"New restic snapshot: 1a2b3c4d"
@@ -44,11 +44,11 @@ patch_json() {
 
 @test "task volsync:snapshot passes APP, CLUSTER, NAMESPACE, KUBECONFIG and TIMEOUT to the script" {
   stub kubectl \
-    "$K get $RSR -n business --field-selector metadata.name=odoo-backup -o json : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$K get $RSR -n business --field-selector metadata.name=odoo-backup -o json : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events DONE_OK)" \
     "$NO_JOBS" \
-    "$REMOVE : $GONE"
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -0 run_task volsync:snapshot APP=odoo CLUSTER=apps NAMESPACE=business KUBECONFIG="$KC" TIMEOUT=5m
   unstub kubectl
   assert_line 'New restic snapshot: 1a2b3c4d'
@@ -57,12 +57,13 @@ patch_json() {
 @test "a sync that is already running is waited for first, so that its completion is not taken for ours" {
   # the scheduled sync ends; an event queued before our patch (older state)
   # arrives after it and must not be read as "someone removed our trigger"
+  local QUEUED='.metadata.resourceVersion = "600000b"'
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$BUSY\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$BUSY\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$ENDED\"; wait_patch odoo-backup; event MODIFIED rs-odoo-item.json odoo-backup \"\$ENDED | .metadata.resourceVersion = \\\"600000b\\\"\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$FIND : $(listed BUSY)" \
+    "$WATCH : $(watch_events BUSY ENDED after-patch ENDED+QUEUED TRIGGERED DONE_OK)" \
     "$NO_JOBS" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$ENDED | \$TRIGGERED\"" \
-    "$REMOVE : $GONE"
+    "$TRIGGER : $(patched ENDED+TRIGGERED)" \
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_line --regexp '^a sync of business/odoo-backup is already running \(started [0-9]+s ago\): waiting for it to end before triggering, so that its completion is not taken for ours$'
@@ -71,13 +72,16 @@ patch_json() {
 }
 
 @test "when the patch shows a sync that started just before it, that sync is waited for and the source is triggered again" {
+  # the second patch's response, and the second sync's own snapshot
+  local AGAIN='.metadata.resourceVersion = "600011"'
+  local SECOND_SNAPSHOT='.status.latestMoverStatus.logs |= sub("1a2b3c4d"; "9e8d7c6b")'
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$RACED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$RACED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_FIRST\"; wait_patch odoo-backup 2; event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED | .metadata.resourceVersion = \\\"600011\\\"\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK | .status.latestMoverStatus.logs |= sub(\\\"1a2b3c4d\\\"; \\\"9e8d7c6b\\\")\"; exec sleep 30" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched RACED)" \
+    "$WATCH : $(watch_events RACED DONE_FIRST after-patch:2 TRIGGERED+AGAIN SYNCING DONE_OK+SECOND_SNAPSHOT)" \
     "$NO_JOBS" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED | .metadata.resourceVersion = \\\"600011\\\"\"" \
-    "$REMOVE : $GONE"
+    "$TRIGGER : $(patched TRIGGERED+AGAIN)" \
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_line --partial 'a sync of business/odoo-backup started just before our trigger'
@@ -92,11 +96,11 @@ patch_json() {
 
 @test "a mover that fails stops the wait: exit 1 with the mover log, and the trigger is removed" {
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"; exec sleep 30" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events SYNCING FAILED_LOCKED)" \
     "$NO_JOBS" \
-    "$REMOVE : $GONE"
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_line 'error: backup of business/odoo-backup: the mover failed (VolSync keeps retrying this sync until it succeeds; stopped waiting)'
@@ -109,9 +113,10 @@ patch_json() {
 @test "a Failed left by the running sync is not news; a new failure of it ends the wait before anything is changed" {
   # the running sync had already failed (locked); the same Failed comes by
   # again (no news), then a retry fails differently: stop, no trigger set
+  local AGAIN='.metadata.resourceVersion = "600005"'
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED | .metadata.resourceVersion = \\\"600005\\\"\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD\"; exec sleep 30" \
+    "$FIND : $(listed FAILED_LOCKED)" \
+    "$WATCH : $(watch_events FAILED_LOCKED FAILED_LOCKED+AGAIN FAILED_BADPASSWORD)" \
     "$NO_JOBS"
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
@@ -123,11 +128,11 @@ patch_json() {
 
 @test "a Failed left by the running sync does not stop a snapshot that follows once that sync succeeds" {
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$ENDED\"; wait_patch odoo-backup; event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$FIND : $(listed FAILED_LOCKED)" \
+    "$WATCH : $(watch_events FAILED_LOCKED ENDED after-patch TRIGGERED DONE_OK)" \
     "$NO_JOBS" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$ENDED | \$TRIGGERED\"" \
-    "$REMOVE : $GONE"
+    "$TRIGGER : $(patched ENDED+TRIGGERED)" \
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_line 'New restic snapshot: 1a2b3c4d'
@@ -135,11 +140,11 @@ patch_json() {
 
 @test "an empty source directory is a success without a new snapshot, and says so" {
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_EMPTY\"; exec sleep 30" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events DONE_EMPTY)" \
     "$NO_JOBS" \
-    "$REMOVE : $GONE"
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_line 'Backup of business/odoo-backup finished: Successful, took 1m13s.'
@@ -149,9 +154,9 @@ patch_json() {
 
 @test "a source without a schedule keeps our token: removing it would make VolSync sync continuously" {
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup 'del(.spec.trigger.schedule)'" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"del(.spec.trigger.schedule) | \$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"del(.spec.trigger.schedule) | \$DONE_OK\"; exec sleep 30" \
+    "$FIND : $(listed NO_SCHEDULE)" \
+    "$TRIGGER : $(patched NO_SCHEDULE+TRIGGERED)" \
+    "$WATCH : $(watch_events NO_SCHEDULE+DONE_OK)" \
     "$NO_JOBS"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
@@ -160,13 +165,14 @@ patch_json() {
 }
 
 @test "a trigger changed by someone else while waiting is left alone, and the run says so" {
+  local THEIRS='.spec.trigger.manual = "theirs"' AGAIN='.metadata.resourceVersion = "600007"'
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING | .spec.trigger.manual = \\\"theirs\\\" | .metadata.resourceVersion = \\\"600007\\\"\"; exec sleep 30" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events SYNCING SYNCING+THEIRS+AGAIN)" \
     "$NO_JOBS" \
     "$REMOVE : echo 'The request is invalid: : testing value /spec/trigger/manual failed: test failed' >&2; exit 1" \
-    "$K get $RSR odoo-backup -n business -o json : rs rs-odoo-item.json odoo-backup '.spec.trigger.manual = \"theirs\"'"
+    "$K get $RSR odoo-backup -n business -o json : $(source_in THEIRS)"
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_line 'error: backup of business/odoo-backup: someone else changed spec.trigger.manual to "theirs" while waiting'
@@ -175,12 +181,13 @@ patch_json() {
 }
 
 @test "a manual trigger left set before the run is replaced, then removed so the schedule applies again" {
+  local LEFT_SET='.spec.trigger.manual = "snapshot-20261120T101500Z"'
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup '.spec.trigger.manual = \"snapshot-20261120T101500Z\"'" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$FIND : $(listed LEFT_SET)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events DONE_OK)" \
     "$NO_JOBS" \
-    "$REMOVE : $GONE"
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_line 'business/odoo-backup had a manual trigger left set ("snapshot-20261120T101500Z"), so its schedule was being ignored; this run replaces it and removes it afterwards'
@@ -189,11 +196,11 @@ patch_json() {
 
 @test "TIMEOUT ends the wait with exit 1 and removes the trigger" {
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; exec sleep 30" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events SYNCING)" \
     "$NO_JOBS" \
-    "$REMOVE : $GONE"
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 2s
   unstub kubectl
   assert_line 'error: timed out after 2s waiting for the snapshot of business/odoo-backup'
@@ -204,9 +211,9 @@ patch_json() {
 @test "an API server that goes away mid-wait is a clear error, and the clean-up it blocks is printed to finish by hand" {
   local gone="echo 'Unable to connect to the server: dial tcp 10.0.0.1:6443: connect: connection refused' >&2; exit 1"
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; $gone" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events SYNCING end); $gone" \
     "$WATCH : sleep 0.3; $gone" \
     "$WATCH : sleep 0.3; $gone" \
     "$(jobs_watch) : $gone" \
@@ -234,13 +241,13 @@ patch_json() {
   # removal fails: the clean-up says how to finish it by hand
   local broken="echo 'Error from server (InternalError): an error on the server has prevented the request from succeeding' >&2; exit 1"
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; exec sleep 30" \
-    "$(jobs_watch) : job_event ADDED rs-odoo-item.json odoo-backup running; job_event MODIFIED rs-odoo-item.json odoo-backup failed:8; exec sleep 30" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events SYNCING)" \
+    "$(jobs_watch) : $(job_events ADDED running failed:8)" \
     "$REMOVE : $broken" \
     "$REMOVE : $broken"
-  gone_reads rs-odoo-item.json odoo-backup
+  gone_reads odoo-backup
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 20s
   unstub kubectl
   assert_line --partial 'failed 8 of 8 attempts; VolSync keeps retrying this sync with a new Job; stopped waiting); its log could not be read here'
@@ -266,7 +273,7 @@ patch_json() {
 }
 
 @test "a paused source is refused before anything is changed" {
-  stub kubectl "$FIND : rs_list rs-odoo-item.json odoo-backup '.spec.paused = true'"
+  stub kubectl "$FIND : $(listed PAUSED)"
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_line 'error: business/odoo-backup is paused (spec.paused is true): no sync can run until it is unpaused. Nothing was changed.'
@@ -275,11 +282,11 @@ patch_json() {
 
 @test "--output json prints the outcome alone on stdout" {
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events DONE_OK)" \
     "$NO_JOBS" \
-    "$REMOVE : $GONE"
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo --output json
   unstub kubectl
   echo "$output" | json_true '.cluster == "apps" and .namespace == "business" and .name == "odoo-backup"
@@ -290,10 +297,10 @@ patch_json() {
 
 @test "Ctrl-C while waiting for a running sync changes nothing and exits 130" {
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$BUSY\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$BUSY\"; exec sleep 30" \
+    "$FIND : $(listed BUSY)" \
+    "$WATCH : $(watch_events BUSY)" \
     "$NO_JOBS"
-  spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/snapshot.ts" --kubeconfig "$KC" --cluster apps --app odoo
+  spawn_script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   interrupt_at "$WATCH"
   unstub kubectl
   assert_equal "$status" 130
@@ -303,12 +310,12 @@ patch_json() {
 
 @test "Ctrl-C while waiting for our sync removes the trigger and exits 130" {
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; exec sleep 30" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events SYNCING)" \
     "$NO_JOBS" \
-    "$REMOVE : $GONE"
-  spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/snapshot.ts" --kubeconfig "$KC" --cluster apps --app odoo
+    "$REMOVE : $(source_in UNTRIGGERED)"
+  spawn_script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   interrupt_at "$WATCH"
   unstub kubectl
   assert_equal "$status" 130
@@ -318,11 +325,11 @@ patch_json() {
 
 @test "Ctrl-C through task while waiting for our sync removes the trigger and exits 130" {
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; exec sleep 30" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events SYNCING)" \
     "$NO_JOBS" \
-    "$REMOVE : $GONE"
+    "$REMOVE : $(source_in UNTRIGGERED)"
   spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:snapshot APP=odoo CLUSTER=apps KUBECONFIG="$1"' _ "$KC"
   interrupt_at "$WATCH"
   unstub kubectl
@@ -332,8 +339,8 @@ patch_json() {
 
 @test "Ctrl-C through task while waiting for a running sync changes nothing and exits 130" {
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$BUSY\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$BUSY\"; exec sleep 30" \
+    "$FIND : $(listed BUSY)" \
+    "$WATCH : $(watch_events BUSY)" \
     "$NO_JOBS"
   spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:snapshot APP=odoo CLUSTER=apps KUBECONFIG="$1"' _ "$KC"
   interrupt_at "$WATCH"
@@ -344,10 +351,10 @@ patch_json() {
 
 @test "Ctrl-C while the trigger patch is in flight lets it finish, then removes the trigger and exits 130" {
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; sleep 2; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$REMOVE : $GONE"
-  spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/snapshot.ts" --kubeconfig "$KC" --cluster apps --app odoo
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched sleep:2 TRIGGERED)" \
+    "$REMOVE : $(source_in UNTRIGGERED)"
+  spawn_script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   wait_for_call kubectl "$TRIGGER"
   interrupt_job
   wait_job
@@ -359,10 +366,10 @@ patch_json() {
 @test "three Ctrl-C during the trigger patch abandon the clean-up but print the command that finishes it" {
   # the undo is registered BEFORE the patch: even abandoned, it is known
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; sleep 3; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\""
-  # as the Taskfile runs it: the tsx CLI would relay (and may repeat) each signal
-  spawn_job bash -c 'cd "$ROOT" && exec node --import tsx scripts/snapshot.ts --kubeconfig "$1" --cluster apps --app odoo' _ "$KC"
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched sleep:3 TRIGGERED)"
+  # as the Taskfile runs it (one node process): the tsx CLI would relay (and may repeat) each signal
+  spawn_script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   wait_for_call kubectl "$TRIGGER"
   interrupt_job
   sleep 0.3
@@ -381,12 +388,12 @@ patch_json() {
 @test "each failed attempt of the mover is reported as it happens, with the end of its log" {
   # the first two attempts find the repository locked by a live prune; the third backs up
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; wait_reads 2; sleep 0.3; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
-    "$(jobs_watch) : job_event ADDED rs-odoo-item.json odoo-backup running; job_event MODIFIED rs-odoo-item.json odoo-backup failed:1; job_event MODIFIED rs-odoo-item.json odoo-backup running:1; job_event MODIFIED rs-odoo-item.json odoo-backup failed:2; job_event MODIFIED rs-odoo-item.json odoo-backup running:2; exec sleep 30" \
-    "$REMOVE : $GONE"
-  attempt_reads rs-odoo-item.json odoo-backup mover-backup-live-lock.log 2
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events SYNCING after-reads:2 sleep:0.3 DONE_OK)" \
+    "$(jobs_watch) : $(job_events ADDED running failed:1 running:1 failed:2 running:2)" \
+    "$REMOVE : $(source_in UNTRIGGERED)"
+  attempt_reads odoo-backup mover-backup-live-lock.log 2
   run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 20s
   unstub kubectl
   [[ $stderr == *"business/odoo-backup: mover attempt 1 of 8 failed; VolSync retries it (it reports Failed after 8). Its log ends:
@@ -403,11 +410,11 @@ patch_json() {
   # Failed record is the same each time, so the source never changes; only its
   # mover Job shows the round ending (attempts before the wait began are not news)
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD | del(.spec.trigger.manual)\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD | del(.spec.trigger.manual)\"; exec sleep 30" \
-    "$(jobs_watch) : job_event ADDED rs-odoo-item.json odoo-backup failed:6; job_event MODIFIED rs-odoo-item.json odoo-backup running:6; job_event MODIFIED rs-odoo-item.json odoo-backup failed:7; job_event MODIFIED rs-odoo-item.json odoo-backup running:7; job_event MODIFIED rs-odoo-item.json odoo-backup failed:8; exec sleep 30"
-  attempt_reads rs-odoo-item.json odoo-backup mover-backup-badpassword.log
-  gone_reads rs-odoo-item.json odoo-backup
+    "$FIND : $(listed FAILED_BADPASSWORD+UNTRIGGERED)" \
+    "$WATCH : $(watch_events FAILED_BADPASSWORD+UNTRIGGERED)" \
+    "$(jobs_watch) : $(job_events ADDED failed:6 running:6 failed:7 running:7 failed:8)"
+  attempt_reads odoo-backup mover-backup-badpassword.log
+  gone_reads odoo-backup
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 20s
   unstub kubectl
   assert_line "business/odoo-backup: the running sync's mover attempt 7 of 8 failed; VolSync retries it (it reports Failed after 8). Its log ends:"
@@ -424,13 +431,13 @@ patch_json() {
   # VolSync was restarting: the running sync's Job went past its backoffLimit
   # (the Job controller marked it Failed) before the wait; VolSync then deletes
   # it, the new Job backs up (the Secret was fixed), that sync ends, ours runs
-  export RECOVERED='.status.latestMoverStatus = {logs: ($ok | rtrimstr("\n")), result: "Successful"}'
+  local RECOVERED='.status.latestMoverStatus = {logs: ($ok | rtrimstr("\n")), result: "Successful"}'
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD | del(.spec.trigger.manual)\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD | del(.spec.trigger.manual)\"; wait_mark jobs; sleep 0.3; event MODIFIED rs-odoo-item.json odoo-backup \"\$ENDED | \$RECOVERED\"; wait_patch odoo-backup; event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
-    "$(jobs_watch) : job_event ADDED rs-odoo-item.json odoo-backup exhausted; job_event DELETED rs-odoo-item.json odoo-backup exhausted; job_event ADDED rs-odoo-item.json odoo-backup running 5d6e7f80-9a1b-4c2d-8e3f-4a5b6c7d8e9f; mark jobs; exec sleep 30" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$ENDED | \$RECOVERED | \$TRIGGERED\"" \
-    "$REMOVE : $GONE"
+    "$FIND : $(listed FAILED_BADPASSWORD+UNTRIGGERED)" \
+    "$WATCH : $(watch_events FAILED_BADPASSWORD+UNTRIGGERED after-mark:jobs sleep:0.3 ENDED+RECOVERED after-patch TRIGGERED DONE_OK)" \
+    "$(jobs_watch) : $(job_events ADDED exhausted DELETED exhausted ADDED running@5d6e7f80-9a1b-4c2d-8e3f-4a5b6c7d8e9f mark:jobs)" \
+    "$TRIGGER : $(patched ENDED+RECOVERED+TRIGGERED)" \
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 20s
   unstub kubectl
   refute_line --partial 'failed again'
@@ -444,12 +451,12 @@ patch_json() {
   # the first watch of the source ends (as servers end watches): the second one
   # comes without another try at the jobs watch
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; wait_mark forbidden; sleep 0.3" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events SYNCING after-mark:forbidden sleep:0.3 end)" \
+    "$WATCH : $(watch_events DONE_OK)" \
     "$(jobs_watch) : $forbidden" \
-    "$REMOVE : $GONE"
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 20s
   unstub kubectl
   assert_equal "$output" "Backup of business/odoo-backup finished: Successful, took 1m13s."$'\n'"New restic snapshot: 1a2b3c4d"

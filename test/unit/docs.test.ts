@@ -161,7 +161,7 @@ describe.each(scriptNames)('the task volsync:%s', (name) => {
     }
     const vars = spec.flags.map((f) => `${FLAGS[f].variable}=${given[f]}`)
     expect(parseArgs(spec, plannedArgv(name, vars))).toEqual(parseArgs(spec, spec.flags.map((f) => `--${f}=${given[f]}`)))
-  })
+  }, 60_000) // plannedArgv runs `task --dry` twice: seconds on a busy machine
 
   it('requires the variables of the required flags', () => {
     expect(task.requires?.vars ?? []).toEqual((spec.required ?? []).map((f) => FLAGS[f].variable))
