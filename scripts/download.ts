@@ -23,7 +23,7 @@ const spec: CommandSpec = {
     'root: FILE=/media TO=./out/ gives ./out/media/...; permission bits and times kept, never written outside',
     'TO or through a symbolic link, devices and fifos skipped). An existing file is never overwritten without',
     "FORCE=true (checked before anything runs, and again for every entry before the first is written). TO's",
-    'directory must exist.',
+    'directory must exist (a TO ending in / is made in it). Through task, a relative TO is from where task runs.',
     '',
     'Transport: `restic dump` runs in an idle restic pod (built like the mover, as for files) with `kubectl',
     "exec`, whose stdout is a byte stream: pod logs are not binary-safe and the kubelet truncates them. In the",

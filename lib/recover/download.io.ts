@@ -24,6 +24,7 @@ import {
   checkTarget,
   destination,
   dumpArgv,
+  intoDirectory,
   partialPath,
   podDigest,
   progressText,
@@ -104,7 +105,9 @@ export async function download(ctx: Context): Promise<number> {
     if (dest.kind === 'file' && localTarget(dest.path).exists && !opts.force) {
       throw new UsageError(`${dest.path} exists already: add FORCE=true (--force) to overwrite it. Nothing was downloaded.`)
     }
+    // a TO ending in / that does not exist yet (its parent does: checkTarget) is made, for a file as for a directory
     if (dest.kind === 'unpack') fs.mkdirSync(dest.dir, { recursive: true })
+    else if (intoDirectory(to, local) && !local.exists) fs.mkdirSync(to, { recursive: true })
     partial = partialPath(final, nameSuffix())
     cleanup.push(removePartial)
     const handle = await open(partial, 'wx', 0o600)

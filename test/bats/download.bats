@@ -52,6 +52,19 @@ plan_session() {
   json_true '.metadata.labels["app.kubernetes.io/component"] == "download" and .spec.containers[0].command[0] == "sleep"' "$STUB_DIR/pod.json"
 }
 
+@test "through task, a relative TO is where the operator is, not the repository root; a TO ending in / is made" {
+  plan_session
+  stub kubectl \
+    "$KW $EXEC sh -c * volsync-ops-dump 7c2d9e41* /db/app.sqlite : dump_answer 'SQL\\0\\377\\376\\n'" \
+    "$K $DELETE"
+  mkdir -p "$TEST_DIR/work"
+  cd "$TEST_DIR/work"
+  run -0 task -x -d "$ROOT" volsync:download KUBECONFIG="$KC" CLUSTER=apps APP=odoo FILE=/db/app.sqlite TO=got/
+  unstub kubectl
+  cmp <(printf 'SQL\0\377\376\n') "$TEST_DIR/work/got/app.sqlite"
+  [[ ! -e $ROOT/got ]] || fail 'it wrote into the repository root'
+}
+
 @test "a stream cut before the pod's checksum is exit 1; nothing is written to TO" {
   plan_session
   stub kubectl \
