@@ -17,7 +17,7 @@ import { restoreDestination, restoreName } from '../restore/destination.ts'
 import { judgeRestore } from '../restore/outcome.ts'
 import type { Context } from '../run.ts'
 import { listSnapshots, moverPod } from '../snapshots/list.io.ts'
-import { requiredObjects, resticImage, type MoverSettings } from '../snapshots/pod.ts'
+import { requiredObjectRefs, requiredObjects, resticImage, type MoverSettings } from '../snapshots/pod.ts'
 import { resolveRestorePoint } from '../snapshots/restic.ts'
 import { followRestore } from '../sync/engine.io.ts'
 import { tookText } from '../sync/view.ts'
@@ -46,14 +46,10 @@ async function exists(ctx: Context, kind: string, name: string, namespace: strin
   }
 }
 
-/** What the mover needs in `namespace` that is not there, by the names requiredObjects uses. */
+/** What the mover needs in `namespace` that is not there (requiredObjectRefs, by name). */
 async function missingObjects(ctx: Context, namespace: string, mover: MoverSettings): Promise<string[]> {
-  const checks: [string, string, string][] = [['secret', mover.repository, `Secret ${mover.repository}`]]
-  if (mover.customCA?.secretName) checks.push(['secret', mover.customCA.secretName, `Secret ${mover.customCA.secretName} (customCA)`])
-  if (mover.customCA?.configMapName) checks.push(['configmap', mover.customCA.configMapName, `ConfigMap ${mover.customCA.configMapName} (customCA)`])
-  if (mover.serviceAccount) checks.push(['serviceaccount', mover.serviceAccount, `ServiceAccount ${mover.serviceAccount} (moverServiceAccount)`])
   const missing: string[] = []
-  for (const [kind, name, label] of checks) if (!(await exists(ctx, kind, name, namespace))) missing.push(label)
+  for (const { kind, name, label } of requiredObjectRefs(mover)) if (!(await exists(ctx, kind, name, namespace))) missing.push(label)
   return missing
 }
 

@@ -304,11 +304,32 @@ export function resticPod(input: ResticPodInput): PodManifest {
   }
 }
 
-/** Objects the pod needs in its namespace besides the repository Secret (for the messages when one is missing). */
-export function requiredObjects(mover: MoverSettings): string[] {
-  const needed = [`Secret ${mover.repository}`]
-  if (mover.customCA?.secretName) needed.push(`Secret ${mover.customCA.secretName} (customCA)`)
-  if (mover.customCA?.configMapName) needed.push(`ConfigMap ${mover.customCA.configMapName} (customCA)`)
-  if (mover.serviceAccount) needed.push(`ServiceAccount ${mover.serviceAccount} (moverServiceAccount)`)
+/** An object the mover needs in its namespace: its kind for kubectl, its name, and how messages name it. */
+export interface RequiredObject {
+  kind: 'secret' | 'configmap' | 'serviceaccount' | 'persistentvolumeclaim'
+  name: string
+  label: string
+}
+
+/** Objects the pod (and a restore's mover) needs in its namespace: the repository Secret first. */
+export function requiredObjectRefs(mover: MoverSettings): RequiredObject[] {
+  const needed: RequiredObject[] = [{ kind: 'secret', name: mover.repository, label: `Secret ${mover.repository}` }]
+  const ca = mover.customCA
+  if (ca?.secretName) needed.push({ kind: 'secret', name: ca.secretName, label: `Secret ${ca.secretName} (customCA)` })
+  if (ca?.configMapName) needed.push({ kind: 'configmap', name: ca.configMapName, label: `ConfigMap ${ca.configMapName} (customCA)` })
+  if (mover.serviceAccount) {
+    needed.push({ kind: 'serviceaccount', name: mover.serviceAccount, label: `ServiceAccount ${mover.serviceAccount} (moverServiceAccount)` })
+  }
+  for (const volume of mover.volumes) {
+    const secret = (volume.volumeSource.secret as { secretName?: unknown } | undefined)?.secretName
+    const claim = (volume.volumeSource.persistentVolumeClaim as { claimName?: unknown } | undefined)?.claimName
+    if (typeof secret === 'string' && secret) needed.push({ kind: 'secret', name: secret, label: `Secret ${secret} (moverVolumes)` })
+    if (typeof claim === 'string' && claim) {
+      needed.push({ kind: 'persistentvolumeclaim', name: claim, label: `PersistentVolumeClaim ${claim} (moverVolumes)` })
+    }
+  }
   return needed
 }
+
+/** The names of requiredObjectRefs, for the messages when one is missing. */
+export const requiredObjects = (mover: MoverSettings): string[] => requiredObjectRefs(mover).map((o) => o.label)

@@ -63,3 +63,34 @@ tolerating_pod_runs() {
   assert_output --partial 'cannot parse root certificate'
   [[ $(kc -n "$ns" get pods -l app.kubernetes.io/managed-by=volsync-ops -o json | jq '.items | length') == 0 ]] || fail "pods left behind"
 }
+
+@test "a restore's ReplicationDestination carries the source's mover settings, and VolSync's mover pod has them: labels, affinity, custom CA" {
+  local ns=mp-restore app=vault
+  make_app "$ns" "$app"
+  kc -n "$ns" create configmap corp-ca --from-file=ca.pem="$E2E_RUN_DIR/pki/ca.crt" >/dev/null
+  kc -n "$ns" patch "$RS" "$app-backup" --type merge -p '{"spec":{"restic":{
+    "customCA":{"configMapName":"corp-ca","key":"ca.pem"},
+    "moverPodLabels":{"egress.example.com/restic":"allowed"},
+    "moverAffinity":{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"kubernetes.io/os","operator":"NotIn","values":["windows"]}]}]}}}}}}' >/dev/null
+  watch_into rds -n "$ns" replicationdestinations.volsync.backube
+  watch_into movers -n "$ns" pods -l egress.example.com/restic=allowed
+  sleep 1
+
+  # into a new PVC: the app is not touched, and the RD is the one a restore makes
+  run -0 vtask volsync:restore APP="$app" CLUSTER=e2e TO_PVC="$app-copy"
+
+  local rd
+  rd=$(seen rds '[.[] | select(.spec.restic != null)] | last')
+  [[ $rd != null ]] || fail "no ReplicationDestination seen"
+  json_true '.spec.restic.moverPodLabels == {"egress.example.com/restic":"allowed"}' <<<"$rd"
+  json_true '.spec.restic.moverAffinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms
+    == [{"matchExpressions":[{"key":"kubernetes.io/os","operator":"NotIn","values":["windows"]}]}]' <<<"$rd"
+  json_true '.spec.restic.customCA == {"configMapName":"corp-ca","key":"ca.pem"}' <<<"$rd"
+  # VolSync made its restore mover with them
+  local mover
+  mover=$(seen movers '[.[] | select(.metadata.labels["app.kubernetes.io/managed-by"] != "volsync-ops")] | last')
+  [[ $mover != null ]] || fail "no mover pod with the moverPodLabels seen: $(seen movers '[.[].metadata.name] | unique')"
+  json_true '.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions
+    == [{"key":"kubernetes.io/os","operator":"NotIn","values":["windows"]}]' <<<"$mover"
+  [[ -z $(kc -n "$ns" get replicationdestinations.volsync.backube -o name) ]] || fail "ReplicationDestination left"
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { OperationError, UsageError } from '../../../lib/errors.ts'
 import { managedLabels, nameSuffix } from '../../../lib/names.ts'
-import { DEFAULT_RESTIC_IMAGE, moverSettings, requiredObjects, resticImage, resticPod, restrictedPodSecurity } from '../../../lib/snapshots/pod.ts'
+import { DEFAULT_RESTIC_IMAGE, moverSettings, requiredObjectRefs, requiredObjects, resticImage, resticPod, restrictedPodSecurity } from '../../../lib/snapshots/pod.ts'
 import type { PodSecurityContext, ReplicationSource } from '../../../lib/volsync/objects.ts'
 
 describe('resticImage', () => {
@@ -311,6 +311,22 @@ describe('requiredObjects', () => {
       'Secret volsync-r2-secret',
       'ConfigMap ca (customCA)',
       'ServiceAccount sa (moverServiceAccount)',
+    ])
+  })
+
+  it("names the Secrets and PVCs of moverVolumes, with kubectl's kind for each", () => {
+    const mover = moverSettings(
+      RS({
+        moverVolumes: [
+          { mountPath: 'creds', volumeSource: { secret: { secretName: 'gcs' } } },
+          { mountPath: 'extra', volumeSource: { persistentVolumeClaim: { claimName: 'shared', readOnly: true } } },
+        ],
+      }),
+    )
+    expect(requiredObjectRefs(mover)).toEqual([
+      { kind: 'secret', name: 'volsync-r2-secret', label: 'Secret volsync-r2-secret' },
+      { kind: 'secret', name: 'gcs', label: 'Secret gcs (moverVolumes)' },
+      { kind: 'persistentvolumeclaim', name: 'shared', label: 'PersistentVolumeClaim shared (moverVolumes)' },
     ])
   })
 })
