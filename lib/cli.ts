@@ -87,6 +87,17 @@ function validateTimeout(value: string): number {
   return ms
 }
 
+function validateErrorGrace(value: string): number {
+  const ms = parseGoDuration(value, TIMEOUT_UNITS)
+  if (ms === undefined || ms < 1000 || ms > 24 * 3_600_000) {
+    throw new UsageError(
+      `${label('error-grace')} ${JSON.stringify(value)} is not a duration from 1s to 24h: use a number with a unit, ` +
+        `such as 30s, 2m or 10m`,
+    )
+  }
+  return ms
+}
+
 function validateBoolean(flag: Flag, value: string): boolean {
   if (value === '' || value === 'true') return true
   if (value === 'false') return false
@@ -113,6 +124,7 @@ export type Flag =
   | 'yes'
   | 'dry-run'
   | 'keep'
+  | 'error-grace'
   | 'dir'
   | 'file'
   | 'to'
@@ -142,6 +154,9 @@ export const label = (flag: Flag) => `${FLAGS[flag].variable} (--${flag})`
 export const DEFAULT_CLUSTER = 'infra'
 
 const DEFAULT_TIMEOUT = '30m'
+
+/** How long VolSync may report an error before a wait stops (lib/sync/engine.ts ERROR_GRACE_MS). */
+const DEFAULT_ERROR_GRACE = '2m'
 
 export const FLAGS: Record<Flag, FlagInfo> = {
   app: {
@@ -174,6 +189,10 @@ export const FLAGS: Record<Flag, FlagInfo> = {
   keep: {
     value: '', variable: 'KEEP', default: 'false', boolean: true,
     describe: 'keep the ReplicationDestination of a finished restore, for debugging',
+  },
+  'error-grace': {
+    value: '<time>', variable: 'ERROR_GRACE', default: DEFAULT_ERROR_GRACE,
+    describe: 'stop waiting once VolSync has reported an error (condition Synchronizing, reason Error) this long without a break',
   },
   dir: {
     value: '<path>', variable: 'DIR', default: '/ (the PVC root)',
@@ -282,6 +301,7 @@ export interface Options {
   yes: boolean
   dryRun: boolean
   keep: boolean
+  errorGraceMs: number
   /** DIR, normalised: "/" or "/a/b" */
   dir: string
   /** FILE, normalised: "/a/b" */
@@ -364,6 +384,7 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
       yes: raw.yes === undefined ? false : validateBoolean('yes', raw.yes),
       dryRun: raw['dry-run'] === undefined ? false : validateBoolean('dry-run', raw['dry-run']),
       keep: raw.keep === undefined ? false : validateBoolean('keep', raw.keep),
+      errorGraceMs: validateErrorGrace(given('error-grace') ?? DEFAULT_ERROR_GRACE),
       dir: validateSnapshotPath('dir', given('dir') ?? '/'),
       file: given('file') === undefined ? undefined : validateSnapshotPath('file', given('file')!),
       to: given('to') === undefined ? undefined : validateLocalPath(given('to')!),

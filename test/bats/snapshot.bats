@@ -152,16 +152,68 @@ patch_json() {
   refute_line --partial 'New restic snapshot'
 }
 
-@test "a source without a schedule keeps our token: removing it would make VolSync sync continuously" {
+@test "a source with neither schedule nor manual trigger (it syncs continuously) is triggered at once and left without a manual trigger again" {
+  # VolSync syncs it one sync after the other: a sync always runs. Ours is set
+  # at once; the running sync completes with it (not a backup of now), so the
+  # source is triggered again; afterwards our trigger goes, continuous syncing resumes
+  local free='del(.spec.trigger.schedule)'
   stub kubectl \
-    "$FIND : $(listed NO_SCHEDULE)" \
-    "$TRIGGER : $(patched NO_SCHEDULE+TRIGGERED)" \
-    "$WATCH : $(watch_events NO_SCHEDULE+DONE_OK)" \
-    "$NO_JOBS"
-  run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
+    "$FIND : rs_list rs-odoo-item.json odoo-backup \"$free | \$BUSY\"" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"$free | \$RACED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"$free | \$RACED\"; event MODIFIED rs-odoo-item.json odoo-backup \"$free | \$DONE_FIRST\"; wait_patch odoo-backup 2; event MODIFIED rs-odoo-item.json odoo-backup \"$free | \$TRIGGERED | .metadata.resourceVersion = \\\"600011\\\"\"; event MODIFIED rs-odoo-item.json odoo-backup \"$free | \$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"$free | \$DONE_OK\"; exec sleep 30" \
+    "$NO_JOBS" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"$free | \$TRIGGERED | .metadata.resourceVersion = \\\"600011\\\"\"" \
+    "$(removal_continuous odoo-backup business) : rs rs-odoo-item.json odoo-backup '$free | del(.spec.trigger.manual)'"
+  run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
-  assert_line "business/odoo-backup has no schedule: spec.trigger.manual stays \"$(token odoo-backup)\" on purpose (removing it would make VolSync sync continuously; putting back an older value would start another sync)"
-  [[ -z $(removal_sent) ]]
+  assert_equal "$output" "Backup of business/odoo-backup finished: Successful, took 1m13s."$'\n'"New restic snapshot: 1a2b3c4d"
+  [[ $stderr == *'business/odoo-backup has neither a schedule nor a manual trigger: VolSync syncs it continuously.'* ]]
+  [[ $stderr != *'already running'* ]]
+  [[ $stderr == *"clean-up: remove the manual trigger of business/odoo-backup (it syncs continuously again): removed; the source has no schedule: VolSync syncs it continuously again, as before"* ]]
+  # the removal is guarded by our second token only (no schedule to test)
+  [[ $(removal_sent) == *"\"value\":\"$(token odoo-backup 2)\"},{\"op\":\"remove\""* ]]
+}
+
+@test "a parked source (a manual trigger set on purpose) gets its value back while our sync runs: no further sync starts" {
+  # VolSync syncs when manual != lastManualSync: putting "hold" back after our
+  # sync would start another one, so it is put back while ours runs (guarded by
+  # that sync's start time), and the sync's completion records it
+  export HOLD='.spec.trigger.manual = "hold" | .status.lastManualSync = "hold"'
+  export PUT='.spec.trigger.manual = "hold" | .metadata.resourceVersion = "600005"'
+  export DONE_HELD='.spec.trigger.manual = "hold" | .status.lastManualSync = "hold" | .metadata.resourceVersion = "600006"
+    | .status.lastSyncTime = "2999-01-01T00:00:00Z" | .status.lastSyncDuration = "1m12.5s" | del(.status.lastSyncStartTime)
+    | .status.latestMoverStatus = {logs: ($ok | rtrimstr("\n")), result: "Successful"}'
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$HOLD\"" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$HOLD | \$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$HOLD | \$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$HOLD | \$SYNCING\"; wait_mark put; event MODIFIED rs-odoo-item.json odoo-backup \"\$HOLD | \$SYNCING | \$PUT\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_HELD\"; exec sleep 30" \
+    "$NO_JOBS" \
+    "$(put_back odoo-backup business hold) : mark put; rs rs-odoo-item.json odoo-backup \"\$HOLD | \$SYNCING | \$PUT\""
+  run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_equal "$output" "Backup of business/odoo-backup finished: Successful, took 1m13s."$'\n'"New restic snapshot: 1a2b3c4d"
+  [[ $stderr == *'business/odoo-backup has a manual trigger set ("hold"), so its schedule is ignored: this run puts it back while its own sync runs'* ]]
+  [[ $stderr == *'business/odoo-backup: spec.trigger.manual is "hold" again (put back while our sync runs: its completion records it)'* ]]
+  [[ $stderr == *'clean-up: put back spec.trigger.manual "hold" of business/odoo-backup: put back while our sync ran: its completion records "hold", so no further sync starts'* ]]
+  # the put-back was guarded by our token and by the start of the sync it rode on
+  stub_calls kubectl | grep -F -- "--type json" | grep -qE '\{"op":"test","path":"/status/lastSyncStartTime","value":"20[0-9-]{8}T[0-9:]{8}Z"\}' ||
+    fail "the put-back was not guarded by the running sync's start: $(stub_calls kubectl | grep -F -- '--type json')"
+}
+
+@test "a parked source whose sync never started (VolSync stopped): TIMEOUT puts the value back at once, and says no sync ran" {
+  export HOLD='.spec.trigger.manual = "hold" | .status.lastManualSync = "hold"'
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$HOLD\"" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$HOLD | \$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$HOLD | \$TRIGGERED\"; exec sleep 30" \
+    "$NO_JOBS" \
+    "$K patch $RSR odoo-backup -n business --type json -p \\[{\"op\":\"test\",\"path\":\"/spec/trigger/manual\",\"value\":\"volsync-ops-*\"},{\"op\":\"test\",\"path\":\"/status/lastSyncStartTime\",\"value\":null},{\"op\":\"test\",\"path\":\"/status/lastManualSync\",\"value\":\"hold\"},{\"op\":\"replace\",\"path\":\"/spec/trigger/manual\",\"value\":\"hold\"}\\] -o json : rs rs-odoo-item.json odoo-backup \"\$HOLD\""
+  run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 2s
+  unstub kubectl
+  assert_line 'clean-up: put back spec.trigger.manual "hold" of business/odoo-backup: put back; no sync of ours had started, so the source is as it was'
+  assert_line 'error: timed out after 2s waiting for the snapshot of business/odoo-backup'
+  assert_line "VolSync had not started the sync for our trigger (token $(token odoo-backup)) when waiting stopped (is its controller running?). No sync ran for it, and none will: the trigger is gone again. spec.trigger.manual is \"hold\" again, as found."
+  refute_line --partial 'completes it on its own'
 }
 
 @test "a trigger changed by someone else while waiting is left alone, and the run says so" {
@@ -171,8 +223,8 @@ patch_json() {
     "$TRIGGER : $(patched TRIGGERED)" \
     "$WATCH : $(watch_events SYNCING SYNCING+THEIRS+AGAIN)" \
     "$NO_JOBS" \
-    "$REMOVE : echo 'The request is invalid: : testing value /spec/trigger/manual failed: test failed' >&2; exit 1" \
-    "$K get $RSR odoo-backup -n business -o json : $(source_in THEIRS)"
+    "$REMOVE : $REFUSED" \
+    "$K get $RSR odoo-backup -n business -o json : rs rs-odoo-item.json odoo-backup '.spec.trigger.manual = \"theirs\"'"
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_line 'error: backup of business/odoo-backup: someone else changed spec.trigger.manual to "theirs" while waiting'
@@ -180,17 +232,35 @@ patch_json() {
   refute_line --partial 'The clean-up is incomplete'
 }
 
-@test "a manual trigger left set before the run is replaced, then removed so the schedule applies again" {
-  local LEFT_SET='.spec.trigger.manual = "snapshot-20261120T101500Z"'
+@test "a removal the API server refuses while the source still holds our token is reported as incomplete, with the command" {
+  # the same 422 "The request is invalid" with nothing changed on the source:
+  # not a refused guard (read again, the plan is the same patch), so not "left alone"
   stub kubectl \
-    "$FIND : $(listed LEFT_SET)" \
-    "$TRIGGER : $(patched TRIGGERED)" \
-    "$WATCH : $(watch_events DONE_OK)" \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$NO_JOBS" \
+    "$REMOVE : $REFUSED" \
+    "$K get $RSR odoo-backup -n business -o json : rs rs-odoo-item.json odoo-backup \"\$DONE_OK\"" \
+    "$REMOVE : $REFUSED" \
+    "$K get $RSR odoo-backup -n business -o json : rs rs-odoo-item.json odoo-backup \"\$DONE_OK\""
+  run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  refute_line --partial 'left alone'
+  assert_line --partial 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): FAILED: kubectl patch'
+  assert_line 'error: The clean-up is incomplete. Finish it by hand, in this order:'
+}
+
+@test "a manual trigger an earlier run of this tool left beside the schedule is replaced, then removed so the schedule applies again" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup '.spec.trigger.manual = \"volsync-ops-snapshot-20261120T101500Z-q2w3e\"'" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
     "$NO_JOBS" \
     "$REMOVE : $(source_in UNTRIGGERED)"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
-  assert_line 'business/odoo-backup had a manual trigger left set ("snapshot-20261120T101500Z"), so its schedule was being ignored; this run replaces it and removes it afterwards'
+  assert_line 'business/odoo-backup had a manual trigger of an earlier run of this tool left set ("volsync-ops-snapshot-20261120T101500Z-q2w3e"), so its schedule was being ignored; this run replaces it and removes it afterwards'
   assert_line --partial 'removed; scheduled backups resume'
 }
 
@@ -204,7 +274,7 @@ patch_json() {
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 2s
   unstub kubectl
   assert_line 'error: timed out after 2s waiting for the snapshot of business/odoo-backup'
-  assert_line "Our sync (token $(token odoo-backup)) had not finished when waiting stopped; VolSync completes it on its own."
+  assert_line "Our sync (token $(token odoo-backup)) was running when waiting stopped; VolSync completes it on its own. Its trigger was removed: the schedule applies again."
   assert_line --partial 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed'
 }
 
@@ -246,7 +316,9 @@ patch_json() {
     "$WATCH : $(watch_events SYNCING)" \
     "$(jobs_watch) : $(job_events ADDED running failed:8)" \
     "$REMOVE : $broken" \
-    "$REMOVE : $broken"
+    "$K get $RSR odoo-backup -n business -o json : $broken" \
+    "$REMOVE : $broken" \
+    "$K get $RSR odoo-backup -n business -o json : $broken"
   gone_reads odoo-backup
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 20s
   unstub kubectl
@@ -293,6 +365,67 @@ patch_json() {
     and .result == "ok" and .snapshot == "1a2b3c4d" and .durationSeconds == 73 and .trigger == "removed"'
 }
 
+# --- VolSync's errors: the Synchronizing condition with reason Error
+
+@test "an error VolSync keeps reporting (the PVC is gone) is shown as it appears and ends the wait after ERROR_GRACE: exit 1, trigger removed" {
+  # no event comes after the error: the wait must wake by itself once the grace is over
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED | \$NO_PVC\"; exec sleep 30" \
+    "$NO_JOBS" \
+    "$REMOVE : $(source_in UNTRIGGERED)"
+  SECONDS=0
+  run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --error-grace 3s --timeout 25s
+  unstub kubectl
+  ((SECONDS < 20)) || fail "the wait ran out the clock (${SECONDS}s)"
+  assert_line 'business/odoo-backup: VolSync reports an error: PersistentVolumeClaim "odoo-data" not found (it retries; waiting stops if the error lasts 3s)'
+  assert_line --regexp '^error: backup of business/odoo-backup: VolSync reports an error for [3-9]s: PersistentVolumeClaim "odoo-data" not found \(VolSync keeps retrying this sync; stopped waiting\)$'
+  assert_line 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed; scheduled backups resume (0 */8 * * *)'
+  refute_line --partial 'timed out'
+}
+
+@test "task volsync:snapshot passes ERROR_GRACE; an error that clears within it does not end the wait" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED | \$NO_PVC\"; sleep 1; event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING | .metadata.resourceVersion = \\\"600009\\\"\"; sleep 5; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$NO_JOBS" \
+    "$REMOVE : $(source_in UNTRIGGERED)"
+  run -0 run_task volsync:snapshot APP=odoo CLUSTER=apps KUBECONFIG="$KC" ERROR_GRACE=4s
+  unstub kubectl
+  assert_line 'business/odoo-backup: VolSync reports an error: PersistentVolumeClaim "odoo-data" not found (it retries; waiting stops if the error lasts 4s)'
+  assert_line 'business/odoo-backup: VolSync no longer reports an error'
+  assert_line 'New restic snapshot: 1a2b3c4d'
+}
+
+@test "a running sync that VolSync cannot go on with ends the wait after ERROR_GRACE, before anything is changed" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$NO_PVC\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$NO_PVC\"; exec sleep 30" \
+    "$NO_JOBS"
+  run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --error-grace 2s --timeout 25s
+  unstub kubectl
+  assert_line --regexp '^error: backup of business/odoo-backup: the sync that was already running cannot go on: VolSync reports an error for [2-9]s: PersistentVolumeClaim "odoo-data" not found \(VolSync keeps retrying it\); no snapshot was triggered$'
+  refute_line --partial 'clean-up:'
+  [[ ! -f $STUB_DIR/patches ]]
+}
+
+@test "TIMEOUT when VolSync never starts the sync (its controller is down) says so: no sync ran, the trigger is removed" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; exec sleep 30" \
+    "$NO_JOBS" \
+    "$REMOVE : $(source_in UNTRIGGERED)"
+  run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 2s
+  unstub kubectl
+  assert_line 'error: timed out after 2s waiting for the snapshot of business/odoo-backup'
+  assert_line "VolSync had not started the sync for our trigger (token $(token odoo-backup)) when waiting stopped (is its controller running?). No sync ran for it, and none will: the trigger is gone again. Its trigger was removed: the schedule applies again."
+  refute_line --partial 'completes it on its own'
+  refute_line --partial 'had not finished'
+}
+
 # --- Ctrl-C: SIGINT to the whole process group, as a terminal sends it
 
 @test "Ctrl-C while waiting for a running sync changes nothing and exits 130" {
@@ -308,18 +441,21 @@ patch_json() {
   [[ -z $(removal_sent) ]]
 }
 
-@test "Ctrl-C while waiting for our sync removes the trigger and exits 130" {
+@test "Ctrl-C while waiting for our sync removes the trigger, says the running sync completes on its own, and exits 130" {
   stub kubectl \
-    "$FIND : $(listed)" \
-    "$TRIGGER : $(patched TRIGGERED)" \
-    "$WATCH : $(watch_events SYNCING)" \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; mark syncing; exec sleep 30" \
     "$NO_JOBS" \
     "$REMOVE : $(source_in UNTRIGGERED)"
   spawn_script snapshot --kubeconfig "$KC" --cluster apps --app odoo
+  wait_mark syncing
   interrupt_at "$WATCH"
   unstub kubectl
   assert_equal "$status" 130
   assert_line 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed; scheduled backups resume (0 */8 * * *)'
+  assert_line "Our sync (token $(token odoo-backup)) was running when waiting stopped; VolSync completes it on its own. Its trigger was removed: the schedule applies again."
+  assert_line 'interrupted while waiting for the snapshot of business/odoo-backup'
   [[ $(removal_sent) == *"\"value\":\"$(token odoo-backup)\""* ]]
 }
 

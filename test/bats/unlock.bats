@@ -152,3 +152,36 @@ setup() {
   refute_line --partial 'attempt'
   assert_line 'restic removed 1 stale lock(s).'
 }
+
+# --- the trigger as found, and VolSync's errors
+
+@test "someone else changes spec.trigger.manual during the unlock: the API server refuses our guarded removal (422), which is recognised and left alone" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED | \$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED | \$SYNCING | .spec.trigger.manual = \\\"theirs\\\" | .metadata.resourceVersion = \\\"600007\\\"\"; exec sleep 30" \
+    "$NO_JOBS" \
+    "$REMOVE : $REFUSED" \
+    "$K get $RSR odoo-backup -n business -o json : rs rs-odoo-item.json odoo-backup '.spec.trigger.manual = \"theirs\"'"
+  run -1 script unlock --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_line 'error: unlock of business/odoo-backup: someone else changed spec.trigger.manual to "theirs" while waiting'
+  assert_line 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): left alone: spec.trigger.manual now holds "theirs", set by someone else: left as it is'
+  refute_line --partial 'The clean-up is incomplete'
+}
+
+@test "an unlock whose sync VolSync cannot go on with (the repository Secret is gone) ends after ERROR_GRACE with VolSync's message" {
+  export NO_SECRET='.metadata.resourceVersion = "600008" | .status.lastSyncStartTime = $now
+    | .status.conditions = [{lastTransitionTime: $now, message: "Secret \"volsync-r2-secret\" not found", reason: "Error", status: "False", type: "Synchronizing"}]'
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$UNLOCK_TRIGGERED | \$NO_SECRET\"; exec sleep 30" \
+    "$NO_JOBS" \
+    "$REMOVE : $(source_in UNTRIGGERED)"
+  run -1 script unlock --kubeconfig "$KC" --cluster apps --app odoo --error-grace 2s --timeout 25s
+  unstub kubectl
+  assert_line 'business/odoo-backup: VolSync reports an error: Secret "volsync-r2-secret" not found (it retries; waiting stops if the error lasts 2s)'
+  assert_line --regexp '^error: unlock of business/odoo-backup: VolSync reports an error for [2-9]s: Secret "volsync-r2-secret" not found \(VolSync keeps retrying this sync; stopped waiting\)$'
+  assert_line --partial 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed'
+}

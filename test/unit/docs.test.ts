@@ -155,7 +155,7 @@ describe.each(scriptNames)('the task volsync:%s', (name) => {
     expect(bare).toEqual(parseArgs(spec, (spec.required ?? []).map((f) => `--${f}=odoo`)))
     const given: Partial<Record<Flag, string>> = {
       app: 'odoo', cluster: 'apps', namespace: 'business', kubeconfig: '/k/apps.yaml', output: 'json',
-      timeout: '7m', snapshot: '7c2d9e41', yes: 'true', 'dry-run': 'true', keep: 'true',
+      timeout: '7m', snapshot: '7c2d9e41', yes: 'true', 'dry-run': 'true', keep: 'true', 'error-grace': '45s',
       dir: '/media', file: '/app.conf', to: './out/', force: 'true', 'to-pvc': 'odoo-copy', 'to-namespace': 'forensics',
       depth: 'quick', check: 'test -s app.conf', 'scratch-size': '20Gi', 'scratch-class': 'fast', 'stale-after': '7d',
     }

@@ -111,6 +111,35 @@ removal() { # removal NAME NAMESPACE
   printf '%s' "$K patch $RSR $1 -n $2 --type json -p \\[{\"op\":\"test\",\"path\":\"/spec/trigger/manual\",\"value\":\"volsync-ops-*\"},{\"op\":\"test\",\"path\":\"/spec/trigger/schedule\",\"value\":\"0 \*/8 \* \* \*\"},{\"op\":\"remove\",\"path\":\"/spec/trigger/manual\"}\\] -o json"
 }
 
+# the guarded removal of the trigger of a source without a schedule (it syncs continuously again)
+removal_continuous() { # removal_continuous NAME NAMESPACE
+  printf '%s' "$K patch $RSR $1 -n $2 --type json -p \\[{\"op\":\"test\",\"path\":\"/spec/trigger/manual\",\"value\":\"volsync-ops-*\"},{\"op\":\"remove\",\"path\":\"/spec/trigger/manual\"}\\] -o json"
+}
+
+# putting VALUE back into spec.trigger.manual of a parked source while our sync runs (guarded by that sync's start)
+put_back() { # put_back NAME NAMESPACE VALUE
+  printf '%s' "$K patch $RSR $1 -n $2 --type json -p \\[{\"op\":\"test\",\"path\":\"/spec/trigger/manual\",\"value\":\"volsync-ops-*\"},{\"op\":\"test\",\"path\":\"/status/lastSyncStartTime\",\"value\":\"*\"},{\"op\":\"replace\",\"path\":\"/spec/trigger/manual\",\"value\":\"$3\"}\\] -o json"
+}
+
+# putting VALUE back when no sync of ours started (guarded: nothing runs, lastManualSync still LAST)
+put_back_idle() { # put_back_idle NAME NAMESPACE VALUE LAST
+  printf '%s' "$K patch $RSR $1 -n $2 --type json -p \\[{\"op\":\"test\",\"path\":\"/spec/trigger/manual\",\"value\":\"volsync-ops-*\"},{\"op\":\"test\",\"path\":\"/status/lastSyncStartTime\",\"value\":null},{\"op\":\"test\",\"path\":\"/status/lastManualSync\",\"value\":\"$4\"},{\"op\":\"replace\",\"path\":\"/spec/trigger/manual\",\"value\":\"$3\"}\\] -o json"
+}
+
+# VolSync cannot go on with the sync (machine.go setConditionError): the
+# Synchronizing condition False, reason Error, the error as its message (the
+# message seen on the e2e tier for a source whose PVC does not exist); the sync
+# stays "running" (lastSyncStartTime set) and is retried
+NO_PVC='.metadata.resourceVersion = "600008" | .status.lastSyncStartTime = $now | del(.status.nextSyncTime)
+  | .status.conditions = [{lastTransitionTime: $now, message: "PersistentVolumeClaim \"odoo-data\" not found", reason: "Error", status: "False", type: "Synchronizing"}]'
+export NO_PVC
+
+# REFUSED: the answer of kube-apiserver 1.35 to a JSON patch whose test op fails
+# (HTTP 422, reason Invalid, no detail), as kubectl prints it; recorded on the
+# e2e tier by test/e2e/record-fixtures.sh (the Status: recorded/patch-test-failed.json)
+REFUSED='cat "$FIXTURES/kubectl-patch-test-failed.stderr" >&2; exit 1'
+export REFUSED
+
 # rs_list FIXTURE NAME [FILTER]: the answer to the discovery read (a List of that one source)
 rs_list() {
   rs_as '{apiVersion: "v1", kind: "List", metadata: {resourceVersion: ""}, items: [.]}' "$@"
