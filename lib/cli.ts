@@ -139,6 +139,17 @@ export type Flag =
   | 'keep'
   | 'error-grace'
   | 'source'
+  | 'dir'
+  | 'file'
+  | 'to'
+  | 'force'
+  | 'to-pvc'
+  | 'to-namespace'
+  | 'depth'
+  | 'check'
+  | 'scratch-size'
+  | 'scratch-class'
+  | 'stale-after'
 
 interface FlagInfo {
   value: string
@@ -206,6 +217,47 @@ export const FLAGS: Record<Flag, FlagInfo> = {
     value: '<name>', variable: 'SOURCE', default: 'found from APP',
     describe: "the app's ReplicationSource, by name (needed when APP matches several, e.g. <app>-r2 and <app>-local)",
   },
+  dir: {
+    value: '<path>', variable: 'DIR', default: '/ (the PVC root)',
+    describe: 'a directory of the PVC as the app sees it, from its root: /, /media, media/2026',
+  },
+  file: {
+    value: '<path>', variable: 'FILE',
+    describe: 'a file or directory of the PVC as the app sees it, from its root: /app.conf, media/2026',
+  },
+  to: {
+    value: '<local path>', variable: 'TO',
+    describe: 'where it goes on this machine; ending in / (or an existing directory): into that directory',
+  },
+  force: { value: '', variable: 'FORCE', default: 'false', boolean: true, describe: 'overwrite existing local files' },
+  'to-pvc': {
+    value: '<pvc>', variable: 'TO_PVC', default: 'the app\'s own PVC',
+    describe: 'restore into this NEW PVC (created like the source PVC), leaving the app and its PVC alone',
+  },
+  'to-namespace': {
+    value: '<ns>', variable: 'TO_NAMESPACE', default: 'the source\'s namespace',
+    describe: 'the namespace of TO_PVC (the repository Secret must exist there)',
+  },
+  depth: {
+    value: 'quick|deep', variable: 'DEPTH', default: 'deep',
+    describe: 'quick: restic check --read-data-subset; deep: restore into scratch space and verify the files',
+  },
+  check: {
+    value: '<command>', variable: 'CHECK', default: 'none',
+    describe: 'a shell command run with the restored data read-only at /data (its working directory); exit 0 = good',
+  },
+  'scratch-size': {
+    value: '<quantity>', variable: 'SCRATCH_SIZE', default: 'an emptyDir',
+    describe: 'restore into a new PVC of this size (e.g. 50Gi) instead of an emptyDir, for large volumes',
+  },
+  'scratch-class': {
+    value: '<class>', variable: 'SCRATCH_CLASS', default: 'the cluster default',
+    describe: 'the StorageClass of that scratch PVC',
+  },
+  'stale-after': {
+    value: '<age>', variable: 'STALE_AFTER', default: '30d',
+    describe: 'a verification older than this needs attention: 30d, 12h, 90m',
+  },
 }
 
 /** --namespace of a command that reads a whole cluster (no --app). */
@@ -216,6 +268,9 @@ export function flagDescription(spec: CommandSpec, flag: Flag): string {
   if (flag === 'namespace' && !spec.flags.includes('app')) return NAMESPACE_SCOPE.describe
   if (flag === 'cluster' && spec.fleet) {
     return `${FLAGS.cluster.describe}; ${ALL_CLUSTERS}: every cluster this repository knows, at once (README.md, "Every cluster at once")`
+  }
+  if (flag === 'output' && spec.outputs?.includes('prometheus')) {
+    return 'table; json: one JSON document alone on stdout; prometheus: metrics in the Prometheus text format'
   }
   return FLAGS[flag].describe
 }
@@ -228,6 +283,8 @@ export function flagDefault(spec: CommandSpec, flag: Flag): string | undefined {
   if (spec.required?.includes(flag)) return undefined
   if (flag === 'timeout') return spec.defaultTimeout ?? DEFAULT_TIMEOUT
   if (flag === 'namespace' && !spec.flags.includes('app')) return NAMESPACE_SCOPE.default
+  // a command whose APP is optional (verify) acts on every source in scope without it
+  if (flag === 'app') return 'every source in scope'
   return FLAGS[flag].default
 }
 
@@ -242,6 +299,8 @@ export interface CommandSpec {
   required?: readonly Flag[]
   /** default for --timeout, e.g. "30m" */
   defaultTimeout?: string
+  /** OUTPUT values besides table and json (status: prometheus) */
+  outputs?: readonly 'prometheus'[]
   /** paragraphs shown after the flags in --help */
   notes?: readonly string[]
   /**
@@ -264,7 +323,7 @@ export interface Options {
   cluster: string
   namespace?: string
   kubeconfig?: string
-  output: 'table' | 'json'
+  output: 'table' | 'json' | 'prometheus'
   timeoutMs: number
   snapshot: SnapshotSelector
   yes: boolean
@@ -273,6 +332,19 @@ export interface Options {
   errorGraceMs: number
   /** SOURCE: the app's ReplicationSource by name (lib/volsync/sources.ts) */
   source?: string
+  /** DIR, normalised: "/" or "/a/b" */
+  dir: string
+  /** FILE, normalised: "/a/b" */
+  file?: string
+  to?: string
+  force: boolean
+  toPvc?: string
+  toNamespace?: string
+  depth: 'quick' | 'deep'
+  check?: string
+  scratchSize?: string
+  scratchClass?: string
+  staleAfterMs: number
 }
 
 export type Parsed = { help: true } | { help: false; options: Options }
@@ -322,8 +394,9 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
   const namespace = given('namespace')
   const kubeconfig = given('kubeconfig')
   const output = given('output') ?? 'table'
-  if (output !== 'table' && output !== 'json') {
-    throw new UsageError(`${label('output')} ${JSON.stringify(output)} must be table or json`)
+  const outputs = ['table', 'json', ...(spec.outputs ?? [])]
+  if (!outputs.includes(output)) {
+    throw new UsageError(`${label('output')} ${JSON.stringify(output)} must be ${outputs.slice(0, -1).join(', ')} or ${outputs.at(-1)}`)
   }
   const timeout = given('timeout') ?? spec.defaultTimeout ?? DEFAULT_TIMEOUT
   const snapshot = given('snapshot')
@@ -347,7 +420,7 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
       cluster,
       namespace: namespace === undefined ? undefined : validateName('namespace', namespace),
       kubeconfig: kubeconfig === undefined ? undefined : validateKubeconfig(kubeconfig),
-      output,
+      output: output as Options['output'],
       timeoutMs: validateTimeout(timeout),
       snapshot: parseSnapshotSelector(snapshot ?? ''),
       yes: raw.yes === undefined ? false : validateBoolean('yes', raw.yes),
@@ -355,8 +428,88 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
       keep: raw.keep === undefined ? false : validateBoolean('keep', raw.keep),
       errorGraceMs: validateErrorGrace(given('error-grace') ?? DEFAULT_ERROR_GRACE),
       source: source === undefined ? undefined : validateSourceName(source),
+      dir: validateSnapshotPath('dir', given('dir') ?? '/'),
+      file: given('file') === undefined ? undefined : validateSnapshotPath('file', given('file')!),
+      to: given('to') === undefined ? undefined : validateLocalPath(given('to')!),
+      force: raw.force === undefined ? false : validateBoolean('force', raw.force),
+      toPvc: given('to-pvc') === undefined ? undefined : validateName('to-pvc', given('to-pvc')!),
+      toNamespace: given('to-namespace') === undefined ? undefined : validateName('to-namespace', given('to-namespace')!),
+      depth: validateDepth(given('depth') ?? 'deep'),
+      check: given('check') === undefined ? undefined : validateCheck(given('check')!),
+      scratchSize: given('scratch-size') === undefined ? undefined : validateQuantity(given('scratch-size')!),
+      scratchClass: given('scratch-class') === undefined ? undefined : validateSubdomain('scratch-class', given('scratch-class')!),
+      staleAfterMs: validateAge(given('stale-after') ?? '30d'),
     },
   }
+}
+
+/**
+ * A path inside a snapshot, as the app sees its PVC (DIR, FILE): from the PVC
+ * root, with or without a leading "/". Refused before anything runs: ".."
+ * or "." components, control characters (a newline hides a second path),
+ * glob characters (restic would not expand them; a person may think it does),
+ * more than 4096 characters. Normalised to "/a/b" ("/" for the root).
+ */
+export function validateSnapshotPath(flag: 'dir' | 'file', value: string): string {
+  const name = `${label(flag)} ${JSON.stringify(value)}`
+  if (value.length > 4096) throw new UsageError(`${name} is longer than 4096 characters`)
+  if (/[\x00-\x1f\x7f]/.test(value)) {
+    throw new UsageError(`${name} contains a control character (a newline, a tab...): give one path, as the app sees it`)
+  }
+  if (/[*?[\]{}]/.test(value)) {
+    throw new UsageError(`${name} contains a glob character (* ? [ ] { }): give one exact path; list a directory with volsync:files`)
+  }
+  const parts = value.split('/').filter((p) => p !== '')
+  if (parts.some((p) => p === '..' || p === '.')) {
+    throw new UsageError(`${name} contains a "." or ".." component: give the path from the PVC root, such as /media/2026`)
+  }
+  if (flag === 'file' && parts.length === 0) {
+    throw new UsageError(`${name} names the PVC root: give a file or directory in it (DIR=/ lists the root with volsync:files)`)
+  }
+  return `/${parts.join('/')}`
+}
+
+function validateLocalPath(value: string): string {
+  if (/[\x00-\x1f\x7f]/.test(value)) throw new UsageError(`${label('to')} must be a path without control characters`)
+  return value
+}
+
+function validateDepth(value: string): 'quick' | 'deep' {
+  if (value === 'quick' || value === 'deep') return value
+  throw new UsageError(`${label('depth')} ${JSON.stringify(value)} must be quick or deep`)
+}
+
+function validateCheck(value: string): string {
+  if (value.includes('\x00')) throw new UsageError(`${label('check')} must not contain a NUL character`)
+  if (value.length > 8192) throw new UsageError(`${label('check')} is longer than 8192 characters: put the script in the image`)
+  if (value.trim() === '') throw new UsageError(`${label('check')} is empty`)
+  return value
+}
+
+const QUANTITY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/
+
+function validateQuantity(value: string): string {
+  if (!QUANTITY.test(value)) {
+    throw new UsageError(`${label('scratch-size')} ${JSON.stringify(value)} is not a size such as 20Gi or 500Mi`)
+  }
+  return value
+}
+
+function validateSubdomain(flag: Flag, value: string): string {
+  if (!DNS1123_SUBDOMAIN.test(value) || value.length > 253) {
+    throw new UsageError(`${label(flag)} ${JSON.stringify(value)} is not a valid Kubernetes name`)
+  }
+  return value
+}
+
+/** STALE_AFTER: days ("30d") or a duration ("12h", "90m"); at least a minute. */
+export function validateAge(value: string): number {
+  const days = /^([1-9][0-9]{0,3})d$/.exec(value)
+  const ms = days ? Number(days[1]) * 86_400_000 : parseGoDuration(value, ['s', 'm', 'h'])
+  if (ms === undefined || ms < 60_000) {
+    throw new UsageError(`${label('stale-after')} ${JSON.stringify(value)} is not an age such as 30d, 12h or 90m`)
+  }
+  return ms
 }
 
 /**
@@ -417,7 +570,8 @@ export function helpText(spec: CommandSpec): string {
     const info = FLAGS[flag]
     const def = flagDefault(spec, flag)
     const tail = spec.required?.includes(flag) ? '(required)' : def === undefined ? '' : `(default: ${def})`
-    return [`--${flag}${info.value ? ' ' + info.value : ''}`, info.variable, flagDescription(spec, flag), tail]
+    const value = flag === 'output' && spec.outputs?.length ? ['table', 'json', ...spec.outputs].join('|') : info.value
+    return [`--${flag}${value ? ' ' + value : ''}`, info.variable, flagDescription(spec, flag), tail]
   })
   rows.push(['--help', '', 'show this help', ''])
   const required = (spec.required ?? []).map((f) => `${FLAGS[f].variable}=${FLAGS[f].value}`)

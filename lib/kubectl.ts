@@ -314,6 +314,54 @@ export class Kubectl {
     return this.run(args)
   }
 
+  /**
+   * `kubectl exec` of `argv` in a container, without a terminal: its stdout
+   * is handed to `onStdout` as bytes, chunk by chunk (binary-safe; reading
+   * waits while onStdout's promise is pending), `input` goes to its stdin.
+   * Resolves to kubectl's exit code, which is the command's own once the
+   * command ran (kubectl's own failures exit 1, their words on stderr), and
+   * the end of stderr. Aborting `signal` stops kubectl, which ends the
+   * command's stream.
+   */
+  async exec(
+    pod: string,
+    namespace: string,
+    container: string,
+    argv: readonly string[],
+    opts: { onStdout: (chunk: Buffer) => void | Promise<void>; signal: AbortSignal; input?: string },
+  ): Promise<{ exitCode: number; stderr: string }> {
+    const args = ['exec', pod, '-n', namespace, '-c', container, ...(opts.input === undefined ? [] : ['-i']), '--', ...argv]
+    const proc = this.spawn(args, { watch: true, streamed: true, input: opts.input })
+    const stop = () => {
+      const child = proc.child
+      if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return
+      try {
+        process.kill(-child.pid, 'SIGTERM')
+      } catch {
+        // already gone
+      }
+    }
+    opts.signal.addEventListener('abort', stop, { once: true })
+    try {
+      let failed: unknown
+      for await (const chunk of proc.stdout) {
+        if (failed !== undefined) continue // drain, so kubectl can exit
+        try {
+          await opts.onStdout(chunk as Buffer)
+        } catch (err) {
+          failed = err
+          stop()
+        }
+      }
+      const out = await proc
+      if (failed !== undefined) throw failed
+      return { exitCode: out.exitCode ?? 128, stderr: out.stderr }
+    } finally {
+      opts.signal.removeEventListener('abort', stop)
+      stop()
+    }
+  }
+
   /** Names of the contexts in the user's default kubeconfig (no target flags). */
   async defaultContexts(): Promise<string[]> {
     const out = await $({ quiet: true, nothrow: true })`${this.bin} config get-contexts -o name`

@@ -265,9 +265,10 @@ export class Output {
   }
 }
 
-/** The line under a table that had to leave columns out. */
-export function hiddenNote(table: Table): string {
-  return table.hidden.length
-    ? `(${table.hidden.join(', ')} left out to fit: widen the terminal or use OUTPUT=json)`
-    : ''
+/** The line under a table that had to leave columns out (two lines when one would be wider than `width`). */
+export function hiddenNote(table: Table, width = Infinity): string {
+  if (!table.hidden.length) return ''
+  const what = `(${table.hidden.join(', ')} left out to fit:`
+  const how = 'widen the terminal or use OUTPUT=json)'
+  return what.length + 1 + how.length <= width ? `${what} ${how}` : `${what}\n ${how}`
 }

@@ -11,6 +11,10 @@ import { judgeRestore, restoreReport } from '../lib/restore/outcome.ts'
 import { blockersText, confirmationMode, isYes, planText, rerunCommand } from '../lib/restore/plan.ts'
 import { readClaimUsers, readFluxDecisions } from '../lib/restore/quiesce.io.ts'
 import { RestoreRun } from '../lib/restore/restore.io.ts'
+import { TO_PVC_NOTES, checkToPvcFlags } from '../lib/recover/to-pvc.ts'
+import { PREVIEW_NOTES } from '../lib/recover/preview.ts'
+import { withRestorePreview } from '../lib/recover/preview.io.ts'
+import { restoreToNewPvc } from '../lib/recover/to-pvc.io.ts'
 import { runCommand } from '../lib/run.ts'
 import { listSnapshots } from '../lib/snapshots/list.io.ts'
 import { resticImage } from '../lib/snapshots/pod.ts'
@@ -22,17 +26,19 @@ import { findSource } from '../lib/volsync/sources.io.ts'
 const spec: CommandSpec = {
   name: 'restore',
   summary: "restore an app's PVC from a restic snapshot, with the app stopped",
-  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'snapshot', 'yes', 'dry-run', 'keep', 'timeout', 'source'],
+  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'snapshot', 'yes', 'dry-run', 'keep', 'timeout', 'source', 'to-pvc', 'to-namespace'],
   required: ['app'],
   defaultTimeout: '2h',
   checkEnv: (env) => void resticImage(env),
   validate: (opts) => {
-    confirmationMode(opts, Boolean(process.stdin.isTTY))
+    checkToPvcFlags(opts)
+    if (!opts.toPvc) confirmationMode(opts, Boolean(process.stdin.isTTY))
   },
   notes: [
     "The target is the app's ReplicationSource (APP, or SOURCE; the plan says how it was found): its",
-    'sourcePVC is restored, from the repository Secret it names, with its moverSecurityContext. Files in the',
-    'PVC that are not in the snapshot are DELETED: the PVC ends up equal to the snapshot.',
+    'sourcePVC is restored, from the repository Secret it names, with its mover settings (moverSecurityContext,',
+    'moverServiceAccount, moverResources, moverPodLabels, moverAffinity, moverVolumes, customCA, the cache',
+    'settings). Files in the PVC that are not in the snapshot are DELETED: the PVC ends up equal to the snapshot.',
     '',
     'SNAPSHOT: empty = the latest (previous: 0); N = N before the latest (previous: N); a restic id, short or',
     'full = exactly that snapshot (VolSync cannot restore an id: restoreAsOf = its time, previous: 0); an RFC',
@@ -45,7 +51,7 @@ const spec: CommandSpec = {
     'ReplicationSource (no scheduled backup of a half-restored volume); suspend Flux (unless already',
     'suspended); scale the workloads to 0 (only from the recorded count) and wait until no pod mounts the PVC;',
     'create the ReplicationDestination <app>-restore-<UTC time> (copyMethod Direct, enableFileDeletion, the',
-    "source's Secret and moverSecurityContext) and wait for it. A pod that no Deployment or StatefulSet runs",
+    "source's Secret and mover settings) and wait for it. A pod that no Deployment or StatefulSet runs",
     '(a Job, a bare pod) using the PVC stops the restore before anything changes (exit 1).',
     '',
     'The mover log decides: "Restored snapshot <id> ..." (exit 0); exit 1 on a failed mover, "No eligible',
@@ -68,6 +74,10 @@ const spec: CommandSpec = {
     'when it stops before the plan: the exit code and stderr say why.',
     '',
     ...MOVER_WATCH_NOTES,
+    '',
+    ...PREVIEW_NOTES,
+    '',
+    ...TO_PVC_NOTES,
   ],
   examples: [
     'task -x volsync:restore APP=odoo CLUSTER=apps DRY_RUN=true',
@@ -76,10 +86,16 @@ const spec: CommandSpec = {
     'task -x volsync:restore APP=odoo CLUSTER=apps SNAPSHOT=2026-11-25T12:00:00Z YES=true',
     "task -x volsync:restore APP=odoo CLUSTER=apps YES=true OUTPUT=json | jq '{ok, restoredSnapshot, durationSeconds}'",
     'tsx scripts/restore.ts --app odoo --cluster apps --snapshot 7c2d9e41 --yes',
+    'task -x volsync:restore APP=odoo CLUSTER=apps SNAPSHOT=7c2d9e41 TO_PVC=odoo-data-copy',
+    'task -x volsync:restore APP=odoo CLUSTER=apps TO_PVC=odoo-inspect TO_NAMESPACE=forensics OUTPUT=json',
   ],
 }
 
 await runCommand(spec, async (ctx) => {
+  // into a new PVC beside the app: lib/recover/to-pvc.io.ts
+  if (ctx.opts.toPvc) return restoreToNewPvc(ctx)
+  // a dry run also previews what would change in the PVC: lib/recover/preview.io.ts
+  if (ctx.opts.dryRun) ctx = await withRestorePreview(ctx)
   const { opts, kubectl, out } = ctx
   const app = opts.app!
   const mode = confirmationMode(opts, Boolean(process.stdin.isTTY))

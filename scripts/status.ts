@@ -7,6 +7,7 @@ import { eachCluster, findFleet } from '../lib/fleet.ts'
 import { Kubectl, type Scope } from '../lib/kubectl.ts'
 import { hiddenNote } from '../lib/output.ts'
 import { runCommand, type Context } from '../lib/run.ts'
+import { prometheusText } from '../lib/volsync/metrics.ts'
 import { summarizeSource, type SourceSummary } from '../lib/volsync/health.ts'
 import { eachSource } from '../lib/volsync/sources.io.ts'
 import {
@@ -21,8 +22,9 @@ import {
 const spec: CommandSpec = {
   name: 'status',
   summary: 'show every ReplicationSource with its last sync, next sync, result and latest snapshot',
-  flags: ['cluster', 'namespace', 'kubeconfig', 'output'],
+  flags: ['cluster', 'namespace', 'kubeconfig', 'output', 'stale-after'],
   fleet: true,
+  outputs: ['prometheus'],
   notes: [
     "Reads every ReplicationSource in scope as the API server's own JSON (kubectl get --raw), 500 per request,",
     'so memory stays flat whatever their number. Columns: NAMESPACE, NAME, PVC (spec.sourcePVC), TRIGGER (the',
@@ -37,6 +39,17 @@ const spec: CommandSpec = {
     'the table with its reasons. Exit code 1 when any source needs attention, 0 when all are healthy or there',
     'are none. What to do about each reason: docs/runbooks/volsync.md, "Check backup health".',
     '',
+    'VERIFIED: when volsync:verify last proved a snapshot of the source restores (the annotation',
+    'volsync-ops/verification it writes), FAILED when its latest verification failed, "never". A failed',
+    'verification needs attention, and so does a last success older than STALE_AFTER (default 30d); a source',
+    'never verified does not (schedule drills: docs/runbooks/volsync.md, "Schedule restore drills").',
+    '',
+    'OUTPUT=prometheus prints, in the Prometheus text format, per source (labels cluster, namespace, source):',
+    'volsync_ops_last_sync_timestamp_seconds, volsync_ops_last_sync_success, volsync_ops_last_verified_',
+    'timestamp_seconds, volsync_ops_last_verification_success, volsync_ops_healthy; for a node-exporter',
+    'textfile collector or a CI job (alert on time() - volsync_ops_last_verified_timestamp_seconds). The exit',
+    'code is the same as for the table. With CLUSTER=all each sample carries its own cluster label.',
+    '',
     'CLUSTER=all reads every cluster this repository knows, in parallel (each kubeconfig-<name> in the',
     'repository root, plus the contexts of the clusters list in volsync-ops.yaml: README.md, "Every cluster at',
     'once"): one table with a CLUSTER column, then one summary line per cluster. A cluster that cannot be read',
@@ -45,13 +58,15 @@ const spec: CommandSpec = {
     '',
     'JSON: {cluster, namespace, healthy, needAttention, sources: [{namespace, name, sourcePVC, schedule,',
     'manual, lastSyncTime, lastSyncDurationSeconds, nextSyncTime, syncing, result, latestSnapshot, state,',
-    'stateMessage, healthy, attention: [reasons]}]}. With CLUSTER=all each source also has its cluster, and',
+    'stateMessage, healthy, attention: [reasons], lastVerified, verification: {time, snapshot, depth, ok, files,',
+    'bytes, message, lastSuccess} or null}]}. With CLUSTER=all each source also has its cluster, and',
     'clusters: [{cluster, how, ok, error, healthy, needAttention}] says how each cluster was read.',
   ],
   examples: [
     'task -x volsync:status CLUSTER=apps',
     "task -x volsync:status CLUSTER=apps NAMESPACE=business OUTPUT=json | jq '.sources[] | select(.healthy | not)'",
     'task -x volsync:status CLUSTER=all',
+    'task -x volsync:status CLUSTER=apps OUTPUT=prometheus STALE_AFTER=7d | tee volsync.prom',
     'tsx scripts/status.ts --cluster apps --namespace business',
   ],
 }
@@ -60,9 +75,9 @@ const byRef = (a: StatusRow, b: StatusRow) =>
   (a.cluster ?? '').localeCompare(b.cluster ?? '') || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name)
 
 /** Every source in scope, summarised as it arrives (a page at a time); only the summaries are kept. */
-async function readSummaries(kubectl: Kubectl, scope: Scope, now: Date): Promise<SourceSummary[]> {
+async function readSummaries(kubectl: Kubectl, scope: Scope, now: Date, staleAfterMs: number): Promise<SourceSummary[]> {
   const summaries: SourceSummary[] = []
-  await eachSource(kubectl, scope, (rs) => summaries.push(summarizeSource(rs, now)))
+  await eachSource(kubectl, scope, (rs) => summaries.push(summarizeSource(rs, now, staleAfterMs)))
   return summaries.sort(byRef)
 }
 
@@ -71,7 +86,7 @@ await runCommand(spec, async (ctx) => {
   if (opts.cluster === ALL_CLUSTERS) return fleetStatus(ctx)
   const scope: Scope = opts.namespace ? { namespace: opts.namespace } : { allNamespaces: true }
   const now = new Date()
-  const summaries = await readSummaries(kubectl, scope, now)
+  const summaries = await readSummaries(kubectl, scope, now, opts.staleAfterMs)
   const attention = summaries.filter((s) => !s.healthy).length
   const where = opts.namespace ? `namespace ${opts.namespace} of cluster ${opts.cluster}` : `cluster ${opts.cluster}`
 
@@ -82,13 +97,17 @@ await runCommand(spec, async (ctx) => {
     needAttention: attention,
     sources: summaries,
   })
+  if (opts.output === 'prometheus') {
+    out.stdout.write(prometheusText(summaries, opts.cluster))
+    return attention > 0 ? EXIT.FAILED : EXIT.OK
+  }
   if (summaries.length === 0) {
     out.result(`No ReplicationSources in ${where}.`)
     return EXIT.OK
   }
   const table = statusTable(summaries, now, out.width, out.paint)
   out.result(table.text)
-  if (table.hidden.length) out.result(hiddenNote(table))
+  if (table.hidden.length) out.result(hiddenNote(table, out.width))
   if (attention > 0) out.result('\n' + attentionList(summaries, out.paint))
   out.result(`\n${statusSummaryLine(summaries)} (${where})`)
   return attention > 0 ? EXIT.FAILED : EXIT.OK
@@ -101,7 +120,7 @@ async function fleetStatus(ctx: Context): Promise<number> {
   for (const note of fleet.notes) out.note(note)
   const scope: Scope = opts.namespace ? { namespace: opts.namespace } : { allNamespaces: true }
   const now = new Date()
-  const results = await eachCluster(fleet.members, (kubectl) => readSummaries(kubectl, scope, now))
+  const results = await eachCluster(fleet.members, (kubectl) => readSummaries(kubectl, scope, now, opts.staleAfterMs))
   const clusters: ClusterStatus[] = results.map((r) => (r.ok ? { cluster: r.cluster, sources: r.value } : { cluster: r.cluster, error: r.error }))
   const rows: StatusRow[] = results.flatMap((r) => (r.ok ? r.value.map((s) => ({ cluster: r.cluster, ...s })) : []))
   const attention = rows.filter((s) => !s.healthy).length
@@ -122,10 +141,14 @@ async function fleetStatus(ctx: Context): Promise<number> {
     })),
     sources: rows,
   })
+  if (opts.output === 'prometheus') {
+    out.stdout.write(prometheusText(rows, opts.cluster))
+    return attention > 0 || failed > 0 ? EXIT.FAILED : EXIT.OK
+  }
   if (rows.length > 0) {
     const table = statusTable(rows, now, out.width, out.paint, { clusters: true })
     out.result(table.text)
-    if (table.hidden.length) out.result(hiddenNote(table))
+    if (table.hidden.length) out.result(hiddenNote(table, out.width))
     if (attention > 0) out.result('\n' + attentionList(rows, out.paint))
     out.result('')
   } else if (failed < results.length) {

@@ -13,7 +13,8 @@ export function restoreName(app: string, now: Date): string {
  * Fields of the ReplicationSource's spec.restic a restore takes over as they
  * are, so the mover runs as the backup's did: its uid/gid (file ownership in
  * the PVC), service account and resources, the CA to reach the repository,
- * and its cache settings.
+ * its cache settings, its pod labels (NetworkPolicies), affinity and extra
+ * volumes (issue 8 point 7).
  */
 export const INHERITED_RESTIC_FIELDS = [
   'moverSecurityContext',
@@ -23,6 +24,9 @@ export const INHERITED_RESTIC_FIELDS = [
   'cacheCapacity',
   'cacheStorageClassName',
   'cacheAccessModes',
+  'moverPodLabels',
+  'moverAffinity',
+  'moverVolumes',
 ] as const
 
 export interface RestoreInput {

@@ -3,6 +3,10 @@
 import { parseGoDuration } from '../duration.ts'
 import { readMoverLogs } from './mover-log.ts'
 import { syncCondition, type ReplicationSource } from './objects.ts'
+import { readVerification, verificationAttention, type VerificationRecord } from './verification.ts'
+
+/** A verification older than this needs attention, unless STALE_AFTER says otherwise. */
+export const DEFAULT_STALE_AFTER_MS = 30 * 86_400_000
 
 /** A next sync this late counts as overdue. */
 export const OVERDUE_GRACE_MS = 60 * 60 * 1000
@@ -29,8 +33,8 @@ export function backedUpNothing(rs: ReplicationSource): string | undefined {
   return undefined
 }
 
-/** Why a source needs attention; empty when healthy. */
-export function attentionReasons(rs: ReplicationSource, now: Date): string[] {
+/** Why a source needs attention; empty when healthy. `staleAfterMs`: how old its last verification may be. */
+export function attentionReasons(rs: ReplicationSource, now: Date, staleAfterMs = DEFAULT_STALE_AFTER_MS): string[] {
   const reasons: string[] = []
   const status = rs.status ?? {}
   const cond = syncCondition(rs)
@@ -66,6 +70,8 @@ export function attentionReasons(rs: ReplicationSource, now: Date): string[] {
   }
   if (!status.lastSyncTime && !status.lastSyncStartTime) reasons.push('has never synced')
   if (facts.lockError) reasons.push('the repository is locked: run task volsync:unlock')
+  const verified = verificationAttention(readVerification(rs), now, staleAfterMs)
+  if (verified) reasons.push(verified)
   return reasons
 }
 
@@ -86,13 +92,18 @@ export interface SourceSummary {
   stateMessage: string | null
   healthy: boolean
   attention: string[]
+  /** when a verification (volsync:verify) last succeeded */
+  lastVerified: string | null
+  /** the latest verification, as recorded on the source */
+  verification: VerificationRecord | null
 }
 
-export function summarizeSource(rs: ReplicationSource, now: Date): SourceSummary {
+export function summarizeSource(rs: ReplicationSource, now: Date, staleAfterMs = DEFAULT_STALE_AFTER_MS): SourceSummary {
   const status = rs.status ?? {}
   const cond = syncCondition(rs)
   const duration = parseGoDuration(status.lastSyncDuration)
-  const attention = attentionReasons(rs, now)
+  const attention = attentionReasons(rs, now, staleAfterMs)
+  const verification = readVerification(rs)
   return {
     namespace: rs.metadata.namespace ?? '',
     name: rs.metadata.name,
@@ -109,5 +120,7 @@ export function summarizeSource(rs: ReplicationSource, now: Date): SourceSummary
     stateMessage: cond?.message ?? null,
     healthy: attention.length === 0,
     attention,
+    lastVerified: verification?.lastSuccess ?? null,
+    verification,
   }
 }

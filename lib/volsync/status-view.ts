@@ -46,6 +46,7 @@ export function statusTable(
     { header: 'RESULT' },
     { header: 'SNAPSHOT', drop: 1 },
     { header: 'STATE', min: 7 },
+    { header: 'VERIFIED', drop: 4 },
   ]
   const rows: Cell[][] = sources.map((s) => {
     const trigger: Cell =
@@ -72,9 +73,19 @@ export function statusTable(
       result,
       s.latestSnapshot?.slice(0, 8) ?? '-',
       state,
+      verifiedCell(s, now),
     ]
   })
   return renderTable(columns, rows, width, paint)
+}
+
+/** VERIFIED: when the last verification succeeded; FAILED when the latest one failed; "never". */
+function verifiedCell(s: SourceSummary, now: Date): Cell {
+  if (s.verification && !s.verification.ok) return { text: 'FAILED', tone: 'red' }
+  if (!s.lastVerified) return { text: 'never', tone: 'dim' }
+  const stale = s.attention.some((a) => a.startsWith('verification stale'))
+  const text = compactWhen(s.lastVerified, now)
+  return stale ? { text, tone: 'yellow' } : text
 }
 
 /** The "needs attention" section under the status table. */

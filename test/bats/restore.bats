@@ -6,6 +6,7 @@ setup() {
   load helpers/common
   common_setup
   load helpers/restore
+  load helpers/preview
 }
 
 @test "restore of the latest snapshot stops the app, restores with previous 0, and starts everything again as it was" {
@@ -127,6 +128,7 @@ setup() {
 }
 
 @test "DRY_RUN prints the plan and the manifest, has the server validate it, and changes nothing" {
+  plan_preview
   plan_listing
   plan_users
   stub kubectl "$K create --dry-run=server -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none"
@@ -159,6 +161,7 @@ setup() {
 }
 
 @test "OUTPUT=json with DRY_RUN prints the plan and the manifest as JSON, and changes nothing" {
+  plan_preview
   plan_listing
   plan_users
   stub kubectl "$K create --dry-run=server -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none"

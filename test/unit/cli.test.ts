@@ -14,6 +14,8 @@ import {
   wrap,
   type CommandSpec,
   type Options,
+  validateAge,
+  validateSnapshotPath,
 } from '../../lib/cli.ts'
 import { parseGoDuration } from '../../lib/duration.ts'
 import { EXIT, OperationError, UsageError } from '../../lib/errors.ts'
@@ -48,6 +50,10 @@ const defaults: Options = {
   dryRun: false,
   keep: false,
   errorGraceMs: 120_000,
+  dir: '/',
+  force: false,
+  depth: 'deep',
+  staleAfterMs: 30 * 86_400_000,
 }
 
 function options(spec: CommandSpec, argv: string[]): Options {
@@ -279,6 +285,7 @@ describe('errors and labels', () => {
     expect(label('dry-run')).toBe('DRY_RUN (--dry-run)')
     expect(Object.values(FLAGS).map((f) => f.variable)).toEqual([
       'APP', 'CLUSTER', 'NAMESPACE', 'KUBECONFIG', 'OUTPUT', 'TIMEOUT', 'SNAPSHOT', 'YES', 'DRY_RUN', 'KEEP', 'ERROR_GRACE', 'SOURCE',
+      'DIR', 'FILE', 'TO', 'FORCE', 'TO_PVC', 'TO_NAMESPACE', 'DEPTH', 'CHECK', 'SCRATCH_SIZE', 'SCRATCH_CLASS', 'STALE_AFTER',
     ])
   })
 
@@ -408,5 +415,84 @@ describe('scriptArgs', () => {
   ])('%s', (_name, argv, expected) => {
     const name = _name === 'a name with a dash' ? 'snapshot-all' : 'status'
     expect(scriptArgs(argv, name)).toEqual(expected)
+  })
+})
+
+describe('the recover flags', () => {
+  const recover: CommandSpec = {
+    name: 'files',
+    summary: 'files',
+    flags: ['app', 'dir', 'file', 'to', 'force', 'to-pvc', 'to-namespace', 'depth', 'check', 'scratch-size', 'scratch-class', 'stale-after'],
+    examples: [],
+  }
+
+  it.each<[string, string]>([
+    ['/', '/'],
+    ['', '/'],
+    ['media', '/media'],
+    ['/media/', '/media'],
+    ['//media//2026/', '/media/2026'],
+    ['docs/name with spaces.txt', '/docs/name with spaces.txt'],
+    ['caf\u00e9/ü', '/caf\u00e9/ü'],
+    ['.hidden/..dots', '/.hidden/..dots'],
+  ])('DIR %j -> %j', (value, expected) => {
+    expect(validateSnapshotPath('dir', value)).toBe(expected)
+  })
+
+  it.each<[string, string]>([
+    ['..', 'contains a "." or ".." component'],
+    ['/media/../../etc', 'contains a "." or ".." component'],
+    ['./media', 'contains a "." or ".." component'],
+    ['media\n/etc/passwd', 'contains a control character'],
+    ['a\tb', 'contains a control character'],
+    ['a\u0000b', 'contains a control character'],
+    ['*.db', 'contains a glob character'],
+    ['media/202?', 'contains a glob character'],
+    ['[ab]', 'contains a glob character'],
+    ['{a,b}', 'contains a glob character'],
+    ['a'.repeat(4097), 'is longer than 4096 characters'],
+  ])('hostile %j is refused with exit 2 (%s)', (value, why) => {
+    expect(() => validateSnapshotPath('file', value)).toThrow(UsageError)
+    expect(() => validateSnapshotPath('file', value)).toThrow(why)
+  })
+
+  it('FILE cannot be the PVC root', () => {
+    expect(() => validateSnapshotPath('file', '/')).toThrow('names the PVC root')
+  })
+
+  it('parses every recover flag', () => {
+    expect(
+      options(recover, [
+        '--app', 'odoo', '--dir', 'media', '--file', '/app.conf', '--to', './out/', '--force', 'true', '--to-pvc', 'odoo-copy',
+        '--to-namespace', 'scratch', '--depth', 'quick', '--check', 'sqlite3 db "PRAGMA integrity_check"', '--scratch-size', '20Gi',
+        '--scratch-class', 'fast.ssd', '--stale-after', '7d',
+      ]),
+    ).toMatchObject({
+      dir: '/media', file: '/app.conf', to: './out/', force: true, toPvc: 'odoo-copy', toNamespace: 'scratch', depth: 'quick',
+      check: 'sqlite3 db "PRAGMA integrity_check"', scratchSize: '20Gi', scratchClass: 'fast.ssd', staleAfterMs: 7 * 86_400_000,
+    })
+  })
+
+  it.each<[string[], string]>([
+    [['--depth', 'medium'], 'DEPTH (--depth) "medium" must be quick or deep'],
+    [['--scratch-size', '20GB'], 'SCRATCH_SIZE (--scratch-size) "20GB" is not a size such as 20Gi or 500Mi'],
+    [['--scratch-class', 'Fast'], 'SCRATCH_CLASS (--scratch-class) "Fast" is not a valid Kubernetes name'],
+    [['--stale-after', '30'], 'STALE_AFTER (--stale-after) "30" is not an age such as 30d, 12h or 90m'],
+    [['--stale-after', '10s'], 'STALE_AFTER (--stale-after) "10s" is not an age'],
+    [['--to-pvc', 'Odoo_Copy'], 'TO_PVC (--to-pvc) "Odoo_Copy" is not a valid Kubernetes name'],
+    [['--to', 'a\nb'], 'TO (--to) must be a path without control characters'],
+    [['--check', ' '], 'CHECK (--check) is empty'],
+    [['--force', 'yes'], 'FORCE (--force) "yes" must be true or false'],
+  ])('%j is exit 2: %s', (argv, message) => {
+    expect(usageError(() => options(recover, ['--app', 'odoo', ...argv]))).toContain(message)
+  })
+
+  it.each<[string, number]>([
+    ['30d', 30 * 86_400_000],
+    ['12h', 12 * 3_600_000],
+    ['90m', 90 * 60_000],
+    ['1h30m', 90 * 60_000],
+  ])('STALE_AFTER %s', (value, ms) => {
+    expect(validateAge(value)).toBe(ms)
   })
 })

@@ -313,4 +313,11 @@ describe('hiddenNote', () => {
   ])('%j -> %j', (hidden, text) => {
     expect(hiddenNote({ text: '', hidden })).toBe(text)
   })
+
+  it('breaks after the colon when one line would be wider than the table may be', () => {
+    expect(hiddenNote({ text: '', hidden: ['PVC', 'TOOK', 'SNAPSHOT', 'VERIFIED'] }, 80)).toBe(
+      '(PVC, TOOK, SNAPSHOT, VERIFIED left out to fit:\n widen the terminal or use OUTPUT=json)',
+    )
+    expect(hiddenNote({ text: '', hidden: ['TOOK'] }, 80)).toBe('(TOOK left out to fit: widen the terminal or use OUTPUT=json)')
+  })
 })

@@ -16,7 +16,8 @@ import (
 )
 
 // logServer is the part of the kubelet API that the API server's pods/log
-// subresource proxies to: GET /containerLogs/{namespace}/{pod}/{container}.
+// and pods/exec subresources proxy to: GET /containerLogs/{namespace}/{pod}/{container}
+// and /exec/{namespace}/{pod}/{container} (exec.go).
 type logServer struct {
 	listen string
 	tls    *tls.Config
@@ -60,9 +61,15 @@ func newLogServer(cfg config, pods logSource) (*logServer, error) {
 func (s *logServer) serve(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /containerLogs/{namespace}/{pod}/{container}", s.containerLogs)
+	if target, ok := s.pods.(execTarget); ok {
+		for _, route := range []string{"/exec/{namespace}/{pod}/{container}", "/exec/{namespace}/{pod}/{uid}/{container}"} {
+			mux.HandleFunc("GET "+route, serveExec(target))
+			mux.HandleFunc("POST "+route, serveExec(target))
+		}
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "the e2e harness only serves /containerLogs and /healthz", http.StatusNotImplemented)
+		http.Error(w, "the e2e harness only serves /containerLogs, /exec and /healthz", http.StatusNotImplemented)
 	})
 	listener, err := net.Listen("tcp", s.listen)
 	if err != nil {

@@ -53,6 +53,8 @@ type containerRun struct {
 	logPath string
 	proc    *process
 	started metav1.Time
+	// spec is how the container was started (exec runs its commands the same way)
+	spec *processSpec
 }
 
 func newPodController(client kubernetes.Interface, factory informers.SharedInformerFactory, node string, rt *containerRuntime) *podController {
@@ -355,6 +357,7 @@ func (c *podController) start(ctx context.Context, pod *corev1.Pod) *podRun {
 			close(proc.done)
 		}
 		cr.proc = proc
+		cr.spec = &spec
 		klog.Infof("pod %s: started container %s: %v", key, ctr.Name, spec.Argv)
 	}
 	return run

@@ -64,6 +64,12 @@ type containerRuntime struct {
 
 // start runs spec with its output in log; exited is called once it ends.
 func (rt *containerRuntime) start(spec processSpec, log *logWriter, exited func(*process)) (*process, error) {
+	return rt.startWith(spec, nil, log, log, log, exited)
+}
+
+// startWith runs spec with the given stdio; once it ends (and its output was
+// copied) output is closed if not nil, then exited is called.
+func (rt *containerRuntime) startWith(spec processSpec, stdin io.Reader, stdout, stderr io.Writer, output io.Closer, exited func(*process)) (*process, error) {
 	specFile := spec.RootDir + ".json"
 	data, err := json.Marshal(spec)
 	if err != nil {
@@ -89,9 +95,9 @@ func (rt *containerRuntime) start(spec processSpec, log *logWriter, exited func(
 	} else {
 		cmd.SysProcAttr.Unshareflags = syscall.CLONE_NEWNS
 	}
-	cmd.Stdin = nil
-	cmd.Stdout = log
-	cmd.Stderr = log
+	cmd.Stdin = stdin
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -109,7 +115,9 @@ func (rt *containerRuntime) start(spec processSpec, log *logWriter, exited func(
 		rt.mu.Lock()
 		delete(rt.processes, p)
 		rt.mu.Unlock()
-		_ = log.Close()
+		if output != nil {
+			_ = output.Close()
+		}
 		close(p.done)
 		exited(p)
 	}()

@@ -77,6 +77,9 @@ describe('restoreDestination', () => {
       cacheCapacity: '4Gi',
       cacheStorageClassName: 'local-path',
       cacheAccessModes: ['ReadWriteOnce'],
+      moverPodLabels: { 'egress/r2': 'allow' },
+      moverAffinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] }] } } },
+      moverVolumes: [{ mountPath: 'creds', volumeSource: { secret: { secretName: 'gcs' } } }],
     }
     const restic = restoreDestination({ ...base, previous: 0, sourceRestic }).spec.restic
     expect(restic).toEqual({
@@ -93,6 +96,9 @@ describe('restoreDestination', () => {
       cacheCapacity: '4Gi',
       cacheStorageClassName: 'local-path',
       cacheAccessModes: ['ReadWriteOnce'],
+      moverPodLabels: { 'egress/r2': 'allow' },
+      moverAffinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] }] } } },
+      moverVolumes: [{ mountPath: 'creds', volumeSource: { secret: { secretName: 'gcs' } } }],
     })
   })
 

@@ -208,6 +208,8 @@ describe('summarizeSource', () => {
       stateMessage: 'Waiting for next scheduled synchronization',
       healthy: true,
       attention: [],
+      lastVerified: null,
+      verification: null,
     })
   })
 

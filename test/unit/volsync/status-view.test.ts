@@ -38,6 +38,8 @@ function summary(fields: Partial<SourceSummary>): SourceSummary {
     stateMessage: null,
     healthy: true,
     attention: [],
+    lastVerified: null,
+    verification: null,
     ...fields,
   }
 }
@@ -55,22 +57,40 @@ describe('statusTable', () => {
   it('shows every column when the width allows', () => {
     expect(statusTable(sources, NOW, 200, plain)).toEqual({
       text: [
-        'NAMESPACE  NAME             PVC        TRIGGER      LAST SYNC  TOOK  NEXT     RESULT  SNAPSHOT  STATE',
-        'business   odoo-backup      odoo-data  0 */8 * * *  11:00 2h   1m3s  in 4h    ok      7c2d9e41  scheduled',
-        'media      plex-backup      odoo-data  0 */8 * * *  11:00 2h   1m3s  2h late  FAILED  7c2d9e41  syncing',
-        'media      jellyfin-backup  odoo-data  MANUAL!      11:00 2h   1m3s  -        ok      7c2d9e41  manual',
-        'tools      git-backup       odoo-data  manual once  11:00 2h   1m3s  in 4h    ok      7c2d9e41  ERROR',
-        'tools      new-backup       -          none         -             -  -        -       -         -',
-        'tools      odd-backup       odoo-data  0 */8 * * *  11:00 2h   1m3s  in 4h    -       7c2d9e41  cleanup',
+        'NAMESPACE  NAME             PVC        TRIGGER      LAST SYNC  TOOK  NEXT     RESULT  SNAPSHOT  STATE      VERIFIED',
+        'business   odoo-backup      odoo-data  0 */8 * * *  11:00 2h   1m3s  in 4h    ok      7c2d9e41  scheduled  never',
+        'media      plex-backup      odoo-data  0 */8 * * *  11:00 2h   1m3s  2h late  FAILED  7c2d9e41  syncing    never',
+        'media      jellyfin-backup  odoo-data  MANUAL!      11:00 2h   1m3s  -        ok      7c2d9e41  manual     never',
+        'tools      git-backup       odoo-data  manual once  11:00 2h   1m3s  in 4h    ok      7c2d9e41  ERROR      never',
+        'tools      new-backup       -          none         -             -  -        -       -         -          never',
+        'tools      odd-backup       odoo-data  0 */8 * * *  11:00 2h   1m3s  in 4h    -       7c2d9e41  cleanup    never',
       ].join('\n'),
       hidden: [],
     })
   })
 
-  it('leaves out TOOK, PVC and SNAPSHOT, in that order, to fit', () => {
-    expect(statusTable(sources, NOW, 100, plain).hidden).toEqual(['TOOK'])
-    expect(statusTable(sources, NOW, 90, plain).hidden).toEqual(['PVC', 'TOOK'])
-    expect(statusTable(sources, NOW, 80, plain).hidden).toEqual(['PVC', 'TOOK', 'SNAPSHOT'])
+  it('leaves out VERIFIED, TOOK, PVC and SNAPSHOT, in that order, to fit', () => {
+    expect(statusTable(sources, NOW, 110, plain).hidden).toEqual(['VERIFIED'])
+    expect(statusTable(sources, NOW, 100, plain).hidden).toEqual(['TOOK', 'VERIFIED'])
+    expect(statusTable(sources, NOW, 90, plain).hidden).toEqual(['PVC', 'TOOK', 'VERIFIED'])
+    expect(statusTable(sources, NOW, 80, plain).hidden).toEqual(['PVC', 'TOOK', 'SNAPSHOT', 'VERIFIED'])
+  })
+
+  it('VERIFIED: when the last verification succeeded, FAILED when the latest failed, in yellow when stale', () => {
+    const record = (ok: boolean, time: string, lastSuccess: string | null) => ({ time, snapshot: 'x', depth: 'deep' as const, ok, files: 1, bytes: 1, message: 'm', lastSuccess })
+    const rows = statusTable(
+      [
+        summary({ name: 'a-backup', lastVerified: '2026-11-25T12:00:00Z', verification: record(true, '2026-11-25T12:00:00Z', '2026-11-25T12:00:00Z') }),
+        summary({ name: 'b-backup', lastVerified: '2026-11-20T12:00:00Z', verification: record(false, '2026-11-26T11:00:00Z', '2026-11-20T12:00:00Z') }),
+      ],
+      NOW,
+      200,
+      plain,
+    ).text.split('\n')
+    expect(rows[1]).toMatch(/ 11-25 24h$/)
+    expect(rows[2]).toMatch(/ FAILED$/)
+    const stale = statusTable([summary({ lastVerified: '2026-10-01T12:00:00Z', attention: ['verification stale: ...'], healthy: false })], NOW, 200, painter(true)).text
+    expect(stale).toContain('\x1b[33m10-01 56d\x1b[39m')
   })
 
   it('fits 80 columns', () => {
