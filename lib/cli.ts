@@ -223,6 +223,8 @@ export interface Options {
   yes: boolean
   dryRun: boolean
   keep: boolean
+  /** TIMEOUT was given (not the command's default): restore's wait for its mover is bounded only then */
+  timeoutGiven: boolean
 }
 
 export type Parsed = { help: true } | { help: false; options: Options }
@@ -291,6 +293,7 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
       yes: raw.yes === undefined ? false : validateBoolean('yes', raw.yes),
       dryRun: raw['dry-run'] === undefined ? false : validateBoolean('dry-run', raw['dry-run']),
       keep: raw.keep === undefined ? false : validateBoolean('keep', raw.keep),
+      timeoutGiven: given('timeout') !== undefined,
     },
   }
 }
