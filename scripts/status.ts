@@ -36,12 +36,12 @@ const spec: CommandSpec = {
   ],
 }
 
-await runCommand(spec, async ({ opts, kubectl, out }) => {
+await runCommand(spec, async ({ opts, kubectl, out, hints }) => {
   const scope = opts.namespace ? { namespace: opts.namespace } : { allNamespaces: true as const }
   const now = new Date()
   // one read; each source is summarised as it arrives and then dropped
   const summaries: SourceSummary[] = []
-  await eachSource(kubectl, scope, (rs) => summaries.push(summarizeSource(rs, now)))
+  await eachSource(kubectl, scope, (rs) => summaries.push(summarizeSource(rs, now, hints.task)))
   summaries.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name))
   const attention = summaries.filter((s) => !s.healthy).length
   const where = opts.namespace ? `namespace ${opts.namespace} of cluster ${opts.cluster}` : `cluster ${opts.cluster}`
