@@ -138,7 +138,9 @@ await runCommand(spec, async (ctx) => {
   if (deletes) throw deletes
   const [cronJobs, scaledObjects] = await Promise.all([readCronJobs(kubectl, namespace), readScaledObjects(kubectl, namespace)])
   const cronDecisions = cronJobDecisions(cronJobs, pvc)
+  // Flux would put back what it manages: the workloads, the CronJobs, and the source's pause
   const fluxLabels = [
+    rs.metadata.labels ?? {},
     ...users.workloads.map((w) => w.labels),
     ...cronJobs.filter((c) => cronDecisions.some((d) => d.name === c.metadata.name)).map((c) => c.metadata.labels ?? {}),
   ]

@@ -190,7 +190,8 @@ export class RestoreRun {
     ctx.checkpoint()
     const now = await kubectl.get<ReplicationSource>(RS, input.source.metadata.name, this.namespace)
     if (now === null) throw new OperationError(`ReplicationSource ${ref(input.source)} was deleted during the restore`)
-    const copy = sourceCopy(now.metadata.name, copyMethodOf(now))
+    // a copy VolSync froze exists only while a sync runs (it deletes it when the sync ends)
+    const copy = now.status?.lastSyncStartTime ? sourceCopy(now.metadata.name, copyMethodOf(now)) : undefined
     const copyExists = copy !== undefined && (await kubectl.get<KubeObject>(copy.resource, copy.name, this.namespace)) !== null
     const check = windowCheck(input.statusAtListing, now, copyExists)
     if (check instanceof OperationError) throw check
@@ -215,7 +216,7 @@ export class RestoreRun {
     const { kubectl, out } = ctx
     const name = this.destinationName
     ctx.checkpoint()
-    this.pushUndo('destination', stopDestinationStep(ctx, this.namespace, name))
+    const dropDestination = this.pushUndo('destination', stopDestinationStep(ctx, this.namespace, name))
     this.stage = 'creating'
     out.note(`creating ReplicationDestination ${this.namespace}/${name}`)
     let rd: ReplicationDestination
@@ -224,7 +225,10 @@ export class RestoreRun {
     } catch (err) {
       // a definite answer of the API server: it was not created; anything else (a timeout after
       // the request was sent, a lost connection): it may exist, so it is treated as created
-      if (definitelyRefused(err)) this.stage = 'quiescing'
+      if (definitelyRefused(err)) {
+        this.stage = 'quiescing'
+        dropDestination()
+      }
       throw err
     }
     this.stage = 'restoring'
