@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
@@ -5,5 +6,9 @@ export default defineConfig({
     include: ['test/unit/**/*.test.ts'],
     // a fixed zone so local-time formatting is tested against known values
     env: { TZ: 'Europe/Berlin' },
+    // vitest keeps a core for its main process (one worker on 2 cores), which
+    // here mostly waits: every core runs test files. Each file still runs in a
+    // fresh fork (isolate), so no file can leak state into another.
+    maxWorkers: Math.max(availableParallelism(), 2),
   },
 })

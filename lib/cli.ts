@@ -87,6 +87,17 @@ function validateTimeout(value: string): number {
   return ms
 }
 
+function validateErrorGrace(value: string): number {
+  const ms = parseGoDuration(value, TIMEOUT_UNITS)
+  if (ms === undefined || ms < 1000 || ms > 24 * 3_600_000) {
+    throw new UsageError(
+      `${label('error-grace')} ${JSON.stringify(value)} is not a duration from 1s to 24h: use a number with a unit, ` +
+        `such as 30s, 2m or 10m`,
+    )
+  }
+  return ms
+}
+
 function validateBoolean(flag: Flag, value: string): boolean {
   if (value === '' || value === 'true') return true
   if (value === 'false') return false
@@ -113,6 +124,7 @@ export type Flag =
   | 'yes'
   | 'dry-run'
   | 'keep'
+  | 'error-grace'
 
 interface FlagInfo {
   value: string
@@ -131,6 +143,9 @@ export const label = (flag: Flag) => `${FLAGS[flag].variable} (--${flag})`
 export const DEFAULT_CLUSTER = 'infra'
 
 const DEFAULT_TIMEOUT = '30m'
+
+/** How long VolSync may report an error before a wait stops (lib/sync/engine.ts ERROR_GRACE_MS). */
+const DEFAULT_ERROR_GRACE = '2m'
 
 export const FLAGS: Record<Flag, FlagInfo> = {
   app: {
@@ -163,6 +178,10 @@ export const FLAGS: Record<Flag, FlagInfo> = {
   keep: {
     value: '', variable: 'KEEP', default: 'false', boolean: true,
     describe: 'keep the ReplicationDestination of a finished restore, for debugging',
+  },
+  'error-grace': {
+    value: '<time>', variable: 'ERROR_GRACE', default: DEFAULT_ERROR_GRACE,
+    describe: 'stop waiting once VolSync has reported an error (condition Synchronizing, reason Error) this long without a break',
   },
 }
 
@@ -223,6 +242,7 @@ export interface Options {
   yes: boolean
   dryRun: boolean
   keep: boolean
+  errorGraceMs: number
   /** TIMEOUT was given (not the command's default): restore's wait for its mover is bounded only then */
   timeoutGiven: boolean
 }
@@ -293,6 +313,7 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
       yes: raw.yes === undefined ? false : validateBoolean('yes', raw.yes),
       dryRun: raw['dry-run'] === undefined ? false : validateBoolean('dry-run', raw['dry-run']),
       keep: raw.keep === undefined ? false : validateBoolean('keep', raw.keep),
+      errorGraceMs: validateErrorGrace(given('error-grace') ?? DEFAULT_ERROR_GRACE),
       timeoutGiven: given('timeout') !== undefined,
     },
   }

@@ -27,6 +27,11 @@ export interface KubeList<T> {
   items: T[]
 }
 
+/**
+ * What kind of failure kubectl reported. `conflict`: the object is not as the
+ * request expected (a stale resourceVersion, a JSON patch whose `test` op
+ * failed or that cannot apply to what the object now holds).
+ */
 export type KubectlFailure = 'not-found' | 'no-resource-type' | 'unreachable' | 'forbidden' | 'conflict' | 'other'
 
 /** What kind of failure kubectl's stderr describes. Pure. */
@@ -36,10 +41,20 @@ export function classifyFailure(stderr: string): KubectlFailure {
   }
   if (/\(NotFound\)|not found/.test(stderr)) return 'not-found'
   if (/\(Forbidden\)|forbidden/i.test(stderr)) return 'forbidden'
-  // a JSON patch `test` op that failed: "testing value /x failed" when the
-  // value differs or is absent, "test operation does not apply" when its
-  // parent is absent (json-patch v4 as used by the API server)
-  if (/\(Conflict\)|\(Invalid\).*test operation|the object has been modified|testing value|test operation does not apply/i.test(stderr)) {
+  // A JSON patch that did not apply to the object as it is now. kube-apiserver
+  // 1.35 answers a failed `test` op (and a `remove` of a path that is not
+  // there) with HTTP 422, reason Invalid, and no detail at all: kubectl prints
+  // "The request is invalid: the server rejected our request due to an error
+  // in our request" (test/fixtures/kubectl-patch-test-failed.stderr, recorded
+  // by test/e2e/record-fixtures.sh). Older servers named the op ("testing
+  // value /x failed", "test operation does not apply"). Which guard failed,
+  // and whether it was a guard at all, only the object itself can tell: read
+  // it again (lib/sync/engine.io.ts TriggerUndo does).
+  if (
+    /\(Conflict\)|\(Invalid\).*test operation|the object has been modified|testing value|test operation does not apply|the server rejected our request due to an error in our request/i.test(
+      stderr,
+    )
+  ) {
     return 'conflict'
   }
   if (

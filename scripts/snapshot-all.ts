@@ -6,27 +6,29 @@ import { EXIT } from '../lib/errors.ts'
 import { hiddenNote } from '../lib/output.ts'
 import { runCommand } from '../lib/run.ts'
 import { syncAndWait } from '../lib/sync/engine.io.ts'
-import { failureList, summaryLine, summaryRow, summaryTable } from '../lib/sync/view.ts'
+import { SYNC_ERROR_NOTES, failureList, summaryLine, summaryRow, summaryTable } from '../lib/sync/view.ts'
 import { listSources } from '../lib/volsync/sources.io.ts'
 
 const spec: CommandSpec = {
   name: 'snapshot-all',
   summary: 'back up every ReplicationSource of a cluster (or namespace) now, and summarise',
-  flags: ['cluster', 'namespace', 'kubeconfig', 'output', 'timeout'],
+  flags: ['cluster', 'namespace', 'kubeconfig', 'output', 'timeout', 'error-grace'],
   defaultTimeout: '1h',
   notes: [
     'Reads all ReplicationSources in one call, triggers each as snapshot does (a running sync is waited for',
     'first), then follows all of them with ONE watch and one progress line. TIMEOUT covers the whole run.',
     'Paused sources (spec.paused) are skipped with a warning: no sync could run; they do not fail the run.',
-    'Every trigger is removed again afterwards (also on failure, timeout and Ctrl-C), except on sources',
-    'without a schedule.',
+    'Afterwards (also on failure, timeout and Ctrl-C) every spec.trigger.manual is left as it was found, as by',
+    'snapshot (see its --help): removed where there was none, put back on a parked source.',
     '',
     'The table: SOURCE, RESULT (ok, empty, FAILED, skipped, timed out, interrupted, unknown), TOOK, SNAPSHOT,',
     "MESSAGE; the failed sources follow with their reasons and the mover's error lines (for a locked",
     'repository, the volsync:unlock command). Exit code 1 when any source failed or did not finish in time.',
     '',
     'JSON: {cluster, namespace, stopped, sources: [{namespace, name, result, durationSeconds, snapshot,',
-    'emptySource, message, ok, trigger}]}.',
+    'emptySource, message, ok, trigger}]}; trigger: untouched, removed, put-back, left or pending.',
+    '',
+    ...SYNC_ERROR_NOTES,
     '',
     ...MOVER_WATCH_NOTES,
   ],

@@ -5,13 +5,13 @@ import { MOVER_WATCH_NOTES, type CommandSpec } from '../lib/cli.ts'
 import { EXIT, OperationError } from '../lib/errors.ts'
 import { runCommand } from '../lib/run.ts'
 import { stoppedError, syncAndWait } from '../lib/sync/engine.io.ts'
-import { snapshotReport, stoppedDetails, summaryRow } from '../lib/sync/view.ts'
+import { SYNC_ERROR_NOTES, TRIGGER_NOTES, snapshotReport, stoppedDetails, summaryRow } from '../lib/sync/view.ts'
 import { findSource } from '../lib/volsync/sources.io.ts'
 
 const spec: CommandSpec = {
   name: 'snapshot',
   summary: 'back up one app now and report the new restic snapshot',
-  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'timeout'],
+  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'timeout', 'error-grace'],
   required: ['app'],
   defaultTimeout: '30m',
   notes: [
@@ -22,10 +22,9 @@ const spec: CommandSpec = {
     '("the sync that was already running failed again"; nothing was triggered). A mover that fails stops the',
     'wait (VolSync would retry it forever): its log is printed and the exit code is 1.',
     '',
-    'Afterwards (also on failure, timeout and Ctrl-C) the manual trigger is removed again, with a JSON patch',
-    "that first tests it still holds this run's token, so the schedule applies again; a trigger someone else",
-    'changed meanwhile is left alone. A source without a schedule keeps the token: removing it would make',
-    'VolSync sync continuously. When the clean-up cannot finish, the kubectl command that finishes it is printed.',
+    ...TRIGGER_NOTES,
+    '',
+    ...SYNC_ERROR_NOTES,
     '',
     'A paused source (spec.paused) is refused: nothing is changed. An empty source directory is skipped by',
     'VolSync: the sync succeeds, no snapshot is taken, and a warning says so.',
@@ -47,7 +46,11 @@ await runCommand(spec, async (ctx) => {
   const { results, stop, error } = await syncAndWait(ctx, 'snapshot', [rs], { namespace: rs.metadata.namespace! }, label)
   const { run, fate } = results[0]!
   out.data({ cluster: opts.cluster, ...summaryRow(run, fate, stop, hints) })
-  if (error !== undefined) throw stoppedError(error, stoppedDetails(run, hints))
+  if (error !== undefined) {
+    // an interrupt ends with its own one-line message: what became of the sync goes before it
+    if (stop === 'interrupted') out.note(stoppedDetails(run, fate, hints))
+    throw stoppedError(error, stoppedDetails(run, fate, hints))
+  }
 
   const report = snapshotReport(run, hints)
   if (report.error) throw new OperationError(report.error.message, report.error.details)

@@ -5,13 +5,13 @@ import { MOVER_WATCH_NOTES, type CommandSpec } from '../lib/cli.ts'
 import { EXIT, OperationError } from '../lib/errors.ts'
 import { runCommand } from '../lib/run.ts'
 import { stoppedError, syncAndWait } from '../lib/sync/engine.io.ts'
-import { stoppedDetails, summaryRow, unlockReport } from '../lib/sync/view.ts'
+import { SYNC_ERROR_NOTES, stoppedDetails, summaryRow, unlockReport } from '../lib/sync/view.ts'
 import { findSource } from '../lib/volsync/sources.io.ts'
 
 const spec: CommandSpec = {
   name: 'unlock',
   summary: "clear stale locks of an app's restic repository (runs `restic unlock` in a sync now)",
-  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'timeout'],
+  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'timeout', 'error-grace'],
   required: ['app'],
   defaultTimeout: '30m',
   notes: [
@@ -28,10 +28,12 @@ const spec: CommandSpec = {
     'A running sync is waited for first, unless its mover has failed: then the unlock joins it (VolSync',
     'restarts its mover with the unlock).',
     '',
-    'Afterwards the manual trigger is removed as by snapshot (a source without a schedule keeps it).',
+    'Afterwards spec.trigger.manual is left as it was found, as by snapshot (see its --help).',
     'spec.restic.unlock keeps the token: it equals status.restic.lastUnlocked, so no further unlock',
     'runs, and removing it would only make VolSync clear lastUnlocked at the next sync. If the run',
     'stops before the unlock ran, the next sync runs it (safe: stale locks only).',
+    '',
+    ...SYNC_ERROR_NOTES,
     '',
     ...MOVER_WATCH_NOTES,
   ],
@@ -50,7 +52,11 @@ await runCommand(spec, async (ctx) => {
   const { results, stop, error } = await syncAndWait(ctx, 'unlock', [rs], { namespace: rs.metadata.namespace! }, label)
   const { run, fate } = results[0]!
   out.data({ cluster: opts.cluster, ...summaryRow(run, fate, stop, hints), unlocked: run.phase.kind === 'succeeded' })
-  if (error !== undefined) throw stoppedError(error, stoppedDetails(run, hints))
+  if (error !== undefined) {
+    // an interrupt ends with its own one-line message: what became of the sync goes before it
+    if (stop === 'interrupted') out.note(stoppedDetails(run, fate, hints))
+    throw stoppedError(error, stoppedDetails(run, fate, hints))
+  }
 
   const report = unlockReport(run, hints)
   if (report.error) throw new OperationError(report.error.message, report.error.details)

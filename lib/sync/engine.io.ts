@@ -6,13 +6,22 @@
 // Job that reaches its backoffLimit fails the sync even when VolSync's Failed
 // record does not change). The decisions are lib/sync/engine.ts, the words
 // lib/sync/view.ts; this module patches, watches and cleans up:
-// - the undo that removes our manual trigger is pushed BEFORE the patch that
-//   sets it (sources with a schedule only: without one the token must stay);
-// - the removal is a JSON patch whose `test` ops make it apply only while
-//   spec.trigger.manual still holds our token and the schedule is unchanged;
-// - triggers are removed as soon as waiting ends (success, failure, timeout,
-//   lost contact, Ctrl-C); a removal that fails stays on the clean-up stack,
-//   which retries it at exit and prints the command that finishes it by hand.
+// - the undo that puts spec.trigger.manual back as found is pushed BEFORE the
+//   patch that sets our token (engine.ts afterwardsOf: remove ours, or put
+//   back the value a parked source had);
+// - a parked source gets its value back while our sync runs (its completion
+//   records it, so no further sync starts);
+// - every clean-up patch is a JSON patch whose `test` ops make it apply only
+//   to the state it was planned for; a patch that is refused (the API server
+//   says only "The request is invalid", HTTP 422) is recognised by reading the
+//   object again: if the plan for what it now holds differs, the guard was
+//   refused and the new plan applies (often: leave it alone);
+// - triggers are cleaned up as soon as waiting ends (success, failure,
+//   timeout, lost contact, Ctrl-C); a clean-up that fails stays on the
+//   clean-up stack, which retries it at exit and prints the command that
+//   finishes it by hand;
+// - an error VolSync reports (Synchronizing: Error) is shown as it appears and
+//   ends the wait once it has lasted its grace (a timer wakes the wait then).
 import type { UndoStep } from '../cleanup.ts'
 import { InterruptedError, OperationError, TimeoutError, errorText } from '../errors.ts'
 import { KubectlError, type Scope, type WatchEvent } from '../kubectl.ts'
@@ -21,17 +30,24 @@ import type { Context } from '../run.ts'
 import { ref } from '../volsync/objects.ts'
 import { waitFor, type Verdict } from '../wait.ts'
 import {
+  afterPutBack,
   afterTrigger,
   allSettled,
+  cleanupPlan,
+  errorDeadline,
+  expireError,
   liftFence,
   moverGaveUp,
   observe,
-  removeTriggerPatch,
+  presumed,
+  putBackDue,
+  putBackPatch,
+  putBackRefused,
   startRun,
-  triggerAfterwards,
   triggerPatch,
   triggerRefused,
   whoseMover,
+  type CleanupPlan,
   type Purpose,
   type Stop,
   type SyncOutcome,
@@ -42,11 +58,14 @@ import {
 import { MoverJobs, type Followed } from './jobs.io.ts'
 import {
   attemptNote,
+  cleanupWhat,
+  errorNote,
   failureReason,
+  fateText,
   foreignNote,
-  keptNote,
-  leftAloneReason,
   progressLine,
+  putBackNote,
+  putBackRefusedNote,
   restoreSyncError,
   startNotes,
   transitionNote,
@@ -56,6 +75,9 @@ import {
 
 /** Trigger patches sent at once when starting many sources. */
 const PATCH_CONCURRENCY = 8
+
+/** Reads of the object after a refused clean-up patch, before giving up. */
+const CLEANUP_ATTEMPTS = 3
 
 export interface SyncResult {
   run: SyncRun
@@ -70,52 +92,74 @@ export interface SyncsOutcome {
   error?: unknown
 }
 
-/** The clean-up of one source's manual trigger; it follows the tokens this run sets. */
+/**
+ * The clean-up of one source's manual trigger: puts it back as found
+ * (engine.ts cleanupPlan), following the tokens this run sets.
+ */
 class TriggerUndo {
   /** every token this run set or tried to set, oldest first */
   readonly tokens: string[] = []
-  /** the token in place after the last patch that succeeded */
+  /** the token in place after the last patch that succeeded (none once the value found was put back) */
   current?: string
   /** a token being set right now (its patch has not answered) */
   pending?: string
   readonly step: UndoStep
 
-  constructor(ctx: Context, run: SyncRun, schedule: string, record: (fate: TriggerFate) => void) {
+  /** `latest`: the run as it is now (its last seen state) */
+  constructor(ctx: Context, latest: () => SyncRun, record: (fate: TriggerFate) => void) {
     const { kubectl } = ctx
     const self = this
-    const patchFor = (token: string) => removeTriggerPatch(token, schedule)
+    const run = latest()
+    const patchCommand = (patch: unknown[]) =>
+      kubectl.commandLine(['patch', run.resource, run.name, '-n', run.namespace, '--type', 'json', '-p', JSON.stringify(patch)])
     this.step = {
-      what: `remove the manual trigger of ${run.ref} (its schedule applies again)`,
+      what: cleanupWhat(run),
       get manual() {
-        const token = self.pending ?? self.current ?? self.tokens.at(-1) ?? ''
+        const plan = cleanupPlan(latest(), presumed(latest().seen, self.pending ?? self.current), self.tokens)
+        if (plan.kind !== 'patch') return []
         return [
-          kubectl.commandLine([
-            'patch', run.resource, run.name, '-n', run.namespace, '--type', 'json', '-p', JSON.stringify(patchFor(token)),
-          ]),
+          patchCommand(plan.patch),
+          '# refused ("The request is invalid") once it no longer holds what the test ops expect: then someone else changed it',
         ]
       },
       undo: async () => {
         try {
-          for (const token of [this.pending, this.current]) {
-            if (token === undefined) continue
-            try {
-              await kubectl.patch(run.resource, run.name, run.namespace, 'json', patchFor(token))
-              record({ kind: 'removed' })
-              return `removed; scheduled backups resume (${schedule})`
-            } catch (err) {
-              if (!(err instanceof KubectlError && (err.failure === 'conflict' || err.failure === 'not-found'))) throw err
-            }
-          }
-          const now = await kubectl.get<Syncable>(run.resource, run.name, run.namespace)
-          const reason = leftAloneReason(now, this.tokens, schedule, run.manualBefore)
-          record({ kind: 'left', reason })
-          return `left alone: ${reason}`
+          const fate = await this.cleanUp(ctx, latest())
+          record(fate)
+          return fateText(latest(), fate)
         } catch (err) {
           record({ kind: 'pending', error: errorText(err) })
           throw err
         }
       },
     }
+  }
+
+  /**
+   * Plans from the state our last patch presumably left, patches, and when the
+   * patch is refused reads the object again: a different plan for what it now
+   * holds means the guard was refused (the plan is then followed); the same
+   * plan means the patch failed for another reason (thrown).
+   */
+  private async cleanUp(ctx: Context, run: SyncRun): Promise<TriggerFate> {
+    const { kubectl } = ctx
+    let now: Syncable | null = presumed(run.seen, this.pending ?? this.current)
+    let lastError: unknown
+    for (let attempt = 0; attempt < CLEANUP_ATTEMPTS; attempt++) {
+      const plan: CleanupPlan = cleanupPlan(run, now, this.tokens)
+      if (plan.kind === 'settled') return plan.fate
+      try {
+        await kubectl.patch(run.resource, run.name, run.namespace, 'json', plan.patch)
+        return plan.fate
+      } catch (err) {
+        if (!(err instanceof KubectlError) || err.failure === 'unreachable' || err.failure === 'forbidden') throw err
+        lastError = err
+        now = await kubectl.get<Syncable>(run.resource, run.name, run.namespace)
+        const again = cleanupPlan(run, now, this.tokens)
+        if (again.kind === 'patch' && JSON.stringify(again.patch) === JSON.stringify(plan.patch)) throw err
+      }
+    }
+    throw lastError
   }
 }
 
@@ -134,7 +178,7 @@ export async function syncAndWait(
   label: string,
 ): Promise<SyncsOutcome> {
   const { kubectl, out, hints } = ctx
-  let runs = objects.map((o) => startRun(purpose, o))
+  let runs = objects.map((o) => startRun(purpose, o, ctx.opts.errorGraceMs))
   const many = runs.length > 1
   const index = new Map(runs.map((r, i) => [r.ref, i]))
   // mover Jobs name their owner by uid (their controller ownerReference)
@@ -155,8 +199,9 @@ export async function syncAndWait(
     ctx.checkpoint()
     const token = newToken(purpose, new Date())
     let undo = undos.get(run.ref)
-    if (!undo && triggerAfterwards(run) === 'remove') {
-      undo = new TriggerUndo(ctx, run, run.schedule!, (fate) => fates.set(run.ref, fate))
+    if (!undo && run.afterwards.kind !== 'none') {
+      const i = index.get(run.ref)!
+      undo = new TriggerUndo(ctx, () => runs[i]!, (fate) => fates.set(run.ref, fate))
       undos.set(run.ref, undo)
       ctx.cleanup.push(undo.step)
     }
@@ -169,8 +214,6 @@ export async function syncAndWait(
       if (undo) {
         undo.current = token
         undo.pending = undefined
-      } else {
-        fates.set(run.ref, { kind: 'kept', token })
       }
       const next = afterTrigger(run, token, response)
       if (!many) say(triggeredNote(run, token))
@@ -184,17 +227,50 @@ export async function syncAndWait(
     }
   }
 
+  /** A parked source whose sync of ours now runs: put its value back, so that the sync records it. */
+  async function putBack(run: SyncRun, since: string): Promise<SyncRun> {
+    if (run.afterwards.kind !== 'put-back' || run.phase.kind !== 'syncing') return run
+    const { manual } = run.afterwards
+    try {
+      const patch = putBackPatch(run.phase.token, manual, { running: since })
+      const response = await kubectl.patch<Syncable>(run.resource, run.name, run.namespace, 'json', patch)
+      const undo = undos.get(run.ref)
+      if (undo) undo.current = undefined
+      say(putBackNote(run, manual))
+      return afterPutBack(run, since, response)
+    } catch (err) {
+      if (!(err instanceof KubectlError)) throw err
+      say(putBackRefusedNote(run, manual, err.message))
+      return putBackRefused(run)
+    }
+  }
+
   // the one watch loop: the objects, and their mover Jobs beside them
   async function follow(): Promise<void> {
     const first = runs[0]!
     const resource = first.resource
     const jobs = new MoverJobs(kubectl, many ? scope : { namespace: first.namespace }, byUid.keys())
-    // a new state of run i: say what changed, trigger when it is ready
+    // wake the wait when an error VolSync reports has lasted its grace (no event may come by then)
+    let timer: NodeJS.Timeout | undefined
+    const armTimer = () => {
+      clearTimeout(timer)
+      const deadlines = runs.map(errorDeadline).filter((d): d is number => d !== undefined)
+      if (deadlines.length) timer = setTimeout(() => jobs.tick(), Math.max(0, Math.min(...deadlines) - Date.now()) + 20)
+    }
+    // a new state of run i: say what changed, trigger or put back when due
     const settle = async (i: number, next: SyncRun): Promise<Verdict<true>> => {
       const before = runs[i]!
-      if (next !== before) say(transitionNote(before, next, many, hints))
+      if (next !== before) {
+        say(transitionNote(before, next, many, hints))
+        say(errorNote(before, next))
+      }
       if (next.phase.kind === 'ready') next = await trigger(next)
+      else {
+        const since = putBackDue(next)
+        if (since) next = await putBack(next, since)
+      }
       runs[i] = next
+      armTimer()
       return allSettled(runs) ? { done: true, value: true } : { done: false, progress: progressLine(runs, hints) }
     }
     try {
@@ -213,6 +289,15 @@ export async function syncAndWait(
             say(item.text)
             return { done: false }
           }
+          if (item.kind === 'tick') {
+            let verdict: Verdict<true> = { done: false }
+            for (let i = 0; i < runs.length; i++) {
+              const next = expireError(runs[i]!, Date.now())
+              if (next !== runs[i]) verdict = await settle(i, next)
+            }
+            armTimer()
+            return verdict
+          }
           if (item.kind === 'job') {
             const { job } = item.news
             const i = byUid.get(job.owner)
@@ -229,13 +314,14 @@ export async function syncAndWait(
           const event = item.item
           const i = index.get(`${event.object?.metadata?.namespace}/${event.object?.metadata?.name}`)
           if (i === undefined || !['ADDED', 'MODIFIED', 'DELETED'].includes(event.type)) return { done: false }
-          return settle(i, observe(runs[i]!, event.object, event.type === 'DELETED'))
+          return settle(i, observe(runs[i]!, event.object, Date.now(), event.type === 'DELETED'))
         },
         timeoutMs: ctx.opts.timeoutMs,
         signal: ctx.signal,
         progress,
       })
     } finally {
+      clearTimeout(timer)
       jobs.close()
     }
   }
@@ -258,12 +344,10 @@ export async function syncAndWait(
     progress.stop()
   }
 
-  // Remove the triggers now, so the report can say what became of them.
+  // Put the triggers back as found now, so the report can say what became of them.
   for (const run of runs) {
     const undo = undos.get(run.ref)
     if (undo) await ctx.cleanup.undoNow(undo.step)
-    const fate = fates.get(run.ref)
-    if (fate?.kind === 'kept') say(keptNote(run, fate.token))
   }
 
   return {

@@ -14,11 +14,22 @@
 // - spec.paused scales the mover Job to 0: a sync never finishes;
 // - latestMoverStatus is never cleared when a sync starts: it is written only
 //   when a mover Job succeeds (which also completes the sync) or reaches its
-//   backoff limit (Failed; the Job is recreated and the sync goes on).
+//   backoff limit (Failed; the Job is recreated and the sync goes on);
+// - a sync that cannot go on (source PVC or Secret missing, destination PVC
+//   gone) sets the Synchronizing condition to False, reason Error, with the
+//   error as its message, and is retried (machine.go Run -> setConditionError);
+//   VolSync also sets it for a moment on passing errors (a conflict on update);
+// - which trigger applies (machine.go getTrigger, shouldSync): a manual one
+//   when spec.trigger.manual is set and not empty (a sync starts when it differs from
+//   status.lastManualSync; the schedule is ignored), else the schedule, else
+//   none: the source syncs continuously, one sync right after the other;
+// - a sync's completion copies spec.trigger.manual AS IT IS THEN into
+//   status.lastManualSync (transitionToCleaningUp): so a value put back while
+//   the sync runs is recorded by it, and no further sync starts for it.
 import { parseGoDuration } from '../duration.ts'
 import type { KubeObject } from '../kubectl.ts'
 import { readMoverLogs, type MoverLogFacts } from '../volsync/mover-log.ts'
-import { RD, RS, type MoverStatus, type SyncStatus } from '../volsync/objects.ts'
+import { RD, RS, syncCondition, type MoverStatus, type SyncStatus } from '../volsync/objects.ts'
 import { gaveUpLog, type JobTrack } from './jobs.ts'
 
 /**
@@ -34,6 +45,16 @@ export const RESOURCE: Record<Purpose, string> = { snapshot: RS, unlock: RS, res
 
 /** A sync that keeps starting just before our trigger: give up after this many triggers. */
 export const MAX_TRIGGERS = 3
+
+/**
+ * How long VolSync may report an error (Synchronizing: reason Error) without
+ * a break before a wait gives up on it (--error-grace). VolSync sets Error
+ * for a moment on passing errors too; a missing PVC or Secret stays.
+ */
+export const ERROR_GRACE_MS = 120_000
+
+/** Tokens of this tool (lib/names.ts newToken): a leftover of one of its runs is recognised by this prefix. */
+export const OWN_TOKEN_PREFIX = 'volsync-ops-'
 
 /** A ReplicationSource or ReplicationDestination, as far as syncing goes. */
 export type Syncable = KubeObject & {
@@ -71,6 +92,10 @@ export type Failure =
   | { kind: 'mover-failed' }
   /** the mover Job of our sync reached its backoffLimit */
   | { kind: 'mover-gave-up'; job: JobTrack }
+  /** VolSync reported an error for the sync that was running before ours, for forMs without a break (nothing was triggered) */
+  | { kind: 'running-error'; message: string; forMs: number }
+  /** VolSync reported an error for our sync, for forMs without a break */
+  | { kind: 'sync-error'; message: string; forMs: number }
 
 export type Phase =
   /** not triggered: the object is paused (spec.paused) */
@@ -89,6 +114,38 @@ export type Phase =
   /** `triggered`: our token was set (the mover logs, if any, are in `logs`) */
   | { kind: 'failed'; failure: Failure; logs: string; triggered: boolean }
 
+/**
+ * What becomes of spec.trigger.manual when the run ends: the trigger is left
+ * as it was found.
+ */
+export type Afterwards =
+  /** a restore's ReplicationDestination: created with its trigger, nothing of ours to take back */
+  | { kind: 'none' }
+  /**
+   * there was no manual trigger (or a leftover of an earlier run of this tool
+   * beside a schedule): remove ours, so the schedule applies again, or, with
+   * no schedule, VolSync syncs continuously again as before
+   */
+  | { kind: 'remove'; schedule: string | null }
+  /**
+   * a manual trigger set on purpose (a parked source): put that value back
+   * while our sync runs, so that its completion records it and no further
+   * sync starts (VolSync syncs when manual != lastManualSync)
+   */
+  | { kind: 'put-back'; manual: string }
+
+/** VolSync's Synchronizing condition with reason Error, as seen without a break since `since` (ms). */
+export interface VolSyncError {
+  message: string
+  since: number
+}
+
+/** The value put back in spec.trigger.manual during the wait: while the sync that started at `since` ran. */
+export type PutBack =
+  | { kind: 'done'; since: string; lastSyncTime: string | null }
+  /** the patch did not apply (the clean-up at the end tries again from what the object then holds) */
+  | { kind: 'refused' }
+
 export interface SyncRun {
   purpose: Purpose
   /** RESOURCE[purpose] */
@@ -101,6 +158,8 @@ export interface SyncRun {
   schedule: string | null
   /** spec.trigger.manual before this run set its own */
   manualBefore: string | null
+  /** what becomes of spec.trigger.manual at the end */
+  afterwards: Afterwards
   /** the latest state seen */
   seen: Syncable
   /** how many tokens this run set */
@@ -111,20 +170,43 @@ export interface SyncRun {
    * (a new watch starts from the present and lifts the fence).
    */
   fence?: string
+  /** an error VolSync reports (Synchronizing: Error) now */
+  error?: VolSyncError
+  /** how long an error may last before the run fails on it */
+  errorGraceMs: number
+  /** for `put-back`: what became of putting the value back during the wait (since the last trigger) */
+  putBack?: PutBack
   phase: Phase
 }
+
+/** Why the trigger was left alone at the end (lib/sync/view.ts leftWords puts it in words). */
+export type LeftWhy =
+  | { kind: 'gone' }
+  /** spec.trigger.manual is not set: ours never landed, or someone else removed it */
+  | { kind: 'not-set' }
+  /** it still holds the value from before the run: ours never landed */
+  | { kind: 'still-before'; manual: string }
+  /** someone else set it */
+  | { kind: 'theirs'; manual: string }
+  /** ours, but the schedule the removal is guarded by changed */
+  | { kind: 'schedule-changed'; from: string; to: string | null }
+  /** ours, and our sync already recorded it: putting `manual` back now would start another sync */
+  | { kind: 'synced-first'; token: string; manual: string }
 
 /** What became of a run's manual trigger afterwards. */
 export type TriggerFate =
   /** never set by this run */
   | { kind: 'untouched' }
-  /** removed: the schedule applies again */
-  | { kind: 'removed' }
-  /** kept on purpose: the source has no schedule */
-  | { kind: 'kept'; token: string }
-  /** not removed: someone else changed it (reason says what) */
-  | { kind: 'left'; reason: string }
-  /** the removal failed; it is retried at exit, else the manual command is printed */
+  /** removed: the schedule applies again (or, with none, VolSync syncs continuously again) */
+  | { kind: 'removed'; schedule: string | null }
+  /**
+   * the value found is back. `synced`: put back while our sync ran, whose
+   * completion records it; else no sync of ours had started
+   */
+  | { kind: 'put-back'; manual: string; synced: boolean }
+  /** not touched at the end (why says why) */
+  | { kind: 'left'; why: LeftWhy }
+  /** the clean-up failed; it is retried at exit, else the manual command is printed */
   | { kind: 'pending'; error: string }
 
 /** How waiting ended when not every run settled. */
@@ -133,6 +215,9 @@ export type Stop = 'timeout' | 'interrupted' | 'lost-contact'
 export const isSettled = (p: Phase) => p.kind === 'skipped' || p.kind === 'succeeded' || p.kind === 'failed'
 
 export const allSettled = (runs: readonly SyncRun[]) => runs.every((r) => isSettled(r.phase))
+
+/** A token of this tool (lib/names.ts newToken). */
+export const isOwnToken = (manual: string) => manual.startsWith(OWN_TOKEN_PREFIX)
 
 // ---------------------------------------------------------------- start
 
@@ -143,7 +228,26 @@ export function triggerPatch(purpose: Purpose, token: string): Record<string, un
   return { spec }
 }
 
-export function startRun(purpose: Purpose, o: Syncable): SyncRun {
+/**
+ * What to do with spec.trigger.manual at the end, from the object as found.
+ * A value beside a schedule that this tool set (an earlier run that could not
+ * clean up) is a leftover: removed, so the schedule applies again. Any other
+ * value was set on purpose (a source without a schedule is triggered only
+ * this way; one with a schedule is parked): put back.
+ */
+export function afterwardsOf(purpose: Purpose, o: Syncable): Afterwards {
+  if (purpose === 'restore') return { kind: 'none' }
+  const schedule = o.spec.trigger?.schedule || null
+  const manual = o.spec.trigger?.manual
+  // an empty value is no manual trigger to VolSync (getTrigger: len > 0)
+  if (!manual || (schedule !== null && isOwnToken(manual))) return { kind: 'remove', schedule }
+  return { kind: 'put-back', manual }
+}
+
+/** Neither a schedule nor a manual trigger: VolSync syncs continuously. */
+export const syncsContinuously = (o: Syncable) => !o.spec.trigger?.schedule && !o.spec.trigger?.manual
+
+export function startRun(purpose: Purpose, o: Syncable, errorGraceMs = ERROR_GRACE_MS): SyncRun {
   const namespace = o.metadata.namespace ?? ''
   const name = o.metadata.name
   const run: SyncRun = {
@@ -154,8 +258,10 @@ export function startRun(purpose: Purpose, o: Syncable): SyncRun {
     ref: `${namespace}/${name}`,
     schedule: o.spec.trigger?.schedule || null,
     manualBefore: o.spec.trigger?.manual ?? null,
+    afterwards: afterwardsOf(purpose, o),
     seen: o,
     triggers: 0,
+    errorGraceMs,
     phase: { kind: 'skipped' },
   }
   if (o.spec.paused) return run
@@ -177,11 +283,15 @@ export function startRun(purpose: Purpose, o: Syncable): SyncRun {
  * Trigger now when no sync runs. A running sync is waited for, except by
  * unlock when its mover has failed: that sync is stuck (very likely on the
  * lock), and setting the unlock makes VolSync restart its mover with
- * `restic unlock` first.
+ * `restic unlock` first. A source that syncs continuously is always running
+ * a sync: it is triggered at once (the sync that runs is then followed as one
+ * that started before the trigger), or waiting for it to end would meet the
+ * next one.
  */
 function whenIdle(purpose: Purpose, o: Syncable, failures: FailureMemo): Phase {
   const since = o.status?.lastSyncStartTime
   if (!since) return { kind: 'ready' }
+  if (syncsContinuously(o)) return { kind: 'ready' }
   if (purpose === 'unlock' && o.status?.latestMoverStatus?.result === 'Failed') return { kind: 'ready' }
   return { kind: 'busy', since, failures }
 }
@@ -194,6 +304,7 @@ export function afterTrigger(run: SyncRun, token: string, response: Syncable): S
     seen: response,
     fence: response.metadata.resourceVersion,
     triggers: run.triggers + 1,
+    putBack: undefined,
     phase: {
       kind: 'syncing',
       token,
@@ -217,8 +328,35 @@ export function liftFence(run: SyncRun): SyncRun {
   return run.fence === undefined ? run : { ...run, fence: undefined }
 }
 
-/** The next state after seeing the object (`deleted`: a DELETED watch event). */
-export function observe(run: SyncRun, o: Syncable, deleted = false): SyncRun {
+/** The error VolSync reports on `o` now, folded into what the run knew (`now`: ms). */
+function noteError(run: SyncRun, o: Syncable, now: number): SyncRun {
+  const cond = syncCondition(o)
+  if (cond?.reason !== 'Error') return run.error ? { ...run, error: undefined } : run
+  const message = cond.message || 'no message'
+  if (run.error?.message === message) return run
+  return { ...run, error: { message, since: run.error?.since ?? now } }
+}
+
+/** When the error the run sees will have lasted its grace (ms), or undefined. */
+export function errorDeadline(run: SyncRun): number | undefined {
+  if (!run.error || (run.phase.kind !== 'busy' && run.phase.kind !== 'syncing')) return undefined
+  return run.error.since + run.errorGraceMs
+}
+
+/** Fails a waiting run whose error has lasted its grace at `now` (ms); else returns it as it is. */
+export function expireError(run: SyncRun, now: number): SyncRun {
+  const { phase, error } = run
+  if (!error || (phase.kind !== 'busy' && phase.kind !== 'syncing') || now - error.since < run.errorGraceMs) return run
+  const triggered = phase.kind === 'syncing'
+  const forMs = now - error.since
+  const failure: Failure = triggered
+    ? { kind: 'sync-error', message: error.message, forMs }
+    : { kind: 'running-error', message: error.message, forMs }
+  return { ...run, phase: { kind: 'failed', failure, logs: '', triggered } }
+}
+
+/** The next state after seeing the object at `now` (ms; `deleted`: a DELETED watch event). */
+export function observe(run: SyncRun, o: Syncable, now: number, deleted = false): SyncRun {
   const { phase, purpose } = run
   if (phase.kind !== 'busy' && phase.kind !== 'syncing') return run
   const triggered = phase.kind === 'syncing'
@@ -228,7 +366,7 @@ export function observe(run: SyncRun, o: Syncable, deleted = false): SyncRun {
     if (o.metadata.resourceVersion !== run.fence) return run
     run = { ...run, fence: undefined }
   }
-  run = { ...run, seen: o }
+  run = noteError({ ...run, seen: o }, o, now)
   const mover = o.status?.latestMoverStatus
   if (o.spec.paused) return fail({ kind: 'paused' })
 
@@ -237,10 +375,11 @@ export function observe(run: SyncRun, o: Syncable, deleted = false): SyncRun {
     if (purpose === 'unlock' && failure !== 'none') return { ...run, phase: { kind: 'ready' } }
     if (failure === 'fresh') return fail({ kind: 'running-failed' }, mover?.logs ?? '')
     if (!o.status?.lastSyncStartTime) return { ...run, phase: { kind: 'ready' } }
-    return { ...run, phase: { ...phase, failures: memo } }
+    return expireError({ ...run, phase: { ...phase, failures: memo } }, now)
   }
 
-  const done = completion(o, phase.token)
+  const putBack = run.putBack?.kind === 'done' ? run.putBack : undefined
+  const done = putBack ? completionAfter(o, putBack) : completion(o, phase.token)
   if (done) {
     if (phase.foreign) {
       if (run.triggers >= MAX_TRIGGERS) return fail({ kind: 'raced' })
@@ -255,12 +394,80 @@ export function observe(run: SyncRun, o: Syncable, deleted = false): SyncRun {
     return { ...run, phase: { kind: 'succeeded', token: phase.token, outcome: done } }
   }
   const manual = o.spec.trigger?.manual
-  if (manual !== phase.token) {
+  const expected = putBack && run.afterwards.kind === 'put-back' ? run.afterwards.manual : phase.token
+  if (manual !== expected) {
     return fail(manual === undefined ? { kind: 'trigger-removed' } : { kind: 'trigger-changed', manual })
   }
   const { memo, failure } = noteMover(phase.failures, mover)
   if (failure === 'fresh') return fail({ kind: 'mover-failed' }, mover?.logs ?? '')
-  return { ...run, phase: { ...phase, failures: memo } }
+  return expireError({ ...run, phase: { ...phase, failures: memo } }, now)
+}
+
+// ---------------------------------------------------------------- putting a parked source's trigger back
+
+/**
+ * Whether the value found in spec.trigger.manual is to be put back now: our
+ * sync runs (seen after our patch), so its completion will record that value
+ * and no further sync starts. Returns status.lastSyncStartTime of that sync
+ * (the put-back is guarded by it: it must still be running), else null.
+ */
+export function putBackDue(run: SyncRun): string | null {
+  const { phase } = run
+  if (run.afterwards.kind !== 'put-back' || phase.kind !== 'syncing' || phase.foreign) return null
+  if (run.putBack !== undefined || run.fence !== undefined) return null
+  if (run.seen.spec.trigger?.manual !== phase.token) return null
+  return run.seen.status?.lastSyncStartTime ?? null
+}
+
+/** Where a put-back stands: a sync runs (started at `running`), or none has started since our trigger. */
+export type PutBackGuard = { running: string } | { idle: { lastManualSync: string | null } }
+
+/**
+ * JSON patch that puts `manual` back in place of our `token`, only while the
+ * object is as the guard says: the sync that started at `running` still
+ * runs (its completion records `manual`), or no sync has started and
+ * status.lastManualSync is unchanged (so nothing of ours ever ran). A `test`
+ * with value null passes only where the field is absent (json-patch, as the
+ * API server applies it; status is part of the object a patch is tested on).
+ */
+export function putBackPatch(token: string, manual: string, guard: PutBackGuard): unknown[] {
+  const where =
+    'running' in guard
+      ? [{ op: 'test', path: '/status/lastSyncStartTime', value: guard.running }]
+      : [
+          { op: 'test', path: '/status/lastSyncStartTime', value: null },
+          { op: 'test', path: '/status/lastManualSync', value: guard.idle.lastManualSync },
+        ]
+  return [
+    { op: 'test', path: '/spec/trigger/manual', value: token },
+    ...where,
+    { op: 'replace', path: '/spec/trigger/manual', value: manual },
+  ]
+}
+
+/** The value was put back while the sync that started at `since` ran: follow that sync to its end by its lastSyncTime. */
+export function afterPutBack(run: SyncRun, since: string, response: Syncable): SyncRun {
+  return {
+    ...run,
+    seen: response,
+    fence: response.metadata.resourceVersion,
+    putBack: { kind: 'done', since, lastSyncTime: response.status?.lastSyncTime ?? null },
+  }
+}
+
+export function putBackRefused(run: SyncRun): SyncRun {
+  return { ...run, putBack: { kind: 'refused' } }
+}
+
+/**
+ * The outcome of the sync during which the value was put back, once it
+ * completed: status.lastSyncTime is written only when a sync completes
+ * (machine.go transitionToCleaningUp), so a new one means it did.
+ */
+export function completionAfter(o: Syncable, putBack: Extract<PutBack, { kind: 'done' }>): SyncOutcome | undefined {
+  const status = o.status ?? {}
+  if ((status.lastSyncTime ?? null) === putBack.lastSyncTime) return undefined
+  return outcomeOf(status)
 }
 
 // ---------------------------------------------------------------- mover Jobs
@@ -303,14 +510,6 @@ export function moverGaveUp(run: SyncRun, job: JobTrack, podLog: string): SyncRu
 // ---------------------------------------------------------------- afterwards
 
 /**
- * What to do with spec.trigger.manual afterwards. With a schedule: remove it
- * (guarded by `test` ops), or the schedule stays ignored. Without one: keep
- * our token, since removing it makes VolSync sync continuously and putting
- * back an older value starts another sync.
- */
-export const triggerAfterwards = (run: SyncRun): 'remove' | 'keep' => (run.schedule ? 'remove' : 'keep')
-
-/**
  * JSON patch that removes spec.trigger.manual only while it still holds our
  * token and, when `schedule` is given, only while that schedule is still set:
  * without a schedule, removing the manual trigger would make VolSync sync
@@ -322,6 +521,57 @@ export function removeTriggerPatch(token: string, schedule?: string): unknown[] 
     ...(schedule === undefined ? [] : [{ op: 'test', path: '/spec/trigger/schedule', value: schedule }]),
     { op: 'remove', path: '/spec/trigger/manual' },
   ]
+}
+
+/** What the clean-up of a run's trigger does, given the object as it is now. */
+export type CleanupPlan =
+  /** send this guarded patch; `fate` is what became of the trigger once it applied */
+  | { kind: 'patch'; patch: unknown[]; fate: TriggerFate }
+  /** nothing to send: the trigger already is as found, or it is left alone */
+  | { kind: 'settled'; fate: TriggerFate }
+
+/**
+ * The clean-up of the manual trigger, from the object as it is now (null:
+ * gone) and every token this run set or tried to set. Every patch is guarded
+ * (`test` ops), so it applies only to the state it was planned for; when it
+ * is refused, the object is read again and planned anew.
+ */
+export function cleanupPlan(run: SyncRun, now: Syncable | null, tokens: readonly string[]): CleanupPlan {
+  const { afterwards } = run
+  const left = (why: LeftWhy): CleanupPlan => ({ kind: 'settled', fate: { kind: 'left', why } })
+  if (afterwards.kind === 'none') return { kind: 'settled', fate: { kind: 'untouched' } }
+  if (now === null) return left({ kind: 'gone' })
+  const manual = now.spec.trigger?.manual
+  if (afterwards.kind === 'put-back' && manual === afterwards.manual) {
+    return { kind: 'settled', fate: { kind: 'put-back', manual, synced: run.putBack?.kind === 'done' } }
+  }
+  if (manual === undefined) return left({ kind: 'not-set' })
+  if (!tokens.includes(manual)) {
+    return left(manual === run.manualBefore ? { kind: 'still-before', manual } : { kind: 'theirs', manual })
+  }
+  if (afterwards.kind === 'remove') {
+    const { schedule } = afterwards
+    const current = now.spec.trigger?.schedule || null
+    if (schedule !== null && current !== schedule) return left({ kind: 'schedule-changed', from: schedule, to: current })
+    return { kind: 'patch', patch: removeTriggerPatch(manual, schedule ?? undefined), fate: { kind: 'removed', schedule } }
+  }
+  const status = now.status ?? {}
+  const fate: TriggerFate = { kind: 'put-back', manual: afterwards.manual, synced: Boolean(status.lastSyncStartTime) }
+  if (status.lastSyncStartTime) {
+    return { kind: 'patch', patch: putBackPatch(manual, afterwards.manual, { running: status.lastSyncStartTime }), fate }
+  }
+  if (status.lastManualSync === manual) return left({ kind: 'synced-first', token: manual, manual: afterwards.manual })
+  return {
+    kind: 'patch',
+    patch: putBackPatch(manual, afterwards.manual, { idle: { lastManualSync: status.lastManualSync ?? null } }),
+    fate,
+  }
+}
+
+/** The object as it presumably is after our last patch (set `token`): what the clean-up plans from before it reads anything. */
+export function presumed(seen: Syncable, token: string | undefined): Syncable {
+  if (token === undefined) return seen
+  return { ...seen, spec: { ...seen.spec, trigger: { ...seen.spec.trigger, manual: token } } }
 }
 
 // ---------------------------------------------------------------- the mover's record
@@ -364,6 +614,11 @@ export function noteMover(memo: FailureMemo, mover: MoverStatus | undefined): { 
 export function completion(o: Syncable, token: string): SyncOutcome | undefined {
   const status = o.status ?? {}
   if (status.lastManualSync !== token) return undefined
+  return outcomeOf(status)
+}
+
+/** The outcome VolSync recorded for the sync that completed last. */
+function outcomeOf(status: NonNullable<Syncable['status']>): SyncOutcome {
   const mover = status.latestMoverStatus
   return {
     result: mover?.result ?? null,

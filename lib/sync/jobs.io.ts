@@ -24,10 +24,18 @@ import {
 } from './jobs.ts'
 import { jobsUnavailableNote } from './view.ts'
 
-/** What the merged watch yields: a state of the awaited objects, news of a mover Job, or a note. */
-export type Followed<T> = { kind: 'object'; item: T } | { kind: 'job'; news: JobNews } | { kind: 'note'; text: string }
+/**
+ * What the merged watch yields: a state of the awaited objects, news of a
+ * mover Job, a note, or a tick (tick(): time to look again without news,
+ * e.g. an error that has now lasted its grace).
+ */
+export type Followed<T> =
+  | { kind: 'object'; item: T }
+  | { kind: 'job'; news: JobNews }
+  | { kind: 'note'; text: string }
+  | { kind: 'tick' }
 
-type JobItem = Extract<Followed<never>, { kind: 'job' | 'note' }>
+type JobItem = Extract<Followed<never>, { kind: 'job' | 'note' | 'tick' }>
 
 export class MoverJobs {
   private readonly kubectl: Kubectl
@@ -53,6 +61,11 @@ export class MoverJobs {
   /** A watch for waitFor: `objects` merged with the jobs watch. */
   watch<T>(objects: (signal: AbortSignal) => AsyncIterable<T>): (signal: AbortSignal) => AsyncIterable<Followed<T>> {
     return (signal) => this.merged(signal, objects)
+  }
+
+  /** Wakes the watch with a tick (works without a jobs watch too). */
+  tick(): void {
+    this.emit({ kind: 'tick' })
   }
 
   /** Stops the jobs watch (call when waiting ends). */

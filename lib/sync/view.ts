@@ -6,9 +6,10 @@
 import { kubectlHint, taskHint, type HintTarget } from '../hints.ts'
 import { formatAge, renderTable, type Cell, type Column, type Paint, type Table } from '../output.ts'
 import { readMoverLogs } from '../volsync/mover-log.ts'
-import { syncCondition } from '../volsync/objects.ts'
+import { RD, syncCondition } from '../volsync/objects.ts'
 import {
   removedLocks,
+  type LeftWhy,
   type Phase,
   type Purpose,
   type Stop,
@@ -32,6 +33,31 @@ const PAUSED = 'paused (spec.paused is true): no sync can run until it is unpaus
 const kindOf = (run: SyncRun) => (run.purpose === 'restore' ? 'ReplicationDestination' : 'ReplicationSource')
 
 const lastErrorLine = (logs: string) => readMoverLogs(logs).errorSummary
+
+// ---------------------------------------------------------------- --help
+
+/** How snapshot and unlock leave spec.trigger.manual: a paragraph of their --help. */
+export const TRIGGER_NOTES: readonly string[] = [
+  'Afterwards (also on failure, timeout and Ctrl-C) spec.trigger.manual is left as it was found, by JSON',
+  "patches whose test ops make each apply only to the state it was planned for (a value someone else set",
+  'meanwhile is left alone; a refused patch is recognised by reading the source again):',
+  '- schedule, no manual trigger: ours is removed; the schedule applies again.',
+  '- neither schedule nor manual trigger (VolSync then syncs continuously, one sync after the other): ours is',
+  '  removed, and continuous syncing resumes. Such a source is always syncing: it is triggered at once, and',
+  '  the sync that was running is waited for before ours.',
+  '- a manual trigger set on purpose (a parked source, or one without a schedule that is synced by hand): that',
+  '  value is put back while our sync runs, so that the sync records it and no further sync starts. A value',
+  '  this tool left beside a schedule (an earlier run that could not clean up) is removed instead.',
+  'When the clean-up cannot finish, the kubectl command that finishes it is printed.',
+]
+
+/** How the waits of snapshot, snapshot-all, unlock and restore treat VolSync's errors: a paragraph of their --help. */
+export const SYNC_ERROR_NOTES: readonly string[] = [
+  "VolSync's errors: a sync that cannot go on (source PVC or repository Secret missing, destination PVC gone)",
+  'shows in the condition Synchronizing with reason Error, and VolSync retries it for ever. Its message is',
+  'printed as it appears; once VolSync has reported an error for ERROR_GRACE (default 2m) without a break, the',
+  'wait stops with exit 1 and that message. A passing error (VolSync reports some for a moment) does not.',
+]
 
 // ---------------------------------------------------------------- why a run failed
 
@@ -67,31 +93,43 @@ export function failureReason(run: SyncRun, p: Failed, hints: HintTarget): strin
       return 'the mover failed (VolSync keeps retrying this sync until it succeeds; stopped waiting)'
     case 'mover-gave-up':
       return `the mover failed (${gaveUpWords(f.job)}; VolSync keeps retrying this sync with a new Job; stopped waiting)${where}`
+    case 'running-error':
+      return (
+        `the sync that was already running cannot go on: VolSync reports an error for ${formatAge(f.forMs)}: ${f.message} ` +
+        `(VolSync keeps retrying it); no ${run.purpose} was triggered`
+      )
+    case 'sync-error':
+      return (
+        `VolSync reports an error for ${formatAge(f.forMs)}: ${f.message} ` +
+        `(VolSync keeps retrying this sync; stopped waiting)`
+      )
   }
 }
 
-/** Why the guarded removal of our manual trigger did not apply, from the object as it is now (null: gone). */
-export function leftAloneReason(
-  now: Syncable | null,
-  tokens: readonly string[],
-  schedule: string,
-  manualBefore: string | null,
-): string {
-  if (now === null) return 'the ReplicationSource no longer exists'
-  const manual = now.spec.trigger?.manual
-  if (manual === undefined) {
-    return manualBefore === null
-      ? 'spec.trigger.manual is not set: ours was never set, or someone else removed it'
-      : 'spec.trigger.manual is already gone (removed by someone else)'
+/** Why the clean-up left the manual trigger alone, in words (`run`: its value before, its schedule). */
+export function leftWords(run: Pick<SyncRun, 'manualBefore' | 'resource'>, why: LeftWhy): string {
+  switch (why.kind) {
+    case 'gone':
+      return `the ${run.resource === RD ? 'ReplicationDestination' : 'ReplicationSource'} no longer exists`
+    case 'not-set':
+      return run.manualBefore === null
+        ? 'spec.trigger.manual is not set: ours was never set, or someone else removed it'
+        : 'spec.trigger.manual is already gone (removed by someone else)'
+    case 'still-before':
+      return 'spec.trigger.manual still holds its value from before this run: ours was never set'
+    case 'theirs':
+      return `spec.trigger.manual now holds ${JSON.stringify(why.manual)}, set by someone else: left as it is`
+    case 'schedule-changed':
+      return why.to
+        ? `the schedule changed (${JSON.stringify(why.from)} -> ${JSON.stringify(why.to)}) during the run: remove spec.trigger.manual by hand once you are sure`
+        : 'the schedule was removed during the run: without one, removing spec.trigger.manual would make VolSync sync continuously'
+    case 'synced-first':
+      return (
+        `our sync finished before ${JSON.stringify(why.manual)} could be put back, and putting it back now would start another ` +
+        `sync (VolSync syncs when spec.trigger.manual differs from status.lastManualSync): spec.trigger.manual stays ` +
+        `${JSON.stringify(why.token)}, which holds the source as parked as before`
+      )
   }
-  if (manual === manualBefore) return 'spec.trigger.manual still holds its value from before this run: ours was never set'
-  if (!tokens.includes(manual)) {
-    return `spec.trigger.manual now holds ${JSON.stringify(manual)}, set by someone else: left as it is`
-  }
-  const current = now.spec.trigger?.schedule
-  return current
-    ? `the schedule changed (${JSON.stringify(schedule)} -> ${JSON.stringify(current)}) during the run: remove spec.trigger.manual by hand once you are sure`
-    : 'the schedule was removed during the run: without one, removing spec.trigger.manual would make VolSync sync continuously'
 }
 
 // ---------------------------------------------------------------- mover Jobs
@@ -165,10 +203,12 @@ export function phaseText(run: SyncRun, hints: HintTarget): string {
       return `skipped: ${PAUSED}`
     case 'busy':
       // no age here: a progress line keeps its text until the next event
+      if (run.error) return `waiting for the running sync to end; VolSync reports an error: ${run.error.message}`
       return `waiting for the running sync to end${staleFailure(run)}`
     case 'ready':
       return 'triggering'
     case 'syncing': {
+      if (run.error) return `VolSync reports an error (it retries): ${run.error.message}`
       if (run.purpose === 'restore') return syncProgress(run.seen)
       if (p.foreign) return 'a sync that started just before our trigger is running; ours follows'
       const running = Boolean(run.seen.status?.lastSyncStartTime)
@@ -226,12 +266,22 @@ export function startNotes(run: SyncRun, now: Date): string[] {
         `(VolSync restarts its mover with \`restic unlock\` first)`,
     )
   }
-  // a manual trigger left set beside a schedule (a source without a schedule
-  // is meant to be triggered this way: nothing to say)
-  if (run.manualBefore !== null && run.schedule && p.kind !== 'skipped') {
+  if (p.kind === 'skipped') return notes
+  const a = run.afterwards
+  if (a.kind === 'remove' && run.manualBefore) {
     notes.push(
-      `${run.ref} had a manual trigger left set (${JSON.stringify(run.manualBefore)}), so its schedule was ` +
-        `being ignored; this run replaces it and removes it afterwards`,
+      `${run.ref} had a manual trigger of an earlier run of this tool left set (${JSON.stringify(run.manualBefore)}), so its ` +
+        `schedule was being ignored; this run replaces it and removes it afterwards`,
+    )
+  } else if (a.kind === 'remove' && a.schedule === null) {
+    notes.push(
+      `${run.ref} has neither a schedule nor a manual trigger: VolSync syncs it continuously. This run sets a manual ` +
+        `trigger (which holds that) and removes it afterwards, so continuous syncing resumes`,
+    )
+  } else if (a.kind === 'put-back') {
+    notes.push(
+      `${run.ref} has a manual trigger set (${JSON.stringify(a.manual)})${run.schedule ? ', so its schedule is ignored' : ''}: ` +
+        `this run puts it back while its own sync runs, so that the sync records it and no further sync starts`,
     )
   }
   return notes
@@ -266,11 +316,58 @@ export function foreignNote(run: SyncRun): string {
   )
 }
 
-export function keptNote(run: SyncRun, token: string): string {
-  return (
-    `${run.ref} has no schedule: spec.trigger.manual stays ${JSON.stringify(token)} on purpose ` +
-    `(removing it would make VolSync sync continuously; putting back an older value would start another sync)`
-  )
+/** Said when VolSync's error appears, changes or goes while waiting (empty: nothing new). */
+export function errorNote(before: SyncRun, after: SyncRun): string {
+  const b = before.error
+  const a = after.error
+  if (a && a.message !== b?.message) {
+    return (
+      `${after.ref}: VolSync reports ${b ? 'another' : 'an'} error: ${a.message} ` +
+      `(it retries; waiting stops if the error lasts ${formatAge(after.errorGraceMs)})`
+    )
+  }
+  if (b && !a && (after.phase.kind === 'busy' || after.phase.kind === 'syncing' || after.phase.kind === 'ready')) {
+    return `${after.ref}: VolSync no longer reports an error`
+  }
+  return ''
+}
+
+/** Said when the value found in spec.trigger.manual was put back while our sync runs. */
+export function putBackNote(run: SyncRun, manual: string): string {
+  return `${run.ref}: spec.trigger.manual is ${JSON.stringify(manual)} again (put back while our sync runs: its completion records it)`
+}
+
+/** Said when putting the value back during the wait did not apply. */
+export function putBackRefusedNote(run: SyncRun, manual: string, error: string): string {
+  return `${run.ref}: could not put ${JSON.stringify(manual)} back into spec.trigger.manual yet (${error}); tried again when waiting ends`
+}
+
+/** What the clean-up step of a run's trigger is called ("clean-up: <what>: removed"). */
+export function cleanupWhat(run: SyncRun): string {
+  const a = run.afterwards
+  if (a.kind === 'put-back') return `put back spec.trigger.manual ${JSON.stringify(a.manual)} of ${run.ref}`
+  if (a.kind === 'remove' && a.schedule === null) return `remove the manual trigger of ${run.ref} (it syncs continuously again)`
+  return `remove the manual trigger of ${run.ref} (its schedule applies again)`
+}
+
+/** What the clean-up did to the trigger, after "clean-up: <what>: ". */
+export function fateText(run: SyncRun, fate: TriggerFate): string {
+  switch (fate.kind) {
+    case 'removed':
+      return fate.schedule
+        ? `removed; scheduled backups resume (${fate.schedule})`
+        : 'removed; the source has no schedule: VolSync syncs it continuously again, as before'
+    case 'put-back':
+      return fate.synced
+        ? `put back while our sync ran: its completion records ${JSON.stringify(fate.manual)}, so no further sync starts`
+        : `put back; no sync of ours had started, so the source is as it was`
+    case 'left':
+      return `left alone: ${leftWords(run, fate.why)}`
+    case 'pending':
+      return `failed (${fate.error})`
+    case 'untouched':
+      return 'nothing to do'
+  }
 }
 
 // ---------------------------------------------------------------- outcomes
@@ -296,15 +393,33 @@ function failureWords(run: SyncRun, p: Failed, hints: HintTarget): string {
   return why ? `${reason}: ${why}` : reason
 }
 
-/** What the stop left behind, for one unsettled run. */
-function unsettledWords(p: Phase): string {
+/** Whether a sync of ours was running when waiting stopped (not one that started before our trigger). */
+const ourSyncRunning = (run: SyncRun) =>
+  run.phase.kind === 'syncing' && !run.phase.foreign && Boolean(run.seen.status?.lastSyncStartTime)
+
+/**
+ * What the stop left behind, for one unsettled run, as far as the object and
+ * the clean-up of its trigger show it: a sync that never started and whose
+ * trigger is gone again will not run; one that runs is completed by VolSync.
+ */
+function unsettledWords(run: SyncRun, fate: TriggerFate): string {
+  const p = run.phase
   switch (p.kind) {
     case 'busy':
       return 'the sync that was running did not end: not triggered'
     case 'ready':
       return 'not triggered'
-    case 'syncing':
-      return 'triggered, not finished: VolSync completes the sync on its own'
+    case 'syncing': {
+      const triggerGone = fate.kind === 'removed' || fate.kind === 'put-back'
+      if (ourSyncRunning(run)) return 'triggered, still syncing: VolSync completes the sync on its own'
+      if (p.foreign) {
+        return triggerGone
+          ? 'a sync that started before our trigger was running; ours never started and will not run'
+          : 'a sync that started before our trigger was running; ours had not started'
+      }
+      if (fate.kind === 'removed') return 'triggered, but VolSync never started the sync; trigger removed, so none will run'
+      return triggerGone ? 'triggered, but VolSync never started the sync' : 'triggered, but VolSync had not started the sync'
+    }
     default:
       return ''
   }
@@ -326,14 +441,14 @@ export interface SummaryRow {
   trigger: TriggerFate['kind']
 }
 
-function fateWords(fate: TriggerFate): string {
+function fateWords(run: SyncRun, fate: TriggerFate): string {
   switch (fate.kind) {
-    case 'kept':
-      return 'no schedule: trigger kept'
+    case 'put-back':
+      return `trigger put back (${JSON.stringify(fate.manual)})`
     case 'left':
-      return `trigger left: ${fate.reason}`
+      return `trigger left: ${leftWords(run, fate.why)}`
     case 'pending':
-      return 'trigger NOT removed (see below)'
+      return run.afterwards.kind === 'put-back' ? 'trigger NOT put back (see below)' : 'trigger NOT removed (see below)'
     default:
       return ''
   }
@@ -342,7 +457,7 @@ function fateWords(fate: TriggerFate): string {
 export function summaryRow(run: SyncRun, fate: TriggerFate, stop: Stop | undefined, hints: HintTarget): SummaryRow {
   const p = run.phase
   const base = { namespace: run.namespace, name: run.name, trigger: fate.kind }
-  const withFate = (message: string) => [message, fateWords(fate)].filter(Boolean).join('; ')
+  const withFate = (message: string) => [message, fateWords(run, fate)].filter(Boolean).join('; ')
   switch (p.kind) {
     case 'succeeded': {
       const facts = p.outcome.facts
@@ -387,7 +502,7 @@ export function summaryRow(run: SyncRun, fate: TriggerFate, stop: Stop | undefin
         durationSeconds: null,
         snapshot: null,
         emptySource: false,
-        message: withFate(unsettledWords(p)),
+        message: withFate(unsettledWords(run, fate)),
         ok: false,
       }
   }
@@ -546,13 +661,21 @@ export function unlockReport(run: SyncRun, hints: Hints): Report {
   return { ok: true, lines, warnings: [] }
 }
 
-/** The details under the error of a wait that stopped (timeout, lost contact) before the source settled. */
-export function stoppedDetails(run: SyncRun, hints: Hints): string {
+/**
+ * The details under the error of a wait that stopped (timeout, lost contact)
+ * before the source settled: what really happened to the sync and to the
+ * trigger, as the last state seen and the clean-up show it.
+ */
+export function stoppedDetails(run: SyncRun, fate: TriggerFate, hints: Hints): string {
   const p = run.phase
   const lines: string[] = []
   if (p.kind === 'busy') lines.push(`The sync that was already running did not end, so no ${run.purpose} was triggered.`)
-  if (p.kind === 'syncing') {
-    lines.push(`Our sync (token ${p.token}) had not finished when waiting stopped; VolSync completes it on its own.`)
+  if (p.kind === 'syncing') lines.push(syncingWhenStopped(run, p.token, fate))
+  if (run.error) {
+    lines.push(
+      `VolSync reports an error: ${run.error.message} ` +
+        `(it keeps retrying; look at the ${run.resource === RD ? 'ReplicationDestination' : 'ReplicationSource'} and what it names).`,
+    )
   }
   const mover = run.seen.status?.latestMoverStatus
   if (mover?.result === 'Failed') {
@@ -563,6 +686,39 @@ export function stoppedDetails(run: SyncRun, hints: Hints): string {
   }
   lines.push(...followUps(hints, mover?.logs ?? ''))
   return lines.join('\n')
+}
+
+function syncingWhenStopped(run: SyncRun, token: string, fate: TriggerFate): string {
+  const p = run.phase
+  const foreign = p.kind === 'syncing' && p.foreign
+  const after =
+    fate.kind === 'removed'
+      ? fate.schedule
+        ? ' Its trigger was removed: the schedule applies again.'
+        : ' Its trigger was removed: VolSync syncs the source continuously again.'
+      : fate.kind === 'put-back'
+        ? ` spec.trigger.manual is ${JSON.stringify(fate.manual)} again, as found.`
+        : fate.kind === 'pending'
+          ? ' Its trigger could not be cleaned up (see below).'
+          : fate.kind === 'left'
+            ? ` Its trigger was left alone: ${leftWords(run, fate.why)}.`
+            : ''
+  if (ourSyncRunning(run)) {
+    return `Our sync (token ${token}) was running when waiting stopped; VolSync completes it on its own.${after}`
+  }
+  if (foreign) {
+    return (
+      `A sync that started before our trigger (token ${token}) was still running when waiting stopped; ours had not started.` +
+      after
+    )
+  }
+  const never =
+    fate.kind === 'removed' || fate.kind === 'put-back' ? ' No sync ran for it, and none will: the trigger is gone again.' : ''
+  return (
+    `VolSync had not started the sync for our trigger (token ${token}) when waiting stopped (is its controller running?).` +
+    never +
+    after
+  )
 }
 
 // ---------------------------------------------------------------- a restore's sync

@@ -103,7 +103,12 @@ export function attentionReasons(rs: ReplicationSource, now: Date, target?: Task
   if (manual !== undefined && schedule) {
     reasons.push(`manual trigger left set (${JSON.stringify(manual)}): the schedule ${schedule} is ignored`)
   } else if (!schedule) {
-    reasons.push('no schedule: backups run only when triggered by hand')
+    // machine.go shouldSync: no trigger at all means one sync right after the other
+    reasons.push(
+      !manual
+        ? 'no schedule and no manual trigger: VolSync syncs continuously, one backup right after the other'
+        : `no schedule: backups run only when spec.trigger.manual changes (now ${JSON.stringify(manual)})`,
+    )
   }
   const next = status.nextSyncTime ? Date.parse(status.nextSyncTime) : NaN
   if (!Number.isNaN(next) && now.getTime() - next > OVERDUE_GRACE_MS) {

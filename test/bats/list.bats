@@ -55,7 +55,7 @@ plan_success() {
   stub kubectl \
     "$KW get pod $POD -n business --watch -o json : as_pod pod-list-running.json; exec sleep 30" \
     "$K $DELETE"
-  spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/list.ts" --kubeconfig "$KC" --cluster apps --app odoo
+  spawn_script list --kubeconfig "$KC" --cluster apps --app odoo
   interrupt_at "$KW get pod $POD -n business --watch -o json"
   unstub kubectl
   assert_equal "$status" 130
@@ -67,7 +67,7 @@ plan_success() {
   stub kubectl \
     "$KW get pod $POD -n business --watch -o json : as_pod pod-list-running.json; exec sleep 30" \
     "$K $DELETE; sleep 0.5"
-  spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/list.ts" --kubeconfig "$KC" --cluster apps --app odoo
+  spawn_script list --kubeconfig "$KC" --cluster apps --app odoo
   wait_for_call kubectl "$KW get pod $POD -n business --watch -o json"
   sleep 0.5
   # three signals 80 ms apart: one key press seen by the script, the

@@ -665,10 +665,11 @@ on_terminal() {
     "$K get $KS odoo -n flux-system -o json : cat \"\$RF/kustomization-odoo.json\"; touch \"\$STUB_DIR/read\""
   plan_writers
   # type Ctrl-C (the terminal turns it into SIGINT) once the plan is being printed
+  # (started as the Taskfile starts it: see spawn_script)
   run -130 bash -c '
     { for _ in {1..200}; do [[ -e $STUB_DIR/read ]] && break; sleep 0.1; done; sleep 1; printf "\003"; sleep 1; } |
       /usr/bin/script -qefc "$(printf "%q " "$@")" /dev/null' _ \
-    "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/restore.ts" --kubeconfig "$KC" --cluster apps --app odoo
+    node "$ROOT/bin/run.mjs" "$ROOT/scripts/restore.ts" --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_output --partial '[y/N]'
   assert_output --partial 'interrupted at the confirmation question'
@@ -706,7 +707,7 @@ on_terminal() {
 @test "with OUTPUT=json, Ctrl-C while waiting for the pods to stop prints ok false with pvcMayBePartial false, and exits 130" {
   plan_stuck_at_pods
   # job.out gets stdout alone
-  spawn_job bash -c 'cd "$ROOT" && exec node --import tsx scripts/restore.ts "${@:2}" 2>"$1"' _ "$TEST_DIR/job.err" \
+  spawn_job bash -c 'exec node "$ROOT/bin/run.mjs" "$ROOT/scripts/restore.ts" "${@:2}" 2>"$1"' _ "$TEST_DIR/job.err" \
     --kubeconfig "$KC" --cluster apps --app odoo --yes --output json
   interrupt_at "$KW get --raw /api/v1/namespaces/business/pods?watch=1*"
   unstub kubectl

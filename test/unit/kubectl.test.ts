@@ -1,5 +1,6 @@
 // The pure parts of the kubectl boundary: reading kubectl's stderr, and the
 // flags every call of a run carries. (Running kubectl is tested by bats.)
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { OperationError } from '../../lib/errors.ts'
 import { Kubectl, KubectlError, classifyFailure, stderrText } from '../../lib/kubectl.ts'
@@ -13,6 +14,10 @@ describe('classifyFailure', () => {
     ['Error from server (Forbidden): pods is forbidden: User "u" cannot list resource "pods"', 'forbidden'],
     ['Error from server (Conflict): Operation cannot be fulfilled on replicationsources.volsync.backube "x": the object has been modified', 'conflict'],
     ['The request is invalid: the server rejected our request due to an error in our request: testing value /spec/trigger/manual failed', 'conflict'],
+    // what kube-apiserver 1.35 answers to a JSON patch whose test op fails (recorded: test/fixtures/kubectl-patch-test-failed.stderr)
+    [readFileSync(new URL('../fixtures/kubectl-patch-test-failed.stderr', import.meta.url), 'utf8'), 'conflict'],
+    // a schema error is not a refused patch
+    ['The ReplicationSource "p-backup" is invalid: spec.trigger.manual: Invalid value: "integer": spec.trigger.manual in body must be of type string: "integer"', 'other'],
     ['Unable to connect to the server: dial tcp 10.0.0.1:6443: i/o timeout', 'unreachable'],
     ['The connection to the server localhost:8080 was refused - did you specify the right host or port?', 'unreachable'],
     ['error: unexpected EOF', 'unreachable'],

@@ -2,13 +2,16 @@
 #   stub <command> '<glob over args> : <bash answer>' ...   plan calls
 #   unstub <command>                                        verify them
 #   stub_calls <command>                                    print the calls made
+#   plan_error <message>                                    a plan that cannot be made: unstub fails
 
 stub() {
   local name=$1
   shift
-  mkdir -p "$STUB_DIR" "$STUB_BIN"
-  ln -sf "$HELPERS/stub-command" "$STUB_BIN/$name"
-  touch "$STUB_DIR/$name.plan"
+  if [[ ! -e $STUB_BIN/$name ]]; then
+    mkdir -p "$STUB_DIR" "$STUB_BIN"
+    ln -sf "$HELPERS/stub-command" "$STUB_BIN/$name"
+  fi
+  : >>"$STUB_DIR/$name.plan"
   local line
   for line in "$@"; do printf '%s\n' "$line" >>"$STUB_DIR/$name.plan"; done
 }
@@ -24,6 +27,10 @@ unstub() {
     errors+="planned calls of $name that did not happen:"$'\n'
     for line in "${missing[@]}"; do errors+="  ${line%% : *}"$'\n'; done
   fi
+  if [[ -s "$STUB_DIR/plan.errors" ]]; then
+    errors+="the test's plan is broken:"$'\n'
+    while IFS= read -r line; do errors+="  $line"$'\n'; done <"$STUB_DIR/plan.errors"
+  fi
   if [[ -s "$STUB_DIR/$name.unexpected" ]]; then
     errors+="unexpected calls of $name:"$'\n'
     while IFS= read -r line; do errors+="  $line"$'\n'; done <"$STUB_DIR/$name.unexpected"
@@ -36,4 +43,12 @@ unstub() {
 
 stub_calls() {
   cat "$STUB_DIR/$1.calls" 2>/dev/null || true
+}
+
+# plan_error MESSAGE: a plan helper could not build an answer (an unknown state,
+# say); it runs in a command substitution, so it cannot fail the test itself:
+# unstub does
+plan_error() {
+  mkdir -p "$STUB_DIR"
+  printf '%s\n' "$*" | tee -a "$STUB_DIR/plan.errors" >&2
 }

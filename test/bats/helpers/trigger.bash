@@ -4,10 +4,12 @@
 # A trigger patch's answer records the patch (record_patch "$@"); later
 # answers (the patch response, watch events) read the token it set. States
 # are fixture objects transformed with jq; the transformations below follow
-# what VolSync v0.16.0 writes (statemachine/machine.go, conditions.go):
+# what VolSync v0.16.0 writes (statemachine/machine.go, conditions.go).
+# Tests write their answers with the plan words at the end of this file:
 #
-#   stub kubectl "$K patch $RSR odoo-backup -n business --type merge -p * -o json : record_patch \"\$@\"; rs rs-odoo-item.json odoo-backup \"\$TRIGGERED\""
-#   stub kubectl "$KW get $RSR -n business --field-selector metadata.name=odoo-backup --output-watch-events --watch -o json : event MODIFIED rs-odoo-item.json odoo-backup \"\$DONE_OK\"; exec sleep 30"
+#   stub kubectl \
+#     "$TRIGGER : $(patched TRIGGERED)" \
+#     "$WATCH : $(watch_events SYNCING DONE_OK)"
 
 RSR=replicationsources.volsync.backube
 
@@ -29,9 +31,11 @@ record_patch() {
 token() {
   local name=$1 n=${2:-0}
   [[ -f $STUB_DIR/patches ]] || return 0
-  awk -F'\t' -v name="$name" '$1 == name && $2 ~ /"manual"/ { print $2 }' "$STUB_DIR/patches" |
-    if ((n > 0)); then sed -n "${n}p"; else tail -n 1; fi |
-    jq -r '.spec.trigger.manual // empty'
+  awk -F'\t' -v name="$name" -v n="$n" '
+    $1 == name && match($2, /"manual": *"[^"]*"/) {
+      t = substr($2, RSTART, RLENGTH); sub(/^"manual": *"/, "", t); sub(/"$/, "", t); tokens[++count] = t
+    }
+    END { if (count && n <= count) print tokens[(n > 0) ? n : count] }' "$STUB_DIR/patches"
 }
 
 # rs FIXTURE NAME [FILTER]: source NAME of a fixture (an item or a List),
@@ -39,7 +43,13 @@ token() {
 # last trigger of NAME), $t1 (its first), $now, and the mover logs $ok,
 # $empty, $unlock_ok, $locked, $badpassword, $livelock.
 rs() {
-  local file=$1 name=$2 filter=${3:-.}
+  rs_as . "$@"
+}
+
+# rs_as WRAP FIXTURE NAME [FILTER]: the same, then passed through the jq WRAP
+# (one jq for the whole answer: jq 1.6 takes 50 ms to start)
+rs_as() {
+  local wrap=$1 file=$2 name=$3 filter=${4:-.}
   render "$FIXTURES/$file" | jq -c \
     --arg name "$name" --arg token "$(token "$name")" --arg t1 "$(token "$name" 1)" \
     --arg now "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
@@ -49,16 +59,16 @@ rs() {
     --rawfile locked "$FIXTURES/mover-backup-locked.log" \
     --rawfile badpassword "$FIXTURES/mover-backup-badpassword.log" \
     --rawfile livelock "$FIXTURES/mover-unlock-live-lock.log" \
-    "(if .items then .items[] else . end) | select(.metadata.name == \$name) | $filter"
+    "(if .items then .items[] else . end) | select(.metadata.name == \$name) | ($filter) | $wrap"
 }
 
 # event TYPE FIXTURE NAME [FILTER]: a watch event (--output-watch-events) carrying that state
 event() {
   local type=$1
   shift
-  rs "$@" | jq -c --arg type "$type" '{type: $type, object: .}'
+  rs_as "{type: \"$type\", object: .}" "$@"
 }
-export -f record_patch token rs event
+export -f record_patch token rs rs_as event
 
 # --- states (jq filters); each bumps resourceVersion as every write does
 
@@ -101,9 +111,38 @@ removal() { # removal NAME NAMESPACE
   printf '%s' "$K patch $RSR $1 -n $2 --type json -p \\[{\"op\":\"test\",\"path\":\"/spec/trigger/manual\",\"value\":\"volsync-ops-*\"},{\"op\":\"test\",\"path\":\"/spec/trigger/schedule\",\"value\":\"0 \*/8 \* \* \*\"},{\"op\":\"remove\",\"path\":\"/spec/trigger/manual\"}\\] -o json"
 }
 
+# the guarded removal of the trigger of a source without a schedule (it syncs continuously again)
+removal_continuous() { # removal_continuous NAME NAMESPACE
+  printf '%s' "$K patch $RSR $1 -n $2 --type json -p \\[{\"op\":\"test\",\"path\":\"/spec/trigger/manual\",\"value\":\"volsync-ops-*\"},{\"op\":\"remove\",\"path\":\"/spec/trigger/manual\"}\\] -o json"
+}
+
+# putting VALUE back into spec.trigger.manual of a parked source while our sync runs (guarded by that sync's start)
+put_back() { # put_back NAME NAMESPACE VALUE
+  printf '%s' "$K patch $RSR $1 -n $2 --type json -p \\[{\"op\":\"test\",\"path\":\"/spec/trigger/manual\",\"value\":\"volsync-ops-*\"},{\"op\":\"test\",\"path\":\"/status/lastSyncStartTime\",\"value\":\"*\"},{\"op\":\"replace\",\"path\":\"/spec/trigger/manual\",\"value\":\"$3\"}\\] -o json"
+}
+
+# putting VALUE back when no sync of ours started (guarded: nothing runs, lastManualSync still LAST)
+put_back_idle() { # put_back_idle NAME NAMESPACE VALUE LAST
+  printf '%s' "$K patch $RSR $1 -n $2 --type json -p \\[{\"op\":\"test\",\"path\":\"/spec/trigger/manual\",\"value\":\"volsync-ops-*\"},{\"op\":\"test\",\"path\":\"/status/lastSyncStartTime\",\"value\":null},{\"op\":\"test\",\"path\":\"/status/lastManualSync\",\"value\":\"$4\"},{\"op\":\"replace\",\"path\":\"/spec/trigger/manual\",\"value\":\"$3\"}\\] -o json"
+}
+
+# VolSync cannot go on with the sync (machine.go setConditionError): the
+# Synchronizing condition False, reason Error, the error as its message (the
+# message seen on the e2e tier for a source whose PVC does not exist); the sync
+# stays "running" (lastSyncStartTime set) and is retried
+NO_PVC='.metadata.resourceVersion = "600008" | .status.lastSyncStartTime = $now | del(.status.nextSyncTime)
+  | .status.conditions = [{lastTransitionTime: $now, message: "PersistentVolumeClaim \"odoo-data\" not found", reason: "Error", status: "False", type: "Synchronizing"}]'
+export NO_PVC
+
+# REFUSED: the answer of kube-apiserver 1.35 to a JSON patch whose test op fails
+# (HTTP 422, reason Invalid, no detail), as kubectl prints it; recorded on the
+# e2e tier by test/e2e/record-fixtures.sh (the Status: recorded/patch-test-failed.json)
+REFUSED='cat "$FIXTURES/kubectl-patch-test-failed.stderr" >&2; exit 1'
+export REFUSED
+
 # rs_list FIXTURE NAME [FILTER]: the answer to the discovery read (a List of that one source)
 rs_list() {
-  rs "$@" | jq -c '{apiVersion: "v1", kind: "List", metadata: {resourceVersion: ""}, items: [.]}'
+  rs_as '{apiVersion: "v1", kind: "List", metadata: {resourceVersion: ""}, items: [.]}' "$@"
 }
 
 # wait_patch NAME [N]: in a watch answer, wait (up to 10 s) until source NAME got its Nth trigger patch
@@ -153,8 +192,7 @@ job_uid() {
 # (or its pods) for source NAME of an RS fixture: names, namespace, owner uid, Job uid
 for_source() {
   local owner ns
-  owner=$(rs "$1" "$2" '.metadata.uid' | jq -r .)
-  ns=$(rs "$1" "$2" '.metadata.namespace' | jq -r .)
+  read -r owner ns < <(rs "$1" "$2" '"\(.metadata.uid) \(.metadata.namespace)"' | jq -r .)
   printf '%s' "walk(if type == \"string\" then
       gsub(\"odoo-backup\"; \"$2\") | gsub(\"7f0c2d4e-5b1a-4c3e-9d8f-0a1b2c3d4e51\"; \"$owner\")
       | gsub(\"b7e1c9a2-3f4d-4e5a-8b6c-7d8e9f0a1b2c\"; \"${3:-$(job_uid "$2")}\") | if . == \"business\" then \"$ns\" else . end
@@ -180,30 +218,36 @@ job_event() {
         failed: 9, ready: 0, startTime: .status.startTime, terminating: 0, uncountedTerminatedPods: {}}
       | .metadata.resourceVersion = "600299"' ;;
   esac
-  render "$FIXTURES/job-mover-src.json" |
-    jq -c --arg type "$type" --arg now "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(for_source "$fixture" "$name" "$uid") | {type: \$type, object: ($filter)}"
+  render "$(job_fixture job-mover-src.json "$fixture" "$name" "$uid")" |
+    jq -c --arg type "$type" --arg now "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "{type: \$type, object: ($filter)}"
 }
 
 # job_pods FIXTURE NAME [JOB_UID]: the failed pods of that Job (a List)
 job_pods() {
-  render "$FIXTURES/job-mover-src-pods.json" | jq -c "$(for_source "$@")"
-}
-# retried_attempts FIXTURE NAME: stub answer text for attempts 1..7 of source
-# NAME's mover Job failing, each followed by the next attempt running
-# (the 8th failure, at backoffLimit, is for the test to add)
-retried_attempts() {
-  local n
-  for n in 1 2 3 4 5 6 7; do
-    printf 'job_event MODIFIED %s %s failed:%s; job_event MODIFIED %s %s running:%s; ' "$1" "$2" "$n" "$1" "$2" "$n"
-  done
+  render "$(job_fixture job-mover-src-pods.json "$@")" | jq -c .
 }
 
-export -f jobs_watch job_uid for_source job_event job_pods
+# job_fixture FILE FIXTURE NAME [JOB_UID]: the path of the Job fixture FILE
+# rewritten (for_source) for source NAME of the RS FIXTURE, made once per test
+# (the rewrite walks every string of the Job: most of an event's cost); the
+# @NOW@ times are still to be rendered
+job_fixture() {
+  local file=$1 fixture=$2 name=$3 uid=${4:-}
+  local out="$STUB_DIR/${file%.json}.${fixture%.json}.$name.${uid:-job}.json"
+  if [[ ! -f $out ]]; then
+    # made beside, then renamed: an answer running at the same time never reads half a file
+    local tmp="$out.$BASHPID.tmp"
+    jq "$(for_source "$fixture" "$name" "$uid")" "$FIXTURES/$file" >"$tmp" && mv "$tmp" "$out"
+  fi
+  printf '%s' "$out"
+}
+export -f jobs_watch job_uid for_source job_event job_pods job_fixture
 
-# attempt_reads FIXTURE NAME LOG [N]: the calls that read the log of N (default 1)
-# failed attempts of that source's Job: its pods, then the newest failed one's log
+# attempt_reads NAME LOG [N]: the calls that read the log of N (default 1)
+# failed attempts of the Job of source NAME (of the use_source fixture): its
+# pods, then the newest failed one's log
 attempt_reads() {
-  local fixture=$1 name=$2 log=$3 n=${4:-1} ns uid i
+  local fixture=$SOURCE_FIXTURE name=$1 log=$2 n=${3:-1} ns uid i
   ns=$(rs "$fixture" "$name" '.metadata.namespace' | jq -r .)
   uid=$(job_uid "$name")
   for ((i = 0; i < n; i++)); do
@@ -213,11 +257,11 @@ attempt_reads() {
   done
 }
 
-# gone_reads FIXTURE NAME: the pods read when VolSync has deleted the Job (its pods are gone)
+# gone_reads NAME: the pods read when VolSync has deleted the Job of source NAME (its pods are gone)
 gone_reads() {
   local ns
-  ns=$(rs "$1" "$2" '.metadata.namespace' | jq -r .)
-  stub kubectl "$K get pods -n $ns --selector batch.kubernetes.io/controller-uid=$(job_uid "$2") -o json : cat \"\$FIXTURES/empty-list.json\""
+  ns=$(rs "$SOURCE_FIXTURE" "$1" '.metadata.namespace' | jq -r .)
+  stub kubectl "$K get pods -n $ns --selector batch.kubernetes.io/controller-uid=$(job_uid "$1") -o json : cat \"\$FIXTURES/empty-list.json\""
 }
 
 # mark NAME / wait_mark NAME: in watch answers, one stream waits (up to 10 s) for a point of another
@@ -242,3 +286,183 @@ wait_reads() {
   return 1
 }
 export -f mark wait_mark wait_reads
+
+# --- plans in words: answers built from named states
+#
+# A plan line is "GLOB : ANSWER" (helpers/stub.bash). These functions print
+# the ANSWER for the usual calls of a trigger command, so that a test reads
+# plan, run, assert:
+#
+#   use_source rs-odoo-item.json odoo-backup        # in setup: the fixture, the source
+#   stub kubectl \
+#     "$FIND : $(listed BUSY)" \
+#     "$WATCH : $(watch_events BUSY ENDED after-patch TRIGGERED DONE_OK)" \
+#     "$NO_JOBS" \
+#     "$TRIGGER : $(patched ENDED+TRIGGERED)" \
+#     "$REMOVE : $(source_in UNTRIGGERED)"
+#
+# STATE: the name of a shell variable that holds a jq filter (the states above,
+# the ones below, or a test's own `local STALE='.metadata.resourceVersion = "600000b"'`);
+# STATE+STATE applies them in order. [NAME=]STATE: the source NAME of the
+# fixture in that state (default: the source of use_source). Names are looked up
+# when the plan is made; an unknown one fails the test at unstub.
+
+# the source as recorded in the fixture; without its manual trigger; without a schedule; paused
+RECORDED='.'
+UNTRIGGERED='del(.spec.trigger.manual)'
+NO_SCHEDULE='del(.spec.trigger.schedule)'
+PAUSED='.spec.paused = true'
+
+# use_source FIXTURE [NAME]: the RS fixture of this file's plans, and the source a STATE without NAME= means
+use_source() {
+  SOURCE_FIXTURE=$1
+  SOURCE=${2:-}
+}
+
+# source_state [NAME=]STATE[+STATE...]: prints "NAME<TAB>jq filter"
+source_state() {
+  local spec=$1 name=$SOURCE states=$1 state filter=''
+  if [[ $spec == *=* ]]; then
+    name=${spec%%=*}
+    states=${spec#*=}
+  fi
+  [[ -n $name ]] || { plan_error "no source for '$spec': name it (NAME=STATE) or call use_source FIXTURE NAME"; return 1; }
+  local -a parts
+  IFS=+ read -ra parts <<<"$states"
+  ((${#parts[@]})) || parts=(RECORDED)
+  for state in "${parts[@]}"; do
+    if [[ ! $state =~ ^[A-Z][A-Z0-9_]*$ || ! -v $state ]]; then
+      plan_error "no state named '$state' (in '$spec')"
+      return 1
+    fi
+    filter+="${filter:+ | }(${!state})"
+  done
+  printf '%s\t%s' "$name" "$filter"
+}
+
+# the answer that stands for a plan that could not be made (the test fails at unstub)
+broken_answer() {
+  printf 'echo %q >&2; exit 1' "the test's plan is broken: see unstub"
+}
+
+# listed [[NAME=]STATE]: the discovery read: a List of that one source
+listed() {
+  local s
+  s=$(source_state "${1:-RECORDED}") || { broken_answer; return; }
+  printf 'rs_list %q %q %q' "$SOURCE_FIXTURE" "${s%%$'\t'*}" "${s#*$'\t'}"
+}
+
+# source_in [NAME=]STATE: the source as one object (a read, or a patch's response)
+source_in() {
+  local s
+  s=$(source_state "$1") || { broken_answer; return; }
+  printf 'rs %q %q %q' "$SOURCE_FIXTURE" "${s%%$'\t'*}" "${s#*$'\t'}"
+}
+
+# patched [sleep:S] [[NAME=]STATE]: the trigger patch: recorded (the token for
+# later answers), then (after S seconds) the response: the source in STATE (default TRIGGERED)
+patched() {
+  local delay=''
+  if [[ ${1:-} == sleep:* ]]; then
+    delay="sleep ${1#sleep:}; "
+    shift
+  fi
+  printf 'record_patch "$@"; %s%s' "$delay" "$(source_in "${1:-TRIGGERED}")"
+}
+
+# watch_events STEP...: what a watch prints, step by step; then it stays open
+# (until the run ends it), or, with the last step `end`, the server ends it.
+#   [TYPE] [NAME=]STATE       an event (TYPE: MODIFIED unless ADDED or DELETED
+#                             stands before it) with the source in STATE
+#   after-patch[:NAME][:N]    wait until the Nth (default 1st) trigger patch
+#                             of the source has landed
+#   mark:M                    mark the point M, which another watch waits for
+#   after-mark:M              wait until another watch marked M
+#   after-reads:N             wait until N pod logs were read
+#   sleep:S                   give the run S seconds to take in what came before
+watch_events() {
+  steps rs_event "$@"
+}
+
+# job_events STEP...: the same for the mover Jobs watch. A state is one of
+# job_event's (running, running:N, failed:N, exhausted), optionally @JOB_UID;
+# retried:N stands for attempts 1..N failing, each followed by the next running.
+job_events() {
+  steps job_step "$@"
+}
+
+# rs_event TYPE [NAME=]STATE: one event of the sources watch
+rs_event() {
+  local s
+  s=$(source_state "$2") || return 1
+  printf 'event %s %q %q %q' "$1" "$SOURCE_FIXTURE" "${s%%$'\t'*}" "${s#*$'\t'}"
+}
+
+# job_step TYPE [NAME=]STATE[@UID]: one event (or, for retried:N, several) of the jobs watch
+job_step() {
+  local type=$1 spec=$2 name=$SOURCE state uid='' n
+  if [[ $spec == *=* ]]; then
+    name=${spec%%=*}
+    spec=${spec#*=}
+  fi
+  if [[ $spec == *@* ]]; then
+    uid=${spec#*@}
+    spec=${spec%%@*}
+  fi
+  [[ -n $name ]] || { plan_error "no source for job state '$2'"; return 1; }
+  case $spec in
+    retried:*)
+      local out=''
+      for ((n = 1; n <= ${spec#retried:}; n++)); do
+        out+="job_event MODIFIED $SOURCE_FIXTURE $name failed:$n${uid:+ $uid}; job_event MODIFIED $SOURCE_FIXTURE $name running:$n${uid:+ $uid}; "
+      done
+      printf '%s' "${out%; }"
+      ;;
+    running | running:[0-9]* | failed:[0-9]* | exhausted)
+      printf 'job_event %s %q %q %s%s' "$type" "$SOURCE_FIXTURE" "$name" "$spec" "${uid:+ $uid}"
+      ;;
+    *)
+      plan_error "no job state '$spec' (running, running:N, failed:N, exhausted, retried:N)"
+      return 1
+      ;;
+  esac
+}
+
+# steps EVENT_FUNCTION STEP...: the answer text of a watch (see watch_events)
+steps() {
+  local event=$1 type=MODIFIED step out='' open=true e name n rest
+  shift
+  for step in "$@"; do
+    case $step in
+      ADDED | MODIFIED | DELETED)
+        type=$step
+        continue
+        ;;
+      end) open=false ;;
+      after-patch | after-patch:*)
+        rest=${step#after-patch}
+        rest=${rest#:}
+        name=$SOURCE
+        n=1
+        if [[ $rest =~ ^[0-9]+$ ]]; then
+          n=$rest
+        elif [[ -n $rest ]]; then
+          name=${rest%%:*}
+          [[ $rest == *:* ]] && n=${rest#*:}
+        fi
+        out+="wait_patch $name $n; "
+        ;;
+      mark:*) out+="mark ${step#mark:}; " ;;
+      after-mark:*) out+="wait_mark ${step#after-mark:}; " ;;
+      after-reads:*) out+="wait_reads ${step#after-reads:}; " ;;
+      sleep:*) out+="sleep ${step#sleep:}; " ;;
+      *)
+        e=$("$event" "$type" "$step") || { broken_answer; return; }
+        out+="$e; "
+        type=MODIFIED
+        ;;
+    esac
+  done
+  if $open; then out+='exec sleep 30'; else out=${out%; }; fi
+  printf '%s' "${out:-:}"
+}

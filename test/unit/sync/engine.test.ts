@@ -14,7 +14,18 @@ import {
   removeTriggerPatch,
   removedLocks,
   startRun,
-  triggerAfterwards,
+  afterwardsOf,
+  afterPutBack,
+  cleanupPlan,
+  errorDeadline,
+  expireError,
+  presumed,
+  putBackDue,
+  putBackPatch,
+  putBackRefused,
+  ERROR_GRACE_MS,
+  type Afterwards,
+  type CleanupPlan,
   triggerPatch,
   triggerRefused,
   whoseMover,
@@ -32,6 +43,7 @@ const BADPASS: MoverStatus = { result: 'Failed', logs: 'ERROR: failure connectin
 const LOCKED_AGAIN: MoverStatus = { result: 'Failed', logs: 'unable to create lock in backend: repository is already locked by PID 31' }
 const OK: MoverStatus = { result: 'Successful', logs: 'snapshot 1a2b3c4d saved' }
 const NOW = '2026-11-26T04:00:00Z'
+const T0 = Date.parse(NOW)
 
 /** A ReplicationSource as the API returns it; `s` overrides spec/status fields. */
 function rs(
@@ -44,6 +56,11 @@ function rs(
     lastManualSync?: string
     mover?: MoverStatus
     lastUnlocked?: string
+    /** lastSyncStartTime (running: true sets NOW) */
+    since?: string
+    lastSyncTime?: string
+    /** the Synchronizing condition: reason Error with this message */
+    error?: string
   } = {},
 ): ReplicationSource {
   const trigger: { schedule?: string; manual?: string } = {}
@@ -55,8 +72,9 @@ function rs(
     metadata: { name: 'odoo-backup', namespace: 'business', resourceVersion: s.rv ?? '100' },
     spec: { sourcePVC: 'odoo-data', trigger, ...(s.paused ? { paused: true } : {}), restic: { repository: 'volsync-r2-secret' } },
     status: {
-      lastSyncTime: '2026-11-26T02:00:00Z',
-      ...(s.running ? { lastSyncStartTime: NOW } : {}),
+      lastSyncTime: s.lastSyncTime ?? '2026-11-26T02:00:00Z',
+      ...(s.running || s.since ? { lastSyncStartTime: s.since ?? NOW } : {}),
+      ...(s.error ? { conditions: [{ type: 'Synchronizing', status: 'False', reason: 'Error', message: s.error }] } : {}),
       ...(s.lastManualSync ? { lastManualSync: s.lastManualSync } : {}),
       lastSyncDuration: '1m3s',
       latestMoverStatus: s.mover ?? OK,
@@ -86,7 +104,7 @@ function play(purpose: Purpose, start: Syncable, response: Syncable | null, seen
   }
   run = liftFence(run)
   for (const o of seen) {
-    run = observe(run, o)
+    run = observe(run, o, T0)
     phases.push(run.phase.kind)
   }
   return { run, phases }
@@ -133,6 +151,13 @@ describe('startRun', () => {
     expect(startRun('snapshot', rs({ schedule: null })).schedule).toBeNull()
   })
 
+  it('a source that syncs continuously (no schedule, no manual trigger) is triggered at once, though a sync runs', () => {
+    expect(startRun('snapshot', rs({ schedule: null, running: true })).phase.kind).toBe('ready')
+    expect(startRun('unlock', rs({ schedule: null, running: true })).phase.kind).toBe('ready')
+    // parked without a schedule: a running sync is one somebody asked for: waited for
+    expect(startRun('snapshot', rs({ schedule: null, manual: 'theirs', running: true })).phase.kind).toBe('busy')
+  })
+
   it('follows ReplicationSources for snapshot and unlock, ReplicationDestinations for restore', () => {
     expect(startRun('snapshot', rs()).resource).toBe('replicationsources.volsync.backube')
     expect(startRun('unlock', rs()).resource).toBe('replicationsources.volsync.backube')
@@ -143,7 +168,7 @@ describe('startRun', () => {
     const run = startRun('restore', rd())
     expect(run).toMatchObject({ ref: 'business/odoo-restore-20261126040000', schedule: null, triggers: 0 })
     expect(run.phase).toMatchObject({ kind: 'syncing', token: 'restore-tok', foreign: false })
-    expect(triggerAfterwards(run)).toBe('keep')
+    expect(run.afterwards).toEqual({ kind: 'none' })
     const bare = rd()
     delete bare.spec.trigger
     expect(startRun('restore', bare).phase).toEqual({ kind: 'failed', failure: { kind: 'trigger-removed' }, logs: '', triggered: false })
@@ -284,7 +309,7 @@ describe('observe: snapshot', () => {
     for (let i = 1; i <= MAX_TRIGGERS; i++) {
       expect(run.phase.kind).toBe('ready')
       run = liftFence(afterTrigger(run, `tok${i}`, rs({ manual: `tok${i}`, running: true })))
-      run = observe(run, rs({ manual: `tok${i}`, lastManualSync: `tok${i}`, rv: `${i}` }))
+      run = observe(run, rs({ manual: `tok${i}`, lastManualSync: `tok${i}`, rv: `${i}` }), T0)
     }
     expect(run.phase).toMatchObject({ kind: 'failed', failure: { kind: 'raced' } })
     expect(run.triggers).toBe(MAX_TRIGGERS)
@@ -295,12 +320,12 @@ describe('observe: the fence against events older than our patch', () => {
   it('ignores events until the one of our patch, then reads them', () => {
     let run = afterTrigger(startRun('snapshot', rs()), 'tok1', rs({ manual: 'tok1', rv: '101' }))
     // queued before our patch: the old trigger; would read as "removed by someone else"
-    run = observe(run, rs({ rv: '100' }))
+    run = observe(run, rs({ rv: '100' }), T0)
     expect(run.phase.kind).toBe('syncing')
     expect(run.fence).toBe('101')
-    run = observe(run, rs({ manual: 'tok1', rv: '101' }))
+    run = observe(run, rs({ manual: 'tok1', rv: '101' }), T0)
     expect(run.fence).toBeUndefined()
-    run = observe(run, rs({ rv: '102' }))
+    run = observe(run, rs({ rv: '102' }), T0)
     expect(run.phase.kind).toBe('failed')
   })
 
@@ -313,7 +338,7 @@ describe('observe: the fence against events older than our patch', () => {
 
   it('a deletion is never fenced off', () => {
     const run = afterTrigger(startRun('snapshot', rs()), 'tok1', rs({ manual: 'tok1', rv: '101' }))
-    expect(observe(run, rs({ rv: '109' }), true).phase).toMatchObject({
+    expect(observe(run, rs({ rv: '109' }), T0, true).phase).toMatchObject({
       kind: 'failed',
       failure: { kind: 'deleted' },
       triggered: true,
@@ -394,14 +419,14 @@ describe('observe: restore (a ReplicationDestination created with its trigger)',
   it.each(cases)('$name', ({ baseline, steps, failure }) => {
     let run = startRun('restore', rd(baseline ? { latestMoverStatus: baseline } : {}))
     for (const step of steps) {
-      run = observe(run, rd(step.status))
+      run = observe(run, rd(step.status), T0)
       expect(run.phase.kind).toBe(step.phase)
     }
     if (failure) expect(run.phase).toMatchObject({ failure, logs: run.seen.status?.latestMoverStatus?.logs, triggered: true })
   })
 
   it('the destination deleted while waiting ends the wait', () => {
-    expect(observe(startRun('restore', rd()), rd(), true).phase).toMatchObject({ kind: 'failed', failure: { kind: 'deleted' } })
+    expect(observe(startRun('restore', rd()), rd(), T0, true).phase).toMatchObject({ kind: 'failed', failure: { kind: 'deleted' } })
   })
 })
 
@@ -480,7 +505,7 @@ describe('moverGaveUp: the mover Job of the awaited sync reached its backoffLimi
   it('unlock: the running sync it waits for failed: it waits for VolSync\'s record, which lets it join', () => {
     const run = runIn('unlock', 'busy', rs({ running: true, mover: OK }))
     expect(moverGaveUp(run, JOB, POD_LOG)).toBe(run)
-    expect(observe(run, rs({ running: true, mover: LOCKED })).phase.kind).toBe('ready')
+    expect(observe(run, rs({ running: true, mover: LOCKED }), T0).phase.kind).toBe('ready')
   })
 
   it('changes nothing once a run has settled or before it waits', () => {
@@ -513,9 +538,9 @@ describe('whoseMover: whose mover a Job runs, for the run that waits', () => {
 describe('settled phases', () => {
   it('do not change any more', () => {
     const done = play('snapshot', rs(), rs({ manual: 'tok1' }), [rs({ manual: 'tok1', lastManualSync: 'tok1', rv: '3' })]).run
-    expect(observe(done, rs({ rv: '9' }), true)).toBe(done)
+    expect(observe(done, rs({ rv: '9' }), T0, true)).toBe(done)
     const skipped = startRun('snapshot', rs({ paused: true }))
-    expect(observe(skipped, rs())).toBe(skipped)
+    expect(observe(skipped, rs(), T0)).toBe(skipped)
   })
 
   it('isSettled / allSettled', () => {
@@ -526,11 +551,32 @@ describe('settled phases', () => {
   })
 })
 
-describe('afterwards', () => {
-  it('removes the trigger of a scheduled source and keeps it on one without a schedule', () => {
-    expect(triggerAfterwards(startRun('snapshot', rs()))).toBe('remove')
-    expect(triggerAfterwards(startRun('snapshot', rs({ schedule: null })))).toBe('keep')
-    expect(triggerAfterwards(startRun('snapshot', rs({ schedule: '' })))).toBe('keep')
+describe('afterwardsOf: the trigger is left as it was found', () => {
+  const OURS = 'volsync-ops-snapshot-20261120T101500Z-q2w3e'
+  it.each([
+    { name: 'schedule, no manual trigger: remove ours, the schedule applies again', o: rs(), after: { kind: 'remove', schedule: '0 */8 * * *' } },
+    { name: 'neither: remove ours, VolSync syncs continuously again', o: rs({ schedule: null }), after: { kind: 'remove', schedule: null } },
+    { name: 'an empty schedule is none', o: rs({ schedule: '' }), after: { kind: 'remove', schedule: null } },
+    { name: 'parked beside a schedule: put its value back', o: rs({ manual: 'hold' }), after: { kind: 'put-back', manual: 'hold' } },
+    { name: 'synced by hand, no schedule: put its value back', o: rs({ manual: 'v1', schedule: null }), after: { kind: 'put-back', manual: 'v1' } },
+    { name: 'an empty manual trigger is none to VolSync (getTrigger: len > 0)', o: rs({ manual: '' }), after: { kind: 'remove', schedule: '0 */8 * * *' } },
+    {
+      name: 'our own token left beside a schedule (a run that could not clean up): removed',
+      o: rs({ manual: OURS }),
+      after: { kind: 'remove', schedule: '0 */8 * * *' },
+    },
+    {
+      name: 'our own token without a schedule (older versions kept it there on purpose): put back',
+      o: rs({ manual: OURS, schedule: null }),
+      after: { kind: 'put-back', manual: OURS },
+    },
+  ] as { name: string; o: ReplicationSource; after: Afterwards }[])('$name', ({ o, after }) => {
+    expect(afterwardsOf('snapshot', o)).toEqual(after)
+    expect(startRun('unlock', o).afterwards).toEqual(after)
+  })
+
+  it('a restore has nothing to put back', () => {
+    expect(afterwardsOf('restore', rd())).toEqual({ kind: 'none' })
   })
 
   it('removeTriggerPatch removes spec.trigger.manual only while it holds our token', () => {
@@ -546,6 +592,221 @@ describe('afterwards', () => {
       { op: 'test', path: '/spec/trigger/schedule', value: '0 */8 * * *' },
       { op: 'remove', path: '/spec/trigger/manual' },
     ])
+  })
+
+  it('putBackPatch: while the sync that started then runs, or while nothing ran (null: the field is absent)', () => {
+    expect(putBackPatch('tok', 'hold', { running: NOW })).toEqual([
+      { op: 'test', path: '/spec/trigger/manual', value: 'tok' },
+      { op: 'test', path: '/status/lastSyncStartTime', value: NOW },
+      { op: 'replace', path: '/spec/trigger/manual', value: 'hold' },
+    ])
+    expect(putBackPatch('tok', 'hold', { idle: { lastManualSync: null } })).toEqual([
+      { op: 'test', path: '/spec/trigger/manual', value: 'tok' },
+      { op: 'test', path: '/status/lastSyncStartTime', value: null },
+      { op: 'test', path: '/status/lastManualSync', value: null },
+      { op: 'replace', path: '/spec/trigger/manual', value: 'hold' },
+    ])
+  })
+})
+
+describe('putting back the value of a parked source while our sync runs', () => {
+  const START = '2026-11-26T04:00:05Z'
+  const triggered = () => afterTrigger(startRun('snapshot', rs({ manual: 'hold', lastManualSync: 'hold' })), 'tok1', rs({ manual: 'tok1', lastManualSync: 'hold', rv: '101' }))
+
+  it('is due once our sync is seen running after the patch, not before, and only once', () => {
+    let run = triggered()
+    expect(putBackDue(run)).toBeNull() // fenced: the patch's event has not come by
+    run = observe(run, rs({ manual: 'tok1', lastManualSync: 'hold', rv: '101' }), T0)
+    expect(putBackDue(run)).toBeNull() // not running yet
+    run = observe(run, rs({ manual: 'tok1', lastManualSync: 'hold', since: START, rv: '102' }), T0)
+    expect(putBackDue(run)).toBe(START)
+    expect(putBackDue(putBackRefused(run))).toBeNull()
+    expect(putBackDue(afterPutBack(run, START, rs({ manual: 'hold', since: START, rv: '103' })))).toBeNull()
+  })
+
+  it('is never due for a sync that started before our trigger, nor where nothing is to be put back', () => {
+    const foreign = afterTrigger(startRun('snapshot', rs({ manual: 'hold' })), 'tok1', rs({ manual: 'tok1', running: true, rv: '101' }))
+    expect(putBackDue(liftFence(foreign))).toBeNull()
+    const plain = liftFence(afterTrigger(startRun('snapshot', rs()), 'tok1', rs({ manual: 'tok1', running: true, rv: '101' })))
+    expect(putBackDue(plain)).toBeNull()
+  })
+
+  it('then the sync is followed to its end by lastSyncTime (lastManualSync shows the value put back, not our token)', () => {
+    let run = liftFence(triggered())
+    run = observe(run, rs({ manual: 'tok1', lastManualSync: 'hold', since: START, rv: '102' }), T0)
+    run = afterPutBack(run, START, rs({ manual: 'hold', lastManualSync: 'hold', since: START, rv: '103' }))
+    // the event of our own patch, then VolSync's progress: not "someone changed the trigger"
+    run = observe(run, rs({ manual: 'hold', lastManualSync: 'hold', since: START, rv: '103' }), T0)
+    expect(run.phase.kind).toBe('syncing')
+    run = observe(run, rs({ manual: 'hold', lastManualSync: 'hold', lastSyncTime: '2026-11-26T04:01:00Z', rv: '104' }), T0)
+    expect(run.phase).toMatchObject({ kind: 'succeeded', token: 'tok1', outcome: { result: 'Successful', lastSyncTime: '2026-11-26T04:01:00Z' } })
+  })
+
+  it('someone changing the trigger after it was put back still fails the run', () => {
+    let run = liftFence(triggered())
+    run = observe(run, rs({ manual: 'tok1', since: START, rv: '102' }), T0)
+    run = liftFence(afterPutBack(run, START, rs({ manual: 'hold', since: START, rv: '103' })))
+    run = observe(run, rs({ manual: 'theirs', since: START, rv: '104' }), T0)
+    expect(run.phase).toMatchObject({ kind: 'failed', failure: { kind: 'trigger-changed', manual: 'theirs' } })
+  })
+})
+
+describe('cleanupPlan: from what the object holds now', () => {
+  const TOKENS = ['tok1', 'tok2']
+  const START = '2026-11-26T04:00:05Z'
+  const removing = startRun('snapshot', rs())
+  const continuous = startRun('snapshot', rs({ schedule: null }))
+  const parked = startRun('snapshot', rs({ manual: 'hold', lastManualSync: 'hold' }))
+  const putBackDone = afterPutBack(parked, START, rs({ manual: 'hold', since: START }))
+  const cases: { name: string; run: SyncRun; now: ReplicationSource | null; plan: CleanupPlan }[] = [
+    {
+      name: 'schedule: remove our token, guarded by it and by the schedule',
+      run: removing,
+      now: rs({ manual: 'tok2' }),
+      plan: { kind: 'patch', patch: removeTriggerPatch('tok2', '0 */8 * * *'), fate: { kind: 'removed', schedule: '0 */8 * * *' } },
+    },
+    {
+      name: 'no schedule: remove our token; VolSync syncs continuously again, as before',
+      run: continuous,
+      now: rs({ manual: 'tok1', schedule: null }),
+      plan: { kind: 'patch', patch: removeTriggerPatch('tok1'), fate: { kind: 'removed', schedule: null } },
+    },
+    { name: 'the source is gone', run: removing, now: null, plan: { kind: 'settled', fate: { kind: 'left', why: { kind: 'gone' } } } },
+    {
+      name: 'someone else set another value: left alone',
+      run: removing,
+      now: rs({ manual: 'theirs' }),
+      plan: { kind: 'settled', fate: { kind: 'left', why: { kind: 'theirs', manual: 'theirs' } } },
+    },
+    {
+      name: 'someone else removed it already',
+      run: removing,
+      now: rs(),
+      plan: { kind: 'settled', fate: { kind: 'left', why: { kind: 'not-set' } } },
+    },
+    {
+      name: 'ours, but the schedule changed: not removed',
+      run: removing,
+      now: { ...rs({ manual: 'tok1' }), spec: { trigger: { manual: 'tok1', schedule: '0 3 * * *' } } },
+      plan: { kind: 'settled', fate: { kind: 'left', why: { kind: 'schedule-changed', from: '0 */8 * * *', to: '0 3 * * *' } } },
+    },
+    {
+      name: 'parked: our sync runs: put the value back guarded by that sync, whose completion records it',
+      run: parked,
+      now: rs({ manual: 'tok1', lastManualSync: 'hold', since: START }),
+      plan: {
+        kind: 'patch',
+        patch: putBackPatch('tok1', 'hold', { running: START }),
+        fate: { kind: 'put-back', manual: 'hold', synced: true },
+      },
+    },
+    {
+      name: 'parked: no sync started (VolSync stopped?): put the value back while nothing runs and lastManualSync is unchanged',
+      run: parked,
+      now: rs({ manual: 'tok1', lastManualSync: 'hold' }),
+      plan: {
+        kind: 'patch',
+        patch: putBackPatch('tok1', 'hold', { idle: { lastManualSync: 'hold' } }),
+        fate: { kind: 'put-back', manual: 'hold', synced: false },
+      },
+    },
+    {
+      name: 'parked: our sync already recorded our token: putting the value back would start a sync: left',
+      run: parked,
+      now: rs({ manual: 'tok1', lastManualSync: 'tok1' }),
+      plan: { kind: 'settled', fate: { kind: 'left', why: { kind: 'synced-first', token: 'tok1', manual: 'hold' } } },
+    },
+    {
+      name: 'parked: the value is back already (put back while the sync ran)',
+      run: putBackDone,
+      now: rs({ manual: 'hold', lastManualSync: 'hold' }),
+      plan: { kind: 'settled', fate: { kind: 'put-back', manual: 'hold', synced: true } },
+    },
+    {
+      name: 'parked: our trigger never landed',
+      run: parked,
+      now: rs({ manual: 'hold', lastManualSync: 'hold' }),
+      plan: { kind: 'settled', fate: { kind: 'put-back', manual: 'hold', synced: false } },
+    },
+    {
+      name: 'a leftover of ours beside a schedule that our trigger never replaced: left alone',
+      run: startRun('snapshot', rs({ manual: 'volsync-ops-snapshot-old' })),
+      now: rs({ manual: 'volsync-ops-snapshot-old' }),
+      plan: { kind: 'settled', fate: { kind: 'left', why: { kind: 'still-before', manual: 'volsync-ops-snapshot-old' } } },
+    },
+    { name: 'a restore: nothing', run: startRun('restore', rd()), now: rs(), plan: { kind: 'settled', fate: { kind: 'untouched' } } },
+  ]
+  it.each(cases)('$name', ({ run, now, plan }) => {
+    expect(cleanupPlan(run, now, TOKENS)).toEqual(plan)
+  })
+
+  it('presumed: the object as our last patch left it, before anything is read', () => {
+    const seen = rs({ since: START })
+    expect(presumed(seen, 'tok2').spec.trigger).toEqual({ schedule: '0 */8 * * *', manual: 'tok2' })
+    expect(presumed(seen, 'tok2').status).toBe(seen.status)
+    expect(presumed(seen, undefined)).toBe(seen)
+  })
+})
+
+describe("VolSync's errors (Synchronizing: reason Error)", () => {
+  const MISSING = 'PersistentVolumeClaim "odoo-data" not found'
+  const GRACE = 60_000
+  const ours = () => liftFence(afterTrigger(startRun('snapshot', rs(), GRACE), 'tok1', rs({ manual: 'tok1', rv: '101' })))
+
+  it('is remembered from when it was first seen; a new message keeps that time; a state without it forgets it', () => {
+    let run = observe(ours(), rs({ manual: 'tok1', running: true, error: MISSING }), T0)
+    expect(run.error).toEqual({ message: MISSING, since: T0 })
+    expect(errorDeadline(run)).toBe(T0 + GRACE)
+    run = observe(run, rs({ manual: 'tok1', running: true, error: 'Secret "x" not found' }), T0 + 5000)
+    expect(run.error).toEqual({ message: 'Secret "x" not found', since: T0 })
+    run = observe(run, rs({ manual: 'tok1', running: true }), T0 + 6000)
+    expect(run.error).toBeUndefined()
+    expect(errorDeadline(run)).toBeUndefined()
+  })
+
+  it('ends our wait once it lasted the grace without a break', () => {
+    let run = observe(ours(), rs({ manual: 'tok1', running: true, error: MISSING }), T0)
+    expect(run.phase.kind).toBe('syncing')
+    expect(expireError(run, T0 + GRACE - 1)).toBe(run)
+    run = expireError(run, T0 + GRACE)
+    expect(run.phase).toEqual({ kind: 'failed', failure: { kind: 'sync-error', message: MISSING, forMs: GRACE }, logs: '', triggered: true })
+  })
+
+  it('also when an event shows it after the grace (no timer needed then)', () => {
+    let run = observe(ours(), rs({ manual: 'tok1', running: true, error: MISSING }), T0)
+    run = observe(run, rs({ manual: 'tok1', running: true, error: MISSING, rv: '105' }), T0 + GRACE + 1)
+    expect(run.phase).toMatchObject({ kind: 'failed', failure: { kind: 'sync-error', forMs: GRACE + 1 } })
+  })
+
+  it('a passing error does not', () => {
+    let run = observe(ours(), rs({ manual: 'tok1', running: true, error: 'Operation cannot be fulfilled: the object has been modified' }), T0)
+    run = observe(run, rs({ manual: 'tok1', running: true }), T0 + 2000)
+    run = observe(run, rs({ manual: 'tok1', running: true, error: MISSING }), T0 + GRACE)
+    expect(expireError(run, T0 + GRACE + 1000).phase.kind).toBe('syncing')
+  })
+
+  it('a sync that was already running and cannot go on: the run ends before triggering', () => {
+    let run = startRun('snapshot', rs({ running: true }), GRACE)
+    run = observe(run, rs({ running: true, error: MISSING }), T0)
+    run = expireError(run, T0 + GRACE)
+    expect(run.phase).toEqual({ kind: 'failed', failure: { kind: 'running-error', message: MISSING, forMs: GRACE }, logs: '', triggered: false })
+  })
+
+  it('a restore: the destination PVC gone', () => {
+    const gone = 'PersistentVolumeClaim "odoo-data" not found'
+    let run = startRun('restore', rd(), GRACE)
+    run = observe(run, rd({ lastSyncStartTime: NOW, conditions: [{ type: 'Synchronizing', status: 'False', reason: 'Error', message: gone }] }), T0)
+    expect(expireError(run, T0 + GRACE).phase).toMatchObject({ kind: 'failed', failure: { kind: 'sync-error', message: gone } })
+  })
+
+  it('the completion of our sync wins over an error in the same state', () => {
+    const run = observe(ours(), rs({ manual: 'tok1', lastManualSync: 'tok1', error: 'cleanup failed' }), T0)
+    expect(run.phase.kind).toBe('succeeded')
+  })
+
+  it('the default grace is 2 minutes', () => {
+    expect(ERROR_GRACE_MS).toBe(120_000)
+    expect(startRun('snapshot', rs()).errorGraceMs).toBe(ERROR_GRACE_MS)
   })
 })
 

@@ -11,6 +11,7 @@ import {
   type Phase,
   type Purpose,
   type SyncRun,
+  type LeftWhy,
   type TriggerFate,
 } from '../../../lib/sync/engine.ts'
 import type { JobTrack } from '../../../lib/sync/jobs.ts'
@@ -20,7 +21,10 @@ import {
   failureReason,
   gaveUpWords,
   jobsUnavailableNote,
-  leftAloneReason,
+  cleanupWhat,
+  errorNote,
+  fateText,
+  leftWords,
   logExcerpt,
   phaseText,
   progressLine,
@@ -40,6 +44,7 @@ import {
 import type { MoverStatus, ReplicationDestination, ReplicationSource, SyncStatus } from '../../../lib/volsync/objects.ts'
 
 const NOW = new Date('2026-11-26T04:10:00Z')
+const T0 = NOW.getTime()
 const plain = painter(false)
 /** a run given KUBECONFIG='/k/kube config' explicitly */
 const TARGET = { kubectl: { kubeconfig: '/k/kube config' }, task: { cluster: 'apps', kubeconfig: '/k/kube config' } }
@@ -80,14 +85,14 @@ function succeeded(purpose: Purpose, logs: string, name = 'odoo-backup', schedul
   let run = liftFence(afterTrigger(startRun(purpose, rs(name, { schedule })), 'tok', rs(name, { manual: 'tok', schedule })))
   run = observe(run, rs(name, {
     manual: 'tok', lastManualSync: 'tok', schedule, lastUnlocked: 'tok', mover: { result: 'Successful', logs },
-  }))
+  }), T0)
   expect(run.phase.kind).toBe('succeeded')
   return run
 }
 
 function failed(mover: MoverStatus, name = 'odoo-backup', purpose: Purpose = 'snapshot'): SyncRun {
   let run = liftFence(afterTrigger(startRun(purpose, rs(name)), 'tok', rs(name, { manual: 'tok' })))
-  run = observe(run, rs(name, { manual: 'tok', running: '2026-11-26T04:00:00Z', mover }))
+  run = observe(run, rs(name, { manual: 'tok', running: '2026-11-26T04:00:00Z', mover }), T0)
   expect(run.phase.kind).toBe('failed')
   return run
 }
@@ -96,11 +101,18 @@ function failed(mover: MoverStatus, name = 'odoo-backup', purpose: Purpose = 'sn
 const syncing = (name = 'odoo-backup') =>
   observe(
     afterTrigger(startRun('snapshot', rs(name)), 'tok', rs(name, { manual: 'tok', rv: '2' })),
-    rs(name, { manual: 'tok', running: '2026-11-26T04:09:00Z', rv: '2' }),
+    rs(name, { manual: 'tok', running: '2026-11-26T04:09:00Z', rv: '2' }), T0,
+  )
+/** Triggered; VolSync never started the sync (its controller is down). */
+const notStarted = (name = 'odoo-backup') =>
+  observe(
+    afterTrigger(startRun('snapshot', rs(name)), 'tok', rs(name, { manual: 'tok', rv: '2' })),
+    rs(name, { manual: 'tok', rv: '2' }),
+    T0,
   )
 const busy = (name = 'jellyfin-backup', mover?: MoverStatus) => startRun('snapshot', rs(name, { running: '2026-11-26T04:05:00Z', mover }))
 const paused = (name = 'wiki-backup') => startRun('snapshot', rs(name, { paused: true }))
-const REMOVED: TriggerFate = { kind: 'removed' }
+const REMOVED: TriggerFate = { kind: 'removed', schedule: '0 */8 * * *' }
 
 describe('progress', () => {
   it('says what one source is doing', () => {
@@ -138,22 +150,57 @@ describe('notes', () => {
     ])
   })
 
-  it('mentions a manual trigger left beside a schedule, but not the usual one of a manual-only source', () => {
-    expect(startNotes(startRun('snapshot', rs('o', { manual: 'old' })), NOW)).toEqual([
-      'business/o had a manual trigger left set ("old"), so its schedule was being ignored; this run replaces it and removes it afterwards',
+  it('says what becomes of the manual trigger found: a leftover of ours, a parked source, a continuously syncing one', () => {
+    expect(startNotes(startRun('snapshot', rs('o', { manual: 'volsync-ops-snapshot-old' })), NOW)).toEqual([
+      'business/o had a manual trigger of an earlier run of this tool left set ("volsync-ops-snapshot-old"), so its schedule ' +
+        'was being ignored; this run replaces it and removes it afterwards',
     ])
-    expect(startNotes(startRun('snapshot', rs('o', { manual: 'old', schedule: false })), NOW)).toEqual([])
+    expect(startNotes(startRun('snapshot', rs('o', { manual: 'hold' })), NOW)).toEqual([
+      'business/o has a manual trigger set ("hold"), so its schedule is ignored: this run puts it back while its own sync runs, ' +
+        'so that the sync records it and no further sync starts',
+    ])
+    expect(startNotes(startRun('snapshot', rs('o', { manual: 'v1', schedule: false })), NOW)).toEqual([
+      'business/o has a manual trigger set ("v1"): this run puts it back while its own sync runs, so that the sync records it ' +
+        'and no further sync starts',
+    ])
+    expect(startNotes(startRun('snapshot', rs('o', { schedule: false })), NOW)).toEqual([
+      'business/o has neither a schedule nor a manual trigger: VolSync syncs it continuously. This run sets a manual trigger ' +
+        '(which holds that) and removes it afterwards, so continuous syncing resumes',
+    ])
+    expect(startNotes(startRun('snapshot', rs('o')), NOW)).toEqual([])
+    expect(startNotes(startRun('snapshot', rs('o', { manual: 'hold', paused: true })), NOW)).toEqual([])
+  })
+
+  it("shows VolSync's error as it appears, changes and goes", () => {
+    const s = syncing()
+    const err = (message?: string) =>
+      observe(s, { ...rs('odoo-backup', { manual: 'tok', running: 'x', rv: '5' }), status: {
+        lastSyncStartTime: 'x',
+        conditions: message ? [{ type: 'Synchronizing', status: 'False', reason: 'Error', message }] : [],
+      } }, T0)
+    const a = err('PersistentVolumeClaim "odoo-data" not found')
+    expect(errorNote(s, a)).toBe(
+      'business/odoo-backup: VolSync reports an error: PersistentVolumeClaim "odoo-data" not found (it retries; waiting stops if the error lasts 2m)',
+    )
+    expect(errorNote(a, a)).toBe('')
+    const b = observe(a, { ...a.seen, status: { ...a.seen.status, conditions: [{ type: 'Synchronizing', status: 'False', reason: 'Error', message: 'Secret "x" not found' }] } }, T0)
+    expect(errorNote(a, b)).toBe(
+      'business/odoo-backup: VolSync reports another error: Secret "x" not found (it retries; waiting stops if the error lasts 2m)',
+    )
+    const gone = observe(b, rs('odoo-backup', { manual: 'tok', running: 'x', rv: '6' }), T0)
+    expect(errorNote(b, gone)).toBe('business/odoo-backup: VolSync no longer reports an error')
+    expect(phaseText(a, TARGET)).toBe('VolSync reports an error (it retries): PersistentVolumeClaim "odoo-data" not found')
   })
 
   it('narrates transitions; per-source results only when there are many', () => {
     const b = busy('odoo-backup')
-    const ready = observe(b, rs('odoo-backup', { rv: '2' }))
+    const ready = observe(b, rs('odoo-backup', { rv: '2' }), T0)
     expect(transitionNote(b, ready, false, TARGET)).toBe('the sync that was running on business/odoo-backup ended; triggering ours now')
     const s = syncing()
-    const done = observe(s, rs('odoo-backup', { manual: 'tok', lastManualSync: 'tok', rv: '3' }))
+    const done = observe(s, rs('odoo-backup', { manual: 'tok', lastManualSync: 'tok', rv: '3' }), T0)
     expect(transitionNote(s, done, false, TARGET)).toBe('')
     expect(transitionNote(s, done, true, TARGET)).toBe('business/odoo-backup: done in 1m13s: snapshot 1a2b3c4d saved')
-    const bad = observe(s, rs('odoo-backup', { manual: 'tok', running: 'x', mover: BADPASS, rv: '3' }))
+    const bad = observe(s, rs('odoo-backup', { manual: 'tok', running: 'x', mover: BADPASS, rv: '3' }), T0)
     expect(transitionNote(s, bad, true, TARGET)).toBe(
       'business/odoo-backup: FAILED: the mover failed (VolSync keeps retrying this sync until it succeeds; stopped waiting): ' +
         'ERROR: failure connecting to repository, incorrect password',
@@ -167,33 +214,44 @@ describe('summary of snapshot-all', () => {
       summaryRow(succeeded('snapshot', SAVED, 'odoo-backup'), REMOVED, undefined, TARGET),
       summaryRow(succeeded('snapshot', EMPTY, 'jellyfin-backup'), REMOVED, undefined, TARGET),
       summaryRow(failed(BADPASS, 'plex-backup'), REMOVED, undefined, TARGET),
-      summaryRow(succeeded('snapshot', SAVED, 'git-backup', false), { kind: 'kept', token: 'tok' }, undefined, TARGET),
+      summaryRow(succeeded('snapshot', SAVED, 'git-backup', false), { kind: 'put-back', manual: 'v1', synced: true }, undefined, TARGET),
       summaryRow(paused(), { kind: 'untouched' }, undefined, TARGET),
     ]
     expect(rows.map((r) => [r.name, r.result, r.durationSeconds, r.snapshot, r.message, r.ok, r.trigger])).toEqual([
       ['odoo-backup', 'ok', 73, '1a2b3c4d', '', true, 'removed'],
       ['jellyfin-backup', 'empty', 73, null, 'empty source: no snapshot taken', true, 'removed'],
       ['plex-backup', 'FAILED', null, null, 'ERROR: failure connecting to repository, incorrect password', false, 'removed'],
-      ['git-backup', 'ok', 73, '1a2b3c4d', 'no schedule: trigger kept', true, 'kept'],
+      ['git-backup', 'ok', 73, '1a2b3c4d', 'trigger put back ("v1")', true, 'put-back'],
       ['wiki-backup', 'skipped', null, null, 'paused: not backed up', true, 'untouched'],
     ])
     expect(summaryLine(rows)).toBe('2 backed up, 1 empty (no snapshot), 1 failed, 1 skipped')
   })
 
-  it('names how waiting stopped for the sources that had not settled', () => {
+  it('names how waiting stopped for the sources that had not settled, and what really happened', () => {
     for (const [stop, word] of [['timeout', 'timed out'], ['interrupted', 'interrupted'], ['lost-contact', 'unknown']] as const) {
       expect(summaryRow(syncing(), REMOVED, stop, TARGET)).toMatchObject({
         result: word,
         ok: false,
-        message: 'triggered, not finished: VolSync completes the sync on its own',
+        message: 'triggered, still syncing: VolSync completes the sync on its own',
       })
     }
+    // VolSync never started it (its controller was down), and the trigger is gone again
+    expect(summaryRow(notStarted(), REMOVED, 'timeout', TARGET).message).toBe(
+      'triggered, but VolSync never started the sync; trigger removed, so none will run',
+    )
+    expect(summaryRow(notStarted(), { kind: 'put-back', manual: 'hold', synced: false }, 'timeout', TARGET).message).toBe(
+      'triggered, but VolSync never started the sync; trigger put back ("hold")',
+    )
+    expect(summaryRow(notStarted(), { kind: 'pending', error: 'x' }, 'lost-contact', TARGET).message).toBe(
+      'triggered, but VolSync had not started the sync; trigger NOT removed (see below)',
+    )
     expect(summaryRow(busy(), { kind: 'untouched' }, 'timeout', TARGET).message).toBe('the sync that was running did not end: not triggered')
     expect(summaryRow(syncing(), { kind: 'pending', error: 'x' }, 'lost-contact', TARGET).message).toBe(
-      'triggered, not finished: VolSync completes the sync on its own; trigger NOT removed (see below)',
+      'triggered, still syncing: VolSync completes the sync on its own; trigger NOT removed (see below)',
     )
-    expect(summaryRow(failed(LOCKED), { kind: 'left', reason: 'changed' }, undefined, TARGET).message).toBe(
-      'unable to create lock in backend: repository is already locked by PID 27 on volsync-src-odoo-backup-x2k8p; trigger left: changed',
+    expect(summaryRow(failed(LOCKED), { kind: 'left', why: { kind: 'theirs', manual: 'x' } }, undefined, TARGET).message).toBe(
+      'unable to create lock in backend: repository is already locked by PID 27 on volsync-src-odoo-backup-x2k8p; ' +
+        'trigger left: spec.trigger.manual now holds "x", set by someone else: left as it is',
     )
     expect(summaryLine([summaryRow(syncing(), REMOVED, 'timeout', TARGET)])).toBe('0 backed up, 1 unfinished')
   })
@@ -307,21 +365,53 @@ describe('unlockReport', () => {
   })
 })
 
-describe('stoppedDetails', () => {
-  it('says what was left running, and shows a Failed mover log', () => {
-    expect(stoppedDetails(busy(), HINTS).split('\n')[0]).toBe(
+describe('stoppedDetails: what really happened when waiting stopped', () => {
+  it('a running sync that did not end: nothing was triggered', () => {
+    expect(stoppedDetails(busy(), { kind: 'untouched' }, HINTS).split('\n')[0]).toBe(
       'The sync that was already running did not end, so no snapshot was triggered.',
     )
-    const s = syncing()
-    expect(stoppedDetails(s, HINTS).split('\n')).toEqual([
-      'Our sync (token tok) had not finished when waiting stopped; VolSync completes it on its own.',
+  })
+
+  it('our sync runs: VolSync completes it; the trigger is removed', () => {
+    expect(stoppedDetails(syncing(), REMOVED, HINTS).split('\n')).toEqual([
+      'Our sync (token tok) was running when waiting stopped; VolSync completes it on its own. Its trigger was removed: the schedule applies again.',
       "See the state of every source with  task volsync:status CLUSTER=apps KUBECONFIG='/k/kube config'",
     ])
-    const stale = observe(s, rs('odoo-backup', { manual: 'tok', running: 'x', mover: LOCKED, rv: '9' }))
-    expect(stale.phase.kind).toBe('failed')
+  })
+
+  it('VolSync never started it (the controller stopped): no sync ran, and none will', () => {
+    expect(stoppedDetails(notStarted(), REMOVED, HINTS).split('\n')[0]).toBe(
+      'VolSync had not started the sync for our trigger (token tok) when waiting stopped (is its controller running?). ' +
+        'No sync ran for it, and none will: the trigger is gone again. Its trigger was removed: the schedule applies again.',
+    )
+    expect(stoppedDetails(notStarted(), { kind: 'put-back', manual: 'hold', synced: false }, HINTS).split('\n')[0]).toBe(
+      'VolSync had not started the sync for our trigger (token tok) when waiting stopped (is its controller running?). ' +
+        'No sync ran for it, and none will: the trigger is gone again. spec.trigger.manual is "hold" again, as found.',
+    )
+    expect(stoppedDetails(notStarted(), { kind: 'pending', error: 'x' }, HINTS).split('\n')[0]).toBe(
+      'VolSync had not started the sync for our trigger (token tok) when waiting stopped (is its controller running?). ' +
+        'Its trigger could not be cleaned up (see below).',
+    )
+  })
+
+  it('a sync that started before our trigger was still running', () => {
+    const foreign = afterTrigger(startRun('snapshot', rs()), 'tok', rs('odoo-backup', { manual: 'tok', running: 'x' }))
+    expect(stoppedDetails(foreign, REMOVED, HINTS).split('\n')[0]).toBe(
+      'A sync that started before our trigger (token tok) was still running when waiting stopped; ours had not started. ' +
+        'Its trigger was removed: the schedule applies again.',
+    )
+  })
+
+  it("shows VolSync's error and a Failed mover log", () => {
+    const withError = observe(syncing(), { ...rs('odoo-backup', { manual: 'tok', running: 'x', rv: '5' }), status: {
+      lastSyncStartTime: 'x', conditions: [{ type: 'Synchronizing', status: 'False', reason: 'Error', message: 'Secret "r2" not found' }],
+    } }, T0)
+    expect(stoppedDetails(withError, REMOVED, HINTS)).toContain(
+      'VolSync reports an error: Secret "r2" not found (it keeps retrying; look at the ReplicationSource and what it names).',
+    )
     const waiting = busy('odoo-backup', LOCKED)
-    expect(stoppedDetails(waiting, HINTS)).toContain('The mover reports Failed (VolSync retries; a retry that fails with the same log looks the same). Its log:')
-    expect(stoppedDetails(waiting, HINTS)).toContain('task volsync:unlock APP=odoo CLUSTER=apps')
+    expect(stoppedDetails(waiting, { kind: 'untouched' }, HINTS)).toContain('The mover reports Failed (VolSync retries; a retry that fails with the same log looks the same). Its log:')
+    expect(stoppedDetails(waiting, { kind: 'untouched' }, HINTS)).toContain('task volsync:unlock APP=odoo CLUSTER=apps')
   })
 })
 
@@ -373,60 +463,74 @@ describe('failureReason: why a run failed, in words', () => {
         'the sync that was already running failed again (its mover Job volsync-src-odoo-backup failed 8 of 8 attempts; VolSync keeps retrying it); no snapshot was triggered' +
         WHERE,
     },
+    {
+      failure: { kind: 'sync-error', message: 'PersistentVolumeClaim "odoo-data" not found', forMs: 120_000 },
+      reason: 'VolSync reports an error for 2m: PersistentVolumeClaim "odoo-data" not found (VolSync keeps retrying this sync; stopped waiting)',
+    },
+    {
+      failure: { kind: 'running-error', message: 'Secret "volsync-r2-secret" not found', forMs: 125_000 },
+      reason:
+        'the sync that was already running cannot go on: VolSync reports an error for 2m5s: Secret "volsync-r2-secret" not found ' +
+        '(VolSync keeps retrying it); no snapshot was triggered',
+    },
   ] as { failure: Failure; logs?: string; triggers?: number; reason: string }[])('$failure.kind (logs $logs): $reason', ({ failure, logs, triggers, reason }) => {
     const [run, phase] = as(failure, logs, 'snapshot', triggers)
     expect(failureReason(run, phase, TARGET)).toBe(reason)
   })
 
   it('names the kind of object a restore follows', () => {
-    const run = observe(startRun('restore', rd()), rd(), true)
+    const run = observe(startRun('restore', rd()), rd(), T0, true)
     expect(run.phase.kind === 'failed' && failureReason(run, run.phase, TARGET)).toBe('the ReplicationDestination was deleted while waiting')
   })
 })
 
-describe('leftAloneReason: why the removal of our trigger did not apply', () => {
-  const S = '0 */8 * * *'
-  const cases: { name: string; now: ReplicationSource | null; before: string | null; reason: string }[] = [
-    { name: 'gone', now: null, before: null, reason: 'the ReplicationSource no longer exists' },
+describe('the clean-up of the trigger, in words', () => {
+  const run = startRun('snapshot', rs())
+  it.each([
+    { why: { kind: 'gone' }, before: null, text: 'the ReplicationSource no longer exists' },
+    { why: { kind: 'not-set' }, before: 'old', text: 'spec.trigger.manual is already gone (removed by someone else)' },
+    { why: { kind: 'not-set' }, before: null, text: 'spec.trigger.manual is not set: ours was never set, or someone else removed it' },
+    { why: { kind: 'still-before', manual: 'old' }, before: 'old', text: 'spec.trigger.manual still holds its value from before this run: ours was never set' },
+    { why: { kind: 'theirs', manual: 'theirs' }, before: null, text: 'spec.trigger.manual now holds "theirs", set by someone else: left as it is' },
     {
-      name: 'removed by someone else',
-      now: rs(),
-      before: 'old',
-      reason: 'spec.trigger.manual is already gone (removed by someone else)',
-    },
-    {
-      name: 'never set (the patch failed) or removed',
-      now: rs(),
+      why: { kind: 'schedule-changed', from: '0 */8 * * *', to: '0 3 * * *' },
       before: null,
-      reason: 'spec.trigger.manual is not set: ours was never set, or someone else removed it',
+      text: 'the schedule changed ("0 */8 * * *" -> "0 3 * * *") during the run: remove spec.trigger.manual by hand once you are sure',
     },
     {
-      name: 'still the value from before the run',
-      now: rs('odoo-backup', { manual: 'old' }),
-      before: 'old',
-      reason: 'spec.trigger.manual still holds its value from before this run: ours was never set',
-    },
-    {
-      name: 'changed by someone else',
-      now: rs('odoo-backup', { manual: 'theirs' }),
+      why: { kind: 'schedule-changed', from: '0 */8 * * *', to: null },
       before: null,
-      reason: 'spec.trigger.manual now holds "theirs", set by someone else: left as it is',
+      text: 'the schedule was removed during the run: without one, removing spec.trigger.manual would make VolSync sync continuously',
     },
     {
-      name: 'ours, but the schedule changed',
-      now: { ...rs('odoo-backup', { manual: 'tok1' }), spec: { trigger: { manual: 'tok1', schedule: '0 3 * * *' } } },
-      before: null,
-      reason: 'the schedule changed ("0 */8 * * *" -> "0 3 * * *") during the run: remove spec.trigger.manual by hand once you are sure',
+      why: { kind: 'synced-first', token: 'tok', manual: 'hold' },
+      before: 'hold',
+      text:
+        'our sync finished before "hold" could be put back, and putting it back now would start another sync (VolSync syncs ' +
+        'when spec.trigger.manual differs from status.lastManualSync): spec.trigger.manual stays "tok", which holds the ' +
+        'source as parked as before',
     },
-    {
-      name: 'ours, but the schedule was removed',
-      now: rs('odoo-backup', { manual: 'tok1', schedule: false }),
-      before: null,
-      reason: 'the schedule was removed during the run: without one, removing spec.trigger.manual would make VolSync sync continuously',
-    },
-  ]
-  it.each(cases)('$name', ({ now, before, reason }) => {
-    expect(leftAloneReason(now, ['tok1'], S, before)).toBe(reason)
+  ] as { why: LeftWhy; before: string | null; text: string }[])('left alone: $why.kind', ({ why, before, text }) => {
+    expect(leftWords({ ...run, manualBefore: before }, why)).toBe(text)
+  })
+
+  it('names the step by what it does, and says what it did', () => {
+    const parked = startRun('snapshot', rs('odoo-backup', { manual: 'hold' }))
+    const continuous = startRun('snapshot', rs('odoo-backup', { schedule: false }))
+    expect(cleanupWhat(run)).toBe('remove the manual trigger of business/odoo-backup (its schedule applies again)')
+    expect(cleanupWhat(continuous)).toBe('remove the manual trigger of business/odoo-backup (it syncs continuously again)')
+    expect(cleanupWhat(parked)).toBe('put back spec.trigger.manual "hold" of business/odoo-backup')
+    expect(fateText(run, REMOVED)).toBe('removed; scheduled backups resume (0 */8 * * *)')
+    expect(fateText(continuous, { kind: 'removed', schedule: null })).toBe(
+      'removed; the source has no schedule: VolSync syncs it continuously again, as before',
+    )
+    expect(fateText(parked, { kind: 'put-back', manual: 'hold', synced: true })).toBe(
+      'put back while our sync ran: its completion records "hold", so no further sync starts',
+    )
+    expect(fateText(parked, { kind: 'put-back', manual: 'hold', synced: false })).toBe(
+      'put back; no sync of ours had started, so the source is as it was',
+    )
+    expect(fateText(run, { kind: 'left', why: { kind: 'gone' } })).toBe('left alone: the ReplicationSource no longer exists')
   })
 })
 
@@ -507,7 +611,7 @@ describe("a restore's sync", () => {
   })
 
   it('a failed mover: the error names the destination and puts the mover log under it', () => {
-    const run = observe(startRun('restore', rd()), rd({ lastSyncStartTime: 'x', latestMoverStatus: { result: 'Failed', logs: LOCKED_LOG } }))
+    const run = observe(startRun('restore', rd()), rd({ lastSyncStartTime: 'x', latestMoverStatus: { result: 'Failed', logs: LOCKED_LOG } }), T0)
     expect(run.phase.kind).toBe('failed')
     expect(run.phase.kind === 'failed' && restoreSyncError(run, run.phase, TARGET)).toEqual({
       message: 'the mover of business/odoo-restore-20261126040000 failed (VolSync keeps retrying it; stopped waiting). Its log:',
@@ -535,7 +639,7 @@ describe("a restore's sync", () => {
 
   it('any other failure says what happened to the destination', () => {
     const run = triggerRefused(startRun('restore', rd()), 'x')
-    const gone = observe(startRun('restore', rd()), rd(), true)
+    const gone = observe(startRun('restore', rd()), rd(), T0, true)
     expect(gone.phase.kind === 'failed' && restoreSyncError(gone, gone.phase, TARGET)).toEqual({
       message: 'the restore of business/odoo-restore-20261126040000: the ReplicationDestination was deleted while waiting',
       details: '',

@@ -94,8 +94,21 @@ describe('attentionReasons', () => {
       source({ spec: { trigger: { schedule: '0 */8 * * *', manual: '' } } }),
       ['manual trigger left set (""): the schedule 0 */8 * * * is ignored'],
     ],
-    ['no schedule', source({ spec: { trigger: { manual: 'once' } } }), ['no schedule: backups run only when triggered by hand']],
-    ['no trigger at all', source({ spec: { trigger: undefined } }), ['no schedule: backups run only when triggered by hand']],
+    [
+      'no schedule, synced by hand',
+      source({ spec: { trigger: { manual: 'once' } } }),
+      ['no schedule: backups run only when spec.trigger.manual changes (now "once")'],
+    ],
+    [
+      'no trigger at all: VolSync syncs continuously, nobody is waited for',
+      source({ spec: { trigger: undefined } }),
+      ['no schedule and no manual trigger: VolSync syncs continuously, one backup right after the other'],
+    ],
+    [
+      'an empty trigger is no trigger either',
+      source({ spec: { trigger: {} } }),
+      ['no schedule and no manual trigger: VolSync syncs continuously, one backup right after the other'],
+    ],
     [
       'overdue: next sync more than the grace period ago',
       source({ status: { ...healthy, nextSyncTime: ago(OVERDUE_GRACE_MS + 1000) } }),
@@ -190,7 +203,7 @@ describe('summarizeSource', () => {
       sourcePVC: null,
       schedule: null,
       healthy: false,
-      attention: ['no schedule: backups run only when triggered by hand', 'has never synced'],
+      attention: ['no schedule and no manual trigger: VolSync syncs continuously, one backup right after the other', 'has never synced'],
     })
   })
 
