@@ -133,13 +133,4 @@ export class MarkerHandle {
       throw err
     }
   }
-
-  /** The hand commands that finish it: remove the annotation. */
-  manual(): string[] {
-    return [
-      this.ctx.kubectl.commandLine([
-        'annotate', RS, this.rs.metadata.name, '-n', this.rs.metadata.namespace!, `${MARKER}-`,
-      ]),
-    ]
-  }
 }

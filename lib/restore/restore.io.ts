@@ -154,7 +154,11 @@ export class RestoreRun {
         }
         return marker.remove()
       },
-      manual: marker.manual(),
+      // printed only when the clean-up is incomplete: the record then stays (it says how things were),
+      // and resume, from any machine, finishes from it; removing it by hand would lose that
+      get manual() {
+        return [`# nothing to run here: the record stays; once the steps above are done, give the app back with: ${input.resume}`]
+      },
     })
   }
 

@@ -388,6 +388,21 @@ assert_held() {
   unstub kubectl
 }
 
+@test "when the record cannot be marked held, the hand commands keep it (resume reads it), and never remove it" {
+  plan_until_restore
+  plan_restore failed
+  plan_delete_rd
+  stub kubectl \
+    "$K patch replicationsources.volsync.backube odoo-backup -n business --type json -p *\"op\":\"replace\",\"path\":\"$MARKER_PATH\"* -o json : echo 'Unable to connect to the server: dial tcp 10.0.0.1:6443: i/o timeout' >&2; exit 1"
+  run -1 restore --yes
+  unstub kubectl
+  assert_line --regexp '^clean-up: mark the app HELD on ReplicationSource business/odoo-backup: FAILED: .*i/o timeout'
+  assert_line 'error: The clean-up is incomplete. Finish it by hand, in this order:'
+  assert_line "  # nothing to run here: the record stays; once the steps above are done, give the app back with: task volsync:resume APP=odoo NAMESPACE=business CLUSTER=apps KUBECONFIG='$KC'"
+  refute_output --partial 'volsync-ops/restore-'
+  refute_line --partial 'clean-up: scale'
+}
+
 @test "a clean-up after a finished restore starts the app even when the ReplicationDestination cannot be deleted (its mover is done); the record stays for resume to finish" {
   plan_until_restore
   plan_restore restored
