@@ -345,6 +345,8 @@ export interface Options {
   scratchSize?: string
   scratchClass?: string
   staleAfterMs: number
+  /** TIMEOUT was given (not the command's default): restore's wait for its mover is bounded only then */
+  timeoutGiven: boolean
 }
 
 export type Parsed = { help: true } | { help: false; options: Options }
@@ -439,6 +441,7 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
       scratchSize: given('scratch-size') === undefined ? undefined : validateQuantity(given('scratch-size')!),
       scratchClass: given('scratch-class') === undefined ? undefined : validateSubdomain('scratch-class', given('scratch-class')!),
       staleAfterMs: validateAge(given('stale-after') ?? '30d'),
+      timeoutGiven: given('timeout') !== undefined,
     },
   }
 }

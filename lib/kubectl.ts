@@ -388,6 +388,8 @@ export class Kubectl {
   }
 
   private async *stream<T>(full: readonly string[], signal: AbortSignal): AsyncGenerator<T> {
+    // aborted already (e.g. while the list before this watch was read): no 'abort' event would stop it
+    if (signal.aborted) return
     const proc = this.spawn(full, { watch: true, streamed: true })
     let finished = false
     // kubectl runs in its own process group (detached): signal the group
@@ -433,6 +435,41 @@ export class Kubectl {
     selectors: Selectors = {},
   ): AsyncGenerator<WatchEvent<T>> {
     return this.watch<WatchEvent<T>>([resource, ...scopeFlags(scope), '--output-watch-events', ...selectorFlags(selectors)], signal)
+  }
+
+  /**
+   * The lines of a container's log as it writes them (`kubectl logs -f`);
+   * ends when the container ends or `signal` aborts (kubectl is then
+   * stopped, as a watch is); a failing kubectl ends it quietly: a log is
+   * read for information, never to decide.
+   */
+  async *followLog(pod: string, namespace: string, container: string, signal: AbortSignal): AsyncGenerator<string> {
+    if (signal.aborted) return
+    const proc = this.spawn(['logs', '-f', pod, '-n', namespace, '-c', container], { watch: true, streamed: true })
+    const stop = () => {
+      const child = proc.child
+      if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return
+      try {
+        process.kill(-child.pid, 'SIGTERM')
+      } catch {
+        // already gone
+      }
+    }
+    signal.addEventListener('abort', stop, { once: true })
+    const utf8 = new TextDecoder()
+    let partial = ''
+    try {
+      for await (const chunk of proc.stdout) {
+        const lines = (partial + utf8.decode(chunk as Buffer, { stream: true })).split('\n')
+        partial = lines.pop()!
+        yield* lines
+      }
+      if (partial) yield partial
+      await proc
+    } finally {
+      signal.removeEventListener('abort', stop)
+      stop()
+    }
   }
 }
 

@@ -6,21 +6,29 @@ import { EXIT, OperationError, errorText } from '../lib/errors.ts'
 import { taskHint } from '../lib/hints.ts'
 import { newToken } from '../lib/names.ts'
 import { askLine } from '../lib/prompt.ts'
+import type { KubeObject } from '../lib/kubectl.ts'
+import { copyMethodOf, runningSyncRefusal, sourceCopy } from '../lib/restore/backups.ts'
 import { restoreDestination, restoreName } from '../lib/restore/destination.ts'
+import { quiescePlan, type LiveState } from '../lib/restore/hold.ts'
+import { busyError, whoAmI } from '../lib/restore/marker.io.ts'
+import { MARKER, readMarker } from '../lib/restore/marker.ts'
 import { judgeRestore, restoreReport } from '../lib/restore/outcome.ts'
+import { pinPoint } from '../lib/restore/pin.ts'
 import { blockersText, confirmationMode, isYes, planText, rerunCommand } from '../lib/restore/plan.ts'
-import { readClaimUsers, readFluxDecisions } from '../lib/restore/quiesce.io.ts'
+import { readClaimUsers, readCronJobs, readFluxDecisions, readScaledObjects } from '../lib/restore/quiesce.io.ts'
 import { RestoreRun } from '../lib/restore/restore.io.ts'
 import { TO_PVC_NOTES, checkToPvcFlags } from '../lib/recover/to-pvc.ts'
 import { PREVIEW_NOTES } from '../lib/recover/preview.ts'
 import { withRestorePreview } from '../lib/recover/preview.io.ts'
 import { restoreToNewPvc } from '../lib/recover/to-pvc.io.ts'
+import { cronJobDecisions, retentionRefusal, scaledObjectDecisions } from '../lib/restore/writers.ts'
 import { runCommand } from '../lib/run.ts'
 import { listSnapshots } from '../lib/snapshots/list.io.ts'
 import { resticImage } from '../lib/snapshots/pod.ts'
 import { resolveRestorePoint } from '../lib/snapshots/restic.ts'
 import { tookText } from '../lib/sync/view.ts'
 import { ref } from '../lib/volsync/objects.ts'
+import { restoreMarkText } from '../lib/volsync/health.ts'
 import { findSource } from '../lib/volsync/sources.io.ts'
 
 const spec: CommandSpec = {
@@ -100,7 +108,7 @@ await runCommand(spec, async (ctx) => {
   const app = opts.app!
   const mode = confirmationMode(opts, Boolean(process.stdin.isTTY))
 
-  // 1. resolve: the source, its PVC and repository
+  // 1. resolve: the source, its PVC and repository; a restore of the app already under way
   const { source: rs, how: sourceHow } = await findSource(ctx)
   const namespace = rs.metadata.namespace!
   const pvc = rs.spec.sourcePVC
@@ -111,25 +119,57 @@ await runCommand(spec, async (ctx) => {
         'restore needs a restic source with a PVC. Nothing was changed.',
     )
   }
-  const claim = await kubectl.get<{ status?: { capacity?: { storage?: string } } }>('persistentvolumeclaims', pvc, namespace)
+  const claim = await kubectl.get<KubeObject & { status?: { capacity?: { storage?: string } } }>('persistentvolumeclaims', pvc, namespace)
   if (claim === null) {
     throw new OperationError(
       `PVC ${namespace}/${pvc} (spec.sourcePVC of ${ref(rs)}) does not exist: there is nothing to restore into. ` +
         'Create it (let Flux apply the app), then run the restore again. Nothing was changed.',
     )
   }
+  const resume = taskHint('resume', { APP: app, NAMESPACE: namespace }, ctx.hints.task)
+  const found = readMarker(rs)
+  if (found === 'unreadable' || found?.state === 'running') throw busyError(rs, found, resume)
+  // held by a restore that stopped half way: this one takes the app over
+  const held = found
+  const copyMethod = copyMethodOf(rs)
+  const copy = sourceCopy(rs.metadata.name, copyMethod)
+  const copyExists = async () => copy !== undefined && (await kubectl.get<KubeObject>(copy.resource, copy.name, namespace)) !== null
+  const busy = rs.status?.lastSyncStartTime
+    ? runningSyncRefusal(rs, await copyExists(), taskHint('status', { NAMESPACE: namespace }, ctx.hints.task))
+    : undefined
+  if (busy) throw busy
 
-  // 2. which snapshot: list the repository, pick as the mover will (refuses unknown ids)
+  // 2. which snapshot: list the repository, pick as the mover will, pin it (refuses what it cannot select exactly)
+  const statusAtListing = rs.status
   const snapshots = await listSnapshots(ctx, rs, app)
-  const point = resolveRestorePoint(snapshots, opts.snapshot)
+  const point = pinPoint(resolveRestorePoint(snapshots, opts.snapshot), snapshots)
 
-  // 3. who uses the PVC, and which Flux objects manage them
+  // 3. who uses the PVC, and everything else that could write to it or start the app
   const users = await readClaimUsers(kubectl, namespace, pvc)
   if (users.blockers.length) {
     const status = taskHint('status', { NAMESPACE: namespace }, ctx.hints.task)
     throw new OperationError(blockersText(pvc, users.blockers, status), 'Nothing was changed.')
   }
-  const flux = await readFluxDecisions(kubectl, users.workloads)
+  const deletes = retentionRefusal(users.apps, users.workloads)
+  if (deletes) throw deletes
+  const [cronJobs, scaledObjects] = await Promise.all([readCronJobs(kubectl, namespace), readScaledObjects(kubectl, namespace)])
+  const cronDecisions = cronJobDecisions(cronJobs, pvc)
+  // Flux would put back what it manages: the workloads, the CronJobs, and the source's pause
+  const fluxLabels = [
+    rs.metadata.labels ?? {},
+    ...users.workloads.map((w) => w.labels),
+    ...cronJobs.filter((c) => cronDecisions.some((d) => d.name === c.metadata.name)).map((c) => c.metadata.labels ?? {}),
+  ]
+  const live: LiveState = {
+    paused: rs.spec.paused,
+    copyMethod,
+    pvcAnnotations: claim.metadata.annotations,
+    flux: await readFluxDecisions(kubectl, fluxLabels),
+    cronJobs: cronDecisions,
+    scaledObjects: scaledObjectDecisions(scaledObjects, users.workloads),
+    workloads: users.workloads,
+  }
+  const quiesce = quiescePlan(live, namespace, held?.hold)
 
   // 4. the plan, and the confirmation
   const now = new Date()
@@ -153,7 +193,7 @@ await runCommand(spec, async (ctx) => {
     pvc,
     destination,
     point,
-    workloads: users.workloads,
+    workloads: quiesce.workloads.map((w) => ({ kind: w.kind, name: w.name, replicas: w.before })),
     dryRun: opts.dryRun,
     kept: false,
   }
@@ -165,13 +205,12 @@ await runCommand(spec, async (ctx) => {
         namespace,
         source: ref(rs),
         sourceHow,
-        sourcePaused: rs.spec.paused === true,
         pvc,
         pvcSize: claim.status?.capacity?.storage,
         repository,
         point,
-        workloads: users.workloads,
-        flux,
+        quiesce,
+        takesOver: held ? restoreMarkText(held) : undefined,
         destination,
         keep: opts.keep,
         dryRun: opts.dryRun,
@@ -194,36 +233,62 @@ await runCommand(spec, async (ctx) => {
     }
   }
 
-  // 5. act and wait: hold the backups, Flux and the app, restore through the
-  // ReplicationDestination and follow its sync; the clean-up then puts back
-  // what the restore's ending does not keep (lib/restore/stages.ts)
+  // 5. act and wait: record the restore on the source, hold the backups, stop
+  // what could write to the PVC, restore through the ReplicationDestination
+  // and follow it; the clean-up then puts back what the restore's ending does
+  // not keep (lib/restore/stages.ts): a restore that stops half way HOLDS the app
   const restore = new RestoreRun(ctx, {
     source: rs,
     pvc,
-    workloads: users.workloads,
-    flux,
+    pvcAnnotations: claim.metadata.annotations,
+    plan: quiesce,
     destination: manifest,
+    point,
+    marker: {
+      v: 1,
+      token,
+      state: 'running',
+      started: now.toISOString(),
+      by: whoAmI(),
+      snapshot: { id: point.snapshot.id, time: point.snapshot.time },
+      destination,
+      pvc,
+      hold: quiesce.hold,
+    },
+    takeOver: held ? { value: rs.metadata.annotations![MARKER]!, marker: held } : undefined,
+    statusAtListing,
+    relist: () => listSnapshots(ctx, rs, app),
     keep: opts.keep,
     rerun: rerunCommand(app, namespace, point.snapshot.id, ctx.hints.task),
+    resume,
   })
   let outcome
   try {
+    await restore.begin()
     await restore.quiesce()
+    await restore.checkWindow()
     outcome = await restore.restore()
   } catch (err) {
-    // the JSON says it too: not ok, and whether the PVC may be half-written
-    const { pvcMayBePartial } = restore.stopped()
-    out.data(restoreReport(report, { stopped: errorText(err), pvcMayBePartial }))
+    // the JSON says it too: not ok, whether the PVC may be half-written, whether the app is held
+    const end = restore.stopped(err)
+    out.data(restoreReport({ ...report, point: restore.point }, { stopped: errorText(err), pvcMayBePartial: end.pvcMayBePartial, held: end.hold }))
     throw err
   }
 
   // 6. report: the mover log says what was restored
   const list = taskHint('list', { APP: app, NAMESPACE: namespace }, ctx.hints.task)
-  const verdict = judgeRestore(outcome, point.snapshot, `${namespace}/${pvc}`, list)
-  out.data(restoreReport({ ...report, kept: opts.keep }, { outcome, verdict }))
+  const verdict = judgeRestore(outcome, restore.point.snapshot, `${namespace}/${pvc}`, list)
+  const end = restore.finished(verdict.kind, outcome.facts.restoredSnapshot)
+  out.data(
+    restoreReport(
+      { ...report, point: restore.point, kept: opts.keep },
+      { outcome, verdict, pvcMayBePartial: end.pvcMayBePartial, held: end.hold },
+    ),
+  )
   if (!verdict.ok) throw new OperationError(verdict.message, verdict.details)
+  if (end.hold) throw new OperationError(`${verdict.message}, but the app is HELD: ${end.reason}`)
   const took = tookText(outcome)
   out.log(`\n${verdict.message}${took ? `, ${took}` : ''}.`)
-  if (users.workloads.some((w) => w.replicas > 0)) out.log('The workloads are scaled back and Flux is resumed now (clean-up below); check the app.')
+  if (quiesce.workloads.some((w) => w.before > 0)) out.log('The workloads are scaled back and Flux is resumed now (clean-up below); check the app.')
   return EXIT.OK
 })

@@ -4,6 +4,7 @@
 import { ALL_CLUSTERS, type CommandSpec } from '../lib/cli.ts'
 import { EXIT } from '../lib/errors.ts'
 import { eachCluster, findFleet } from '../lib/fleet.ts'
+import type { TaskTarget } from '../lib/hints.ts'
 import { Kubectl, type Scope } from '../lib/kubectl.ts'
 import { hiddenNote } from '../lib/output.ts'
 import { runCommand, type Context } from '../lib/run.ts'
@@ -74,10 +75,13 @@ const spec: CommandSpec = {
 const byRef = (a: StatusRow, b: StatusRow) =>
   (a.cluster ?? '').localeCompare(b.cluster ?? '') || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name)
 
-/** Every source in scope, summarised as it arrives (a page at a time); only the summaries are kept. */
-async function readSummaries(kubectl: Kubectl, scope: Scope, now: Date, staleAfterMs: number): Promise<SourceSummary[]> {
+/**
+ * Every source in scope, summarised as it arrives (a page at a time); only the
+ * summaries are kept. `target`: the cluster the printed commands address.
+ */
+async function readSummaries(kubectl: Kubectl, scope: Scope, now: Date, staleAfterMs: number, target: TaskTarget): Promise<SourceSummary[]> {
   const summaries: SourceSummary[] = []
-  await eachSource(kubectl, scope, (rs) => summaries.push(summarizeSource(rs, now, staleAfterMs)))
+  await eachSource(kubectl, scope, (rs) => summaries.push(summarizeSource(rs, now, staleAfterMs, target)))
   return summaries.sort(byRef)
 }
 
@@ -86,7 +90,7 @@ await runCommand(spec, async (ctx) => {
   if (opts.cluster === ALL_CLUSTERS) return fleetStatus(ctx)
   const scope: Scope = opts.namespace ? { namespace: opts.namespace } : { allNamespaces: true }
   const now = new Date()
-  const summaries = await readSummaries(kubectl, scope, now, opts.staleAfterMs)
+  const summaries = await readSummaries(kubectl, scope, now, opts.staleAfterMs, ctx.hints.task)
   const attention = summaries.filter((s) => !s.healthy).length
   const where = opts.namespace ? `namespace ${opts.namespace} of cluster ${opts.cluster}` : `cluster ${opts.cluster}`
 
@@ -120,7 +124,7 @@ async function fleetStatus(ctx: Context): Promise<number> {
   for (const note of fleet.notes) out.note(note)
   const scope: Scope = opts.namespace ? { namespace: opts.namespace } : { allNamespaces: true }
   const now = new Date()
-  const results = await eachCluster(fleet.members, (kubectl) => readSummaries(kubectl, scope, now, opts.staleAfterMs))
+  const results = await eachCluster(fleet.members, (kubectl, target) => readSummaries(kubectl, scope, now, opts.staleAfterMs, { cluster: target.name }))
   const clusters: ClusterStatus[] = results.map((r) => (r.ok ? { cluster: r.cluster, sources: r.value } : { cluster: r.cluster, error: r.error }))
   const rows: StatusRow[] = results.flatMap((r) => (r.ok ? r.value.map((s) => ({ cluster: r.cluster, ...s })) : []))
   const attention = rows.filter((s) => !s.healthy).length

@@ -4,11 +4,12 @@
 import type { ListedSnapshot, RestorePoint } from '../snapshots/restic.ts'
 import type { SyncOutcome } from '../sync/engine.ts'
 import { utcText } from './plan.ts'
+import type { Verdict } from './stages.ts'
 import type { Workload } from './workloads.ts'
 
 export type RestoreVerdict =
-  | { ok: true; message: string }
-  | { ok: false; message: string; details: string; nothingRestored: boolean }
+  | { ok: true; kind: 'restored'; message: string }
+  | { ok: false; kind: Exclude<Verdict, 'restored'>; message: string; details: string; nothingRestored: boolean }
 
 /**
  * Did the mover restore the planned snapshot? VolSync reports success when
@@ -26,11 +27,18 @@ export function judgeRestore(
   const { facts } = outcome
   const logs = outcome.logs.trim() || '(the mover left no log)'
   if (outcome.result === 'Failed') {
-    return { ok: false, message: `the restore mover failed; ${pvc} may be partially restored. Its log:`, details: logs, nothingRestored: false }
+    return {
+      ok: false,
+      kind: 'failed',
+      message: `the restore mover failed; ${pvc} may be partially restored. Its log:`,
+      details: logs,
+      nothingRestored: false,
+    }
   }
   if (facts.initializedRepository) {
     return {
       ok: false,
+      kind: 'nothing',
       nothingRestored: true,
       message:
         `NOTHING WAS RESTORED: the mover found no repository and created a new, empty one ("Initialize Dir"). ` +
@@ -42,6 +50,7 @@ export function judgeRestore(
   if (facts.nothingToRestore) {
     return {
       ok: false,
+      kind: 'nothing',
       nothingRestored: true,
       message:
         `NOTHING WAS RESTORED: the mover found no eligible snapshot ("No eligible snapshots found"), ` +
@@ -52,6 +61,7 @@ export function judgeRestore(
   if (!facts.restoredSnapshot) {
     return {
       ok: false,
+      kind: 'nothing',
       nothingRestored: true,
       message:
         `the mover reported success but its log names no restored snapshot (no "restoring" line): ` +
@@ -63,6 +73,7 @@ export function judgeRestore(
   if (!sameSnapshot(restored, planned)) {
     return {
       ok: false,
+      kind: 'other',
       nothingRestored: false,
       message:
         `THE MOVER RESTORED A DIFFERENT SNAPSHOT: planned ${planned.short_id} (${planned.time}), ` +
@@ -72,7 +83,7 @@ export function judgeRestore(
       details: logs,
     }
   }
-  return { ok: true, message: `Restored snapshot ${planned.short_id} of ${utcText(planned)} into ${pvc}` }
+  return { ok: true, kind: 'restored', message: `Restored snapshot ${planned.short_id} of ${utcText(planned)} into ${pvc}` }
 }
 
 /** restic prints short ids (8 hex digits) or full ones: compare on the shorter. */
@@ -99,10 +110,12 @@ export interface RestoreReport {
   /** the snapshot id the mover log names, when it names one */
   restoredSnapshot: string | null
   durationSeconds: number | null
-  /** the restore stopped while its mover may have been writing: run it again before trusting the data */
+  /** the PVC may hold part of the snapshot (or other data than planned): restore again before trusting it */
   pvcMayBePartial: boolean
   ok: boolean
   message: string
+  /** the app is held (workloads at 0, Flux suspended, backups held) until a restore finishes or volsync:resume runs */
+  held: boolean
 }
 
 export interface RestoreReportInput {
@@ -120,9 +133,9 @@ export interface RestoreReportInput {
 /** How the restore ended, when it got past the plan. */
 export type RestoreEnd =
   /** the mover finished; the verdict on its log decides */
-  | { outcome: Pick<SyncOutcome, 'facts' | 'durationMs'>; verdict: RestoreVerdict }
-  /** it stopped first (failed mover, timeout, Ctrl-C, an API error); the error's message */
-  | { stopped: string; pvcMayBePartial: boolean }
+  | { outcome: Pick<SyncOutcome, 'facts' | 'durationMs'>; verdict: RestoreVerdict; pvcMayBePartial: boolean; held: boolean }
+  /** it stopped first (failed or stalled mover, timeout, Ctrl-C, an API error); the error's message */
+  | { stopped: string; pvcMayBePartial: boolean; held: boolean }
 
 /**
  * The JSON report. Without an end it is the dry run's (nothing done); a
@@ -145,16 +158,20 @@ export function restoreReport(input: RestoreReportInput, end?: RestoreEnd): Rest
     kept: input.kept,
   }
   const nothing = { restored: false, restoredSnapshot: null, durationSeconds: null, pvcMayBePartial: false }
-  if (end === undefined) return { ...plan, ...nothing, ok: input.dryRun, message: 'dry run: nothing was changed' }
-  if ('stopped' in end) return { ...plan, ...nothing, pvcMayBePartial: end.pvcMayBePartial, ok: false, message: end.stopped }
+  if (end === undefined) return { ...plan, ...nothing, ok: input.dryRun, message: 'dry run: nothing was changed', held: false }
+  if ('stopped' in end) {
+    return { ...plan, ...nothing, pvcMayBePartial: end.pvcMayBePartial, ok: false, message: end.stopped, held: end.held }
+  }
   const { outcome, verdict } = end
+  const ok = verdict.ok && !end.held
   return {
     ...plan,
     restored: verdict.ok,
     restoredSnapshot: outcome.facts.restoredSnapshot ?? null,
     durationSeconds: outcome.durationMs == null ? null : Math.round(outcome.durationMs / 1000),
-    pvcMayBePartial: false,
-    ok: verdict.ok,
+    pvcMayBePartial: end.pvcMayBePartial,
+    ok,
     message: verdict.message,
+    held: end.held,
   }
 }

@@ -7,8 +7,10 @@ import { UsageError } from '../errors.ts'
 import { taskHint, type TaskTarget } from '../hints.ts'
 import { formatAge } from '../output.ts'
 import { parseResticTime, type ListedSnapshot, type RestorePoint } from '../snapshots/restic.ts'
-import { fluxRefText, type SuspendDecision } from './flux.ts'
-import { workloadRef, type Blocker, type Workload } from './workloads.ts'
+import { USE_COPY_TRIGGER } from './backups.ts'
+import { fluxRefText } from './flux.ts'
+import type { QuiescePlan } from './hold.ts'
+import { workloadRef, type Blocker } from './workloads.ts'
 
 /**
  * 'ask' on a terminal; 'skip' with YES or DRY_RUN (a dry run changes
@@ -45,7 +47,7 @@ export function snapshotText(s: ListedSnapshot, now: Date): string {
   return `${s.short_id} of ${utcText(s)} (${formatAge(now.getTime() - parseResticTime(s.time))} ago)`
 }
 
-/** How the mover is told to select it: "previous: 1", "restoreAsOf: ..., previous: 0". */
+/** How the mover is told to select it: "restoreAsOf: ..., previous: 0" ("previous: 1" before pinning). */
 export function selectionText(point: RestorePoint): string {
   return point.restoreAsOf === undefined
     ? `previous: ${point.previous}`
@@ -60,26 +62,25 @@ export interface RestorePlan {
   source: string
   /** how APP found the source ("named odoo-backup (<APP>-backup)": lib/volsync/sources.ts FoundSource.how) */
   sourceHow?: string
-  /** the ReplicationSource is paused already (it is left so) */
-  sourcePaused: boolean
   pvc: string
   /** "10Gi" when known */
   pvcSize?: string
   repository: string
   point: RestorePoint
-  workloads: readonly Workload[]
-  flux: readonly SuspendDecision[]
+  /** what stops and what is put back (hold.ts) */
+  quiesce: QuiescePlan
+  /** the app is held by an unfinished restore, which this one takes over: that restore, in words */
+  takesOver?: string
   destination: string
   keep: boolean
   dryRun: boolean
 }
 
 export function planText(plan: RestorePlan, now: Date): string {
-  const running = plan.workloads.filter((w) => w.replicas > 0)
-  const stopped = plan.workloads.filter((w) => w.replicas === 0)
-  const suspend = plan.flux.filter((d) => d.action === 'suspend')
-  const leave = plan.flux.filter((d): d is SuspendDecision & { action: 'leave' } => d.action === 'leave')
+  const q = plan.quiesce
   const row = (label: string, value: string) => `  ${label.padEnd(13)} ${value}`
+  const rows = (label: string, values: string[]) => values.map((v, i) => row(i === 0 ? label : '', v))
+  const stopping = q.workloads.filter((w) => w.before > 0)
   const lines = [
     `${plan.dryRun ? 'Dry run: the restore would do this' : 'Restore plan'} (nothing has changed yet):`,
     row('cluster', `${plan.cluster} (${plan.clusterHow})`),
@@ -88,37 +89,59 @@ export function planText(plan: RestorePlan, now: Date): string {
     row('PVC', `${plan.pvc}${plan.pvcSize ? ` (${plan.pvcSize})` : ''}: its data is replaced`),
     row('snapshot', snapshotText(plan.point.snapshot, now)),
     row('', `full id ${plan.point.snapshot.id}`),
-    row('', `selected by ${selectionText(plan.point)}, as the VolSync mover will`),
+    row('', `selected by ${selectionText(plan.point)}: exactly this snapshot, as the VolSync mover will`),
     row('repository', `Secret ${plan.namespace}/${plan.repository} (from ${plan.source})`),
   ]
-  if (running.length === 0) {
-    lines.push(row('stop', 'nothing: no running Deployment or StatefulSet uses the PVC'))
+  if (plan.takesOver) lines.push(row('held', `by ${plan.takesOver}: this restore takes the app over`))
+  if (q.workloads.length === 0) {
+    lines.push(row('stop', 'nothing: no Deployment or StatefulSet uses the PVC'))
   } else {
-    running.forEach((w, i) =>
-      lines.push(row(i === 0 ? 'stop' : '', `${workloadRef(w)}: ${w.replicas} -> 0 replicas, then back to ${w.replicas}`)),
+    lines.push(
+      ...rows(
+        'stop',
+        q.workloads.map((w) => {
+          const what = workloadRef(w)
+          if (w.before === 0) return `${what}: already at 0 replicas (left at 0)`
+          if (w.now === 0) return `${what}: held at 0 replicas (it had ${w.before}), back to ${w.before} afterwards`
+          if (w.now !== w.before) return `${what}: ${w.now} -> 0 replicas, then back to ${w.before} (as before the held restore)`
+          return `${what}: ${w.now} -> 0 replicas, then back to ${w.before}`
+        }),
+      ),
     )
   }
-  stopped.forEach((w) => lines.push(row('', `${workloadRef(w)}: already at 0 replicas (left at 0)`)))
+  const copies = q.hold.copyTrigger.length ? ` and VolSync's copies of ${plan.pvc} (annotation ${USE_COPY_TRIGGER})` : ''
   lines.push(
     row(
-      'pause',
-      plan.sourcePaused
-        ? `ReplicationSource ${plan.source}: paused already, left paused`
-        : `ReplicationSource ${plan.source} (no scheduled backup during the restore), unpaused afterwards`,
+      'backups',
+      q.hold.paused === true
+        ? `ReplicationSource ${plan.source}: paused already, left paused${copies ? `; held${copies}` : ''}`
+        : `held: ReplicationSource ${plan.source} paused${copies}, released afterwards`,
     ),
   )
-  suspend.forEach((d, i) => lines.push(row(i === 0 ? 'suspend' : '', `${fluxRefText(d.ref)}, resumed afterwards`)))
-  leave.forEach((d, i) => lines.push(row(suspend.length || i > 0 ? '' : 'Flux', `${fluxRefText(d.ref)}: ${d.reason}`)))
   lines.push(
+    ...rows('suspend', [
+      ...q.flux.map((f) => `${fluxRefText(f.ref)}, resumed afterwards`),
+      ...q.cronJobs.map((c) => `cronjob ${plan.namespace}/${c.name} (its pods mount ${plan.pvc}), resumed afterwards`),
+    ]),
+    ...rows('pause', q.scaledObjects.map((s) => `scaledobject ${plan.namespace}/${s.name} (KEDA, scales ${s.target}), unpaused afterwards`)),
+    ...rows('left as is', [
+      ...q.fluxLeft.map((f) => `${fluxRefText(f.ref)}: ${f.reason}`),
+      ...q.cronJobsLeft.map((c) => `cronjob ${plan.namespace}/${c.name}: ${c.reason}`),
+      ...q.scaledObjectsLeft.map((s) => `scaledobject ${plan.namespace}/${s.name} (scales ${s.target}): ${s.reason}`),
+    ]),
     row('restore with', `ReplicationDestination ${plan.namespace}/${plan.destination}` +
       (plan.keep ? ' (kept afterwards: KEEP=true)' : ' (deleted afterwards)')),
     '',
     `Files in ${plan.pvc} that are not in snapshot ${plan.point.snapshot.short_id} will be DELETED ` +
       '(enableFileDeletion): the PVC ends up equal to the snapshot.',
   )
-  if (running.length) {
+  if (stopping.length) {
     lines.push('The app is down until the restore ends; then it is scaled back and Flux is resumed.')
   }
+  lines.push(
+    'If the restore stops once the ReplicationDestination exists (a failure, TIMEOUT, Ctrl-C), the app stays ' +
+      'HELD (stopped, backups held) until a restore finishes or volsync:resume gives it back.',
+  )
   return lines.join('\n')
 }
 
@@ -138,14 +161,4 @@ export function blockersText(pvc: string, blockers: readonly Blocker[], status: 
 /** The command that restores the same snapshot again, exactly. */
 export function rerunCommand(app: string, namespace: string, snapshotId: string, target: TaskTarget): string {
   return taskHint('restore', { APP: app, NAMESPACE: namespace, SNAPSHOT: snapshotId }, target)
-}
-
-/** Said when the restore stops while the mover may have been writing. */
-export function partialRestoreText(pvc: string, workloadsStopped: boolean, rerun: string): string {
-  return [
-    `The restore did not finish: ${pvc} may be PARTIALLY restored (some files from the snapshot, some as they were).`,
-    'The clean-up below deletes the ReplicationDestination (which stops the mover)' +
-      (workloadsStopped ? ', then starts the app again on that PVC.' : '.'),
-    `To restore it completely, run again:\n  ${rerun}`,
-  ].join('\n')
 }

@@ -22,6 +22,8 @@ export interface AppsObject extends KubeObject {
     template?: PodTemplate
     /** StatefulSets: claims named <template>-<statefulset>-<ordinal> */
     volumeClaimTemplates?: { metadata?: { name?: string } }[]
+    /** StatefulSets: Delete removes those claims when scaled down (writers.ts refuses it) */
+    persistentVolumeClaimRetentionPolicy?: { whenScaled?: string; whenDeleted?: string }
   }
 }
 

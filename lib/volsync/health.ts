@@ -1,12 +1,77 @@
 // Is a ReplicationSource healthy? Why it needs attention, and everything
 // `status` shows about it. Pure. Facts: shared/volsync-contract.md.
 import { parseGoDuration } from '../duration.ts'
+import { shellQuote, taskHint, type TaskTarget } from '../hints.ts'
 import { readMoverLogs } from './mover-log.ts'
 import { syncCondition, type ReplicationSource } from './objects.ts'
 import { readVerification, verificationAttention, type VerificationRecord } from './verification.ts'
 
 /** A verification older than this needs attention, unless STALE_AFTER says otherwise. */
 export const DEFAULT_STALE_AFTER_MS = 30 * 86_400_000
+
+/**
+ * The annotation a restore keeps on the app's ReplicationSource from its
+ * first change until everything is put back (lib/restore/marker.ts writes
+ * it): while it runs, and while it holds the app after stopping half way.
+ */
+export const RESTORE_MARKER = 'volsync-ops/restore'
+
+/** What `status` reads of that record. */
+export interface RestoreMark {
+  /** running: a restore is (or was, if its process died) at work; held: it stopped, the app is held */
+  state: 'running' | 'held'
+  /** when the run began (UTC) */
+  started: string
+  /** user@host of the run */
+  by: string
+  snapshot: { id: string; time: string }
+  /** its ReplicationDestination */
+  destination: string
+  pvc: string
+  /** why the app is held */
+  reason?: string
+}
+
+/** The restore record on a source: undefined when there is none, 'unreadable' when it is not one of ours. */
+export function restoreMark(rs: Pick<ReplicationSource, 'metadata'>): RestoreMark | 'unreadable' | undefined {
+  const text = rs.metadata.annotations?.[RESTORE_MARKER]
+  if (text === undefined) return undefined
+  try {
+    const m = JSON.parse(text) as RestoreMark & { v?: number }
+    if (m?.v === 1 && (m.state === 'running' || m.state === 'held') && typeof m.started === 'string' && m.snapshot) return m
+  } catch {
+    // not JSON
+  }
+  return 'unreadable'
+}
+
+/** "the restore of snapshot 7c2d9e41 started 2026-11-26 04:00:00 UTC by ops@laptop (ReplicationDestination odoo-restore-...)" */
+export function restoreMarkText(m: RestoreMark): string {
+  const when = m.started.replace('T', ' ').replace(/(\.\d+)?Z$/, ' UTC')
+  return `the restore of snapshot ${m.snapshot.id.slice(0, 8)} started ${when} by ${m.by} (ReplicationDestination ${m.destination})`
+}
+
+/**
+ * Why `status` flags a source with a restore record. `resume`: the command
+ * that gives the app back (task volsync:resume ...).
+ */
+export function restoreAttention(m: RestoreMark | 'unreadable', resume: string): string {
+  if (m === 'unreadable') {
+    return `its ${RESTORE_MARKER} annotation is not a restore record of volsync-ops: remove it by hand once no restore runs`
+  }
+  if (m.state === 'held') {
+    return (
+      `HELD by an unfinished restore: ${restoreMarkText(m)} stopped` +
+      (m.reason ? ` (${m.reason})` : '') +
+      `; ${m.pvc} may be partially restored, the app is stopped and its backups are held. ` +
+      `Restore again, or give the app back as it is: ${resume}`
+    )
+  }
+  return (
+    `a restore is running: ${restoreMarkText(m)}; the app is stopped and its backups are held until it ends ` +
+    `(if that run was killed, give the app back with: ${resume})`
+  )
+}
 
 /** A next sync this late counts as overdue. */
 export const OVERDUE_GRACE_MS = 60 * 60 * 1000
@@ -33,8 +98,24 @@ export function backedUpNothing(rs: ReplicationSource): string | undefined {
   return undefined
 }
 
-/** Why a source needs attention; empty when healthy. `staleAfterMs`: how old its last verification may be. */
-export function attentionReasons(rs: ReplicationSource, now: Date, staleAfterMs = DEFAULT_STALE_AFTER_MS): string[] {
+/** `task volsync:resume APP=<app> NAMESPACE=<ns>`, for this run's cluster when `target` is given. */
+export function resumeCommand(rs: Pick<ReplicationSource, 'metadata'>, target?: TaskTarget): string {
+  const vars = { APP: rs.metadata.name.replace(/-backup$/, ''), NAMESPACE: rs.metadata.namespace }
+  if (target) return taskHint('resume', vars, target)
+  return ['task volsync:resume', ...Object.entries(vars).map(([k, v]) => `${k}=${shellQuote(v ?? '')}`)].join(' ')
+}
+
+/**
+ * Why a source needs attention; empty when healthy. `staleAfterMs`: how old
+ * its last verification may be; `target`: this run's cluster, for the
+ * commands a reason names (lib/hints.ts).
+ */
+export function attentionReasons(
+  rs: ReplicationSource,
+  now: Date,
+  staleAfterMs = DEFAULT_STALE_AFTER_MS,
+  target?: TaskTarget,
+): string[] {
   const reasons: string[] = []
   const status = rs.status ?? {}
   const cond = syncCondition(rs)
@@ -42,7 +123,10 @@ export function attentionReasons(rs: ReplicationSource, now: Date, staleAfterMs 
   const schedule = rs.spec?.trigger?.schedule
   const manual = rs.spec?.trigger?.manual
 
-  if (rs.spec?.paused) reasons.push('paused: no backups run until spec.paused is removed')
+  const mark = restoreMark(rs)
+  if (mark) reasons.push(restoreAttention(mark, resumeCommand(rs, target)))
+  // a restore pauses the source: its record says so already
+  if (rs.spec?.paused && !mark) reasons.push('paused: no backups run until spec.paused is removed')
   if (status.latestMoverStatus?.result === 'Failed') {
     const why = facts.errorSummary
     reasons.push(`last mover run failed${why ? `: ${why}` : ''}`)
@@ -98,11 +182,16 @@ export interface SourceSummary {
   verification: VerificationRecord | null
 }
 
-export function summarizeSource(rs: ReplicationSource, now: Date, staleAfterMs = DEFAULT_STALE_AFTER_MS): SourceSummary {
+export function summarizeSource(
+  rs: ReplicationSource,
+  now: Date,
+  staleAfterMs = DEFAULT_STALE_AFTER_MS,
+  target?: TaskTarget,
+): SourceSummary {
   const status = rs.status ?? {}
   const cond = syncCondition(rs)
   const duration = parseGoDuration(status.lastSyncDuration)
-  const attention = attentionReasons(rs, now, staleAfterMs)
+  const attention = attentionReasons(rs, now, staleAfterMs, target)
   const verification = readVerification(rs)
   return {
     namespace: rs.metadata.namespace ?? '',

@@ -74,6 +74,37 @@ assert_cleaned() {
     fail "a toolkit pod is left"
 }
 
+# assert_held NS APP: the restore stopped once its ReplicationDestination existed: that is gone with
+# every mover pod of it, but the app stays stopped, Flux suspended and the source paused, and the
+# record on the source says held (issue 8 point 1)
+assert_held() {
+  local ns=$1 app=$2
+  [[ $(field "$ns" deployment "$app" .spec.replicas) == 0 ]] || fail "$app was started on a partial PVC"
+  [[ $(field "$ns" "$KS" apps .spec.suspend) == true ]] || fail "the Kustomization was resumed"
+  [[ $(field "$ns" "$RS" "$app-backup" .spec.paused) == true ]] || fail "the ReplicationSource was unpaused"
+  [[ $(rd_count "$ns") == 0 ]] || fail "a ReplicationDestination is left"
+  movers_gone "$ns" || fail "a mover pod of the restore is left: $(kc -n "$ns" get pods -o name)"
+  field "$ns" "$RS" "$app-backup" '.metadata.annotations["volsync-ops/restore"]' | jq -r .state | grep -qx held ||
+    fail "the record does not say held: $(field "$ns" "$RS" "$app-backup" '.metadata.annotations["volsync-ops/restore"]')"
+}
+
+# movers_gone NS: no pod of a restore's mover Job is left
+movers_gone() {
+  [[ $(kc -n "$1" get pods,jobs -o json | jq '[.items[] | select((.metadata.name | startswith("volsync-dst-"))
+    or ((.metadata.labels["job-name"] // "") | startswith("volsync-dst-")))] | length') == 0 ]]
+}
+mover_pod_exists() {
+  [[ $(kc -n "$1" get pods -o json | jq '[.items[] | select(.metadata.labels["job-name"] // "" | startswith("volsync-dst-"))] | length') -gt 0 ]]
+}
+
+# give_back NS APP: volsync:resume hands the held app back as it is, and nothing is left
+give_back() {
+  run -0 vtask volsync:resume APP="$2" CLUSTER=e2e YES=true
+  assert_line --partial "$2 is given back"
+  assert_cleaned "$1" "$2"
+  [[ -z $(field "$1" "$RS" "$2-backup" '.metadata.annotations["volsync-ops/restore"]') ]] || fail "the record is left"
+}
+
 # hint_commands: the command lines of the "finish it by hand" text in $output
 hint_commands() {
   sed -n '/^\(error: \)\{0,1\}The clean-up is incomplete. Finish it by hand, in this order:$/,$p' <<<"$output" |
@@ -155,24 +186,61 @@ hint_commands() {
   assert_equal "$status" 130
   assert_line 'clean-up: scale deployment notes back to 2: done'
   assert_line 'clean-up: resume kustomization rf-int-pods/apps: done'
-  assert_line 'clean-up: unpause ReplicationSource rf-int-pods/notes-backup: done'
+  assert_line 'clean-up: unpause ReplicationSource rf-int-pods/notes-backup (backups run again): done'
   [[ $(tree_state "$(pvc_dir rf-int-pods notes-data)") == "$state" ]] || fail "the PVC changed"
   assert_cleaned rf-int-pods notes
 }
 
-@test "Ctrl-C while restore waits for the mover deletes the ReplicationDestination and restarts the app" {
+@test "Ctrl-C while restore waits for the mover deletes the ReplicationDestination and HOLDS the app; volsync:resume gives it back" {
   make_flux_app rf-int-rd notes
   stop_component volsync # the restore never completes
   spawn_task volsync:restore APP=notes CLUSTER=e2e YES=true
   wait_until 90 "the ReplicationDestination" rd_exists rf-int-rd
   sleep 1
+  # a second restore of the same app meanwhile is refused, naming the first, and changes nothing (issue 8.4)
+  local rd
+  rd=$(kc -n rf-int-rd get "$RD" -o json | jq -r '.items[0].metadata.name')
+  run -1 vtask volsync:restore APP=notes CLUSTER=e2e YES=true
+  assert_output --partial 'another restore of this app is running'
+  assert_output --partial "$rd"
+  [[ $(rd_count rf-int-rd) == 1 ]] || fail "the second restore made a ReplicationDestination"
   interrupt_job
   wait_job
   assert_equal "$status" 130
   assert_line --partial 'may be PARTIALLY restored'
-  assert_line --regexp '^clean-up: delete ReplicationDestination rf-int-rd/notes-restore-[0-9]{14}: done$'
-  assert_line 'clean-up: scale deployment notes back to 2: done'
-  assert_cleaned rf-int-rd notes
+  assert_line --regexp '^clean-up: stop and delete ReplicationDestination rf-int-rd/notes-restore-[0-9]{14}: done$'
+  refute_line --partial 'clean-up: scale deployment notes back'
+  assert_line --partial "task volsync:resume APP=notes NAMESPACE=rf-int-rd CLUSTER=e2e"
+  start_component volsync
+  assert_held rf-int-rd notes
+  # status flags it
+  run -1 vtask volsync:status CLUSTER=e2e NAMESPACE=rf-int-rd
+  assert_output --partial 'HELD'
+  give_back rf-int-rd notes
+}
+
+@test "Ctrl-C with VolSync running, right after the ReplicationDestination exists and once its mover pod exists, 4 rounds: no mover is left, at once" {
+  make_flux_app rf-int-live notes
+  local round started
+  for round in 1 2 3 4; do
+    spawn_task volsync:restore APP=notes CLUSTER=e2e YES=true
+    if ((round % 2)); then
+      wait_until 90 "the ReplicationDestination" rd_exists rf-int-live
+    else
+      wait_until 90 "the mover pod" mover_pod_exists rf-int-live
+    fi
+    started=$SECONDS
+    interrupt_job
+    wait_job 120
+    assert_equal "$status" 130
+    ((SECONDS - started < 60)) || fail "round $round: the clean-up took $((SECONDS - started))s"
+    assert_line --regexp '^clean-up: stop and delete ReplicationDestination rf-int-live/notes-restore-[0-9]{14}: done$'
+    # and it stays so: VolSync does not bring the mover back
+    sleep 5
+    assert_held rf-int-live notes
+    give_back rf-int-live notes
+    wait_until 90 "the app" deployment_ready rf-int-live notes 2
+  done
 }
 
 @test "the API server stopping while restore waits: a clear error, the exact clean-up commands, and they work" {
@@ -190,15 +258,39 @@ hint_commands() {
   local commands
   commands=$(hint_commands)
   # delete the RD first (its mover must stop before the app starts), then the app, Flux, the source
-  [[ $(sed -n 1p <<<"$commands") == "kubectl --kubeconfig $E2E_KUBECONFIG delete $RD notes-restore-"*" -n rf-api --ignore-not-found --cascade=foreground" ]] ||
+  # only the mover is stopped by hand (the app stays held: its PVC may be partial)
+  [[ $(sed -n 1p <<<"$commands") == "kubectl --kubeconfig $E2E_KUBECONFIG patch $RD notes-restore-"*" -n rf-api --type merge -p '{\"spec\":{\"paused\":true}}'" ]] ||
     fail "unexpected first hint: $commands"
-  grep -qx "kubectl --kubeconfig $E2E_KUBECONFIG scale deployments.apps notes -n rf-api --replicas=2" <<<"$commands" ||
-    fail "no scale-back hint: $commands"
-  grep -q "patch $KS apps -n rf-api" <<<"$commands" || fail "no Flux hint: $commands"
-  grep -q "patch $RS notes-backup -n rf-api" <<<"$commands" || fail "no unpause hint: $commands"
+  [[ $(sed -n 2p <<<"$commands") == "kubectl --kubeconfig $E2E_KUBECONFIG delete $RD notes-restore-"*" -n rf-api --ignore-not-found --cascade=background" ]] ||
+    fail "unexpected second hint: $commands"
+  ! grep -q " scale " <<<"$commands" || fail "a scale-back hint: $commands"
+  ! grep -q "volsync-ops/restore-" <<<"$commands" || fail "a hint removes the record resume needs: $commands"
 
   start_component kube-apiserver
+  start_component volsync
   [[ $(field rf-api deployment notes .spec.replicas) == 0 ]] || fail "the app is not stopped: the hint was not needed"
   run -0 bash -c "set -e; $commands"
-  assert_cleaned rf-api notes
+  wait_until 60 "no mover" movers_gone rf-api
+  [[ $(field rf-api deployment notes .spec.replicas) == 0 ]] || fail "the app was started"
+  give_back rf-api notes
+}
+
+@test "a CronJob that mounts the PVC is suspended while the restore runs and put back as found afterwards (issue 8.4)" {
+  make_flux_app rf-cron notes
+  jq -n '{apiVersion: "batch/v1", kind: "CronJob", metadata: {name: "nightly"},
+    spec: {schedule: "0 0 1 1 *", jobTemplate: {spec: {template: {spec: {restartPolicy: "Never",
+      containers: [{name: "job", image: "busybox:1.36", volumeMounts: [{name: "data", mountPath: "/data"}]}],
+      volumes: [{name: "data", persistentVolumeClaim: {claimName: "notes-data"}}]}}}}}}' | kc -n rf-cron apply -f - >/dev/null
+  local before
+  before=$(field rf-cron cronjobs.batch nightly .spec.suspend)
+  watch_into cron -n rf-cron cronjobs.batch nightly
+  sleep 1
+  run -0 vtask volsync:restore APP=notes CLUSTER=e2e YES=true
+  stop_watches
+  assert_line --partial 'cronjob rf-cron/nightly (its pods mount notes-data), resumed afterwards'
+  assert_line 'clean-up: resume cronjob rf-cron/nightly: done'
+  seen cron 'map(.spec.suspend == true) | any' | grep -qx true || fail "the CronJob was never suspended"
+  [[ $(field rf-cron cronjobs.batch nightly .spec.suspend) == "$before" ]] ||
+    fail "the CronJob's suspend is $(field rf-cron cronjobs.batch nightly .spec.suspend), not $before as found"
+  assert_cleaned rf-cron notes
 }

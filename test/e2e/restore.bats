@@ -125,7 +125,9 @@ rd_spec() { seen rd '[.[] | .spec.restic] | first'; }
   watch_restore
   run -0 vtask volsync:restore APP="$APP" CLUSTER=e2e YES=true
   assert_restored 2 C
-  rd_spec | json_true '.previous == 0 and (has("restoreAsOf") | not) and .copyMethod == "Direct" and .enableFileDeletion == true' ||
+  # pinned at the planned snapshot's second (issue 8.2), not "the latest when the mover runs"
+  rd_spec | json_true --arg asof "$(date -u -d "$(snapshot 2 time)" +%Y-%m-%dT%H:%M:%SZ)" \
+    '.previous == 0 and .restoreAsOf == $asof and .copyMethod == "Direct" and .enableFileDeletion == true' ||
     fail "unexpected ReplicationDestination: $(rd_spec)"
 }
 
@@ -137,7 +139,9 @@ rd_spec() { seen rd '[.[] | .spec.restic] | first'; }
   watch_restore
   run -0 vtask volsync:restore APP="$APP" CLUSTER=e2e SNAPSHOT=1 YES=true
   assert_restored 1 B
-  rd_spec | json_true '.previous == 1 and (has("restoreAsOf") | not)' || fail "unexpected ReplicationDestination: $(rd_spec)"
+  # pinned at that snapshot's second, not the offset (a backup meanwhile would shift it; issue 8.2)
+  rd_spec | json_true --arg asof "$(date -u -d "$(snapshot 1 time)" +%Y-%m-%dT%H:%M:%SZ)" '.previous == 0 and .restoreAsOf == $asof' ||
+    fail "unexpected ReplicationDestination: $(rd_spec)"
 }
 
 @test "restore by restic snapshot id restores exactly that snapshot (through its time)" {
@@ -159,7 +163,9 @@ rd_spec() { seen rd '[.[] | .spec.restic] | first'; }
   watch_restore
   run -0 vtask volsync:restore APP="$APP" CLUSTER=e2e SNAPSHOT="$t" YES=true
   assert_restored 1 B
-  rd_spec | json_true --arg t "$t" '.previous == 0 and .restoreAsOf == $t' || fail "unexpected ReplicationDestination: $(rd_spec)"
+  # pinned at S1's own second, not the time asked for (issue 8.2)
+  rd_spec | json_true --arg asof "$(date -u -d "$(snapshot 1 time)" +%Y-%m-%dT%H:%M:%SZ)" '.previous == 0 and .restoreAsOf == $asof' ||
+    fail "unexpected ReplicationDestination: $(rd_spec)"
 }
 
 @test "restore with OUTPUT=json reports, as JSON alone on stdout, the snapshot the mover really restored" {

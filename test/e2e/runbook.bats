@@ -137,8 +137,8 @@ block_mode() {
     *'task sandbox:try'*) echo parse ;;
     # the tier runs the VolSync controller outside the cluster: no Deployment to read
     *'deployments.apps/volsync'*) echo parse ;;
-    # a restore that asks y/N on the terminal
-    *volsync:restore*) if [[ $1 == *YES=true* || $1 == *DRY_RUN=true* ]]; then echo run; else echo terminal; fi ;;
+    # a restore or resume that asks y/N on the terminal
+    *volsync:restore* | *volsync:resume*) if [[ $1 == *YES=true* || $1 == *DRY_RUN=true* ]]; then echo run; else echo terminal; fi ;;
     *) echo run ;;
   esac
 }
@@ -175,6 +175,7 @@ after_block() {
       [[ $(field "$NS" deployment "$APP" .spec.replicas) == 2 ]] || fail "the app is not back at 2 replicas"
       [[ $(field flux-system "$KS" "$APP" .spec.suspend) == false ]] || fail "Flux is still suspended"
       [[ $(field "$NS" "$RS" "$APP-backup" '.spec.paused // false') == false ]] || fail "the source is still paused"
+      [[ -z $(field "$NS" "$RS" "$APP-backup" '.metadata.annotations["volsync-ops/restore"]') ]] || fail "the restore's record is left"
       wait_until 60 "the app running" deployment_ready "$NS" "$APP" 2
       ;;
     *'volsync:snapshot-all CLUSTER=$CLUSTER TIMEOUT=2h'*)

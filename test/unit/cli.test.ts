@@ -54,6 +54,7 @@ const defaults: Options = {
   force: false,
   depth: 'deep',
   staleAfterMs: 30 * 86_400_000,
+  timeoutGiven: false,
 }
 
 function options(spec: CommandSpec, argv: string[]): Options {
@@ -81,7 +82,8 @@ describe('parseArgs', () => {
     ['namespace', ['--app=odoo', '--namespace', 'business'], { namespace: 'business' }],
     ['kubeconfig with spaces is a path, passed as is', ['--app=odoo', '--kubeconfig', '/tmp/my dir/kube config'], { kubeconfig: '/tmp/my dir/kube config' }],
     ['output json', ['--app=odoo', '--output', 'json'], { output: 'json' }],
-    ['timeout', ['--app=odoo', '--timeout', '1h30m'], { timeoutMs: 90 * 60_000 }],
+    ['timeout', ['--app=odoo', '--timeout', '1h30m'], { timeoutMs: 90 * 60_000, timeoutGiven: true }],
+    ['a timeout equal to the default is given all the same', ['--app=odoo', '--timeout', '45m'], { timeoutGiven: true }],
     ['snapshot offset', ['--app=odoo', '--snapshot', '3'], { snapshot: { kind: 'offset', previous: 3 } }],
     ['snapshot id', ['--app=odoo', '--snapshot', '7c2d9e41'], { snapshot: { kind: 'id', id: '7c2d9e41' } }],
     ['--yes alone is true', ['--app=odoo', '--yes'], { yes: true }],

@@ -46,7 +46,7 @@ export -f rd_object rd_event rd_as
 # its PVC, and the snapshot listing (a one-shot pod, deleted)
 plan_listing() {
   stub kubectl \
-    "$K ${1:-$RS_ALL} : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$K ${1:-$RS_ALL} : render \"\$FIXTURES/rs-odoo.json\" | tee \"\$STUB_DIR/rs.json\"" \
     "$K get persistentvolumeclaims odoo-data -n business -o json : cat \"\$RF/pvc-odoo-data.json\"" \
     "$K create -f - -o json : cat >\"\$STUB_DIR/pod.json\"; render \"\$FIXTURES/pod-list-pending.json\"" \
     "$KW get pod $POD -n business --watch -o json : render \"\$FIXTURES/pod-list-pending.json\"; render \"\$FIXTURES/pod-list-succeeded.json\"" \
@@ -63,12 +63,68 @@ plan_users() {
     "$K get deployments.apps,statefulsets.apps,replicasets.apps -n business -o json : cat \"\$RF/apps.json\"" \
     "$K get $HR odoo-cron -n business -o json : cat \"\$RF/helmrelease-odoo-cron.json\"" \
     "$K get $KS odoo -n flux-system -o json : cat \"\$RF/kustomization-odoo.json\""
+  plan_writers
+}
+
+# nothing else writes to odoo-data: no CronJob mounts it, and KEDA is not installed
+plan_writers() {
+  stub kubectl \
+    "$K get cronjobs.batch -n business -o json : cat \"\$FIXTURES/empty-list.json\"" \
+    "$K get scaledobjects.keda.sh -n business -o json : echo 'error: the server doesn'\''t have a resource type \"scaledobjects\"' >&2; exit 1"
+}
+
+# --- the restore's record on the ReplicationSource (annotation volsync-ops/restore)
+
+MARKER_PATH='/metadata/annotations/volsync-ops~1restore'
+
+# plan_marker: the record is taken (a merge patch carrying the resourceVersion read); the
+# patch sent is kept in $STUB_DIR/marker-patch.json
+plan_marker() {
+  stub kubectl \
+    "$K patch replicationsources.volsync.backube odoo-backup -n business --type merge -p {\"metadata\":{\"resourceVersion\":\"482131\",\"annotations\":{\"volsync-ops/restore\":* -o json : printf '%s' \"\${@: -3:1}\" >\"\$STUB_DIR/marker-patch.json\"; render \"\$FIXTURES/rs-odoo-item.json\""
+}
+
+# marker_value: the record this run wrote (a JSON document)
+marker_value() { jq -r '.metadata.annotations["volsync-ops/restore"]' "$STUB_DIR/marker-patch.json"; }
+
+# plan_marker_removed: the record is removed, only while it is ours
+plan_marker_removed() {
+  stub kubectl \
+    "$K patch replicationsources.volsync.backube odoo-backup -n business --type json -p *\"op\":\"remove\",\"path\":\"$MARKER_PATH\"* -o json : render \"\$FIXTURES/rs-odoo-item.json\""
+}
+
+# plan_marker_held: the record is set to held (kept in $STUB_DIR/marker-held.json)
+plan_marker_held() {
+  stub kubectl \
+    "$K patch replicationsources.volsync.backube odoo-backup -n business --type json -p *\"op\":\"replace\",\"path\":\"$MARKER_PATH\"* -o json : printf '%s' \"\${@: -3:1}\" >\"\$STUB_DIR/marker-held.json\"; render \"\$FIXTURES/rs-odoo-item.json\""
+}
+
+# held_record: the record the held run left (the value of its replace op)
+held_record() { jq -r '.[1].value' "$STUB_DIR/marker-held.json"; }
+
+# plan_window: right before the ReplicationDestination, the source is read again (no backup since the listing)
+plan_window() {
+  stub kubectl \
+    "$K get replicationsources.volsync.backube odoo-backup -n business -o json : jq '.items[0] | .spec.paused = true' \"\$STUB_DIR/rs.json\""
 }
 
 # the ReplicationSource is paused for the restore, and unpaused (guarded) after
 plan_pause() {
   stub kubectl \
     "$K patch replicationsources.volsync.backube odoo-backup -n business --type merge -p {\"spec\":{\"paused\":true}} -o json : render \"\$FIXTURES/rs-odoo-item.json\" | jq '.spec.paused = true'"
+}
+
+# the source copies with copyMethod Snapshot: VolSync's copy trigger holds its copies of the
+# PVC during the restore, and is removed afterwards (with the status VolSync wrote meanwhile)
+COPY_TRIGGER=volsync.backube/use-copy-trigger
+plan_copies_held() {
+  stub kubectl \
+    "$K patch persistentvolumeclaims odoo-data -n business --type merge -p {\"metadata\":{\"annotations\":{\"$COPY_TRIGGER\":\"held-by-volsync-ops-restore\"}}} -o json : jq '.metadata.annotations[\"$COPY_TRIGGER\"] = \"held-by-volsync-ops-restore\"' \"\$RF/pvc-odoo-data.json\""
+}
+plan_copies_released() {
+  stub kubectl \
+    "$K get persistentvolumeclaims odoo-data -n business -o json : jq '.metadata.annotations += {\"$COPY_TRIGGER\": \"held-by-volsync-ops-restore\", \"volsync.backube/latest-copy-status\": \"WaitingForTrigger\"}' \"\$RF/pvc-odoo-data.json\"" \
+    "$K patch persistentvolumeclaims odoo-data -n business --type json -p * -o json : printf '%s' \"\${@: -3:1}\" >\"\$STUB_DIR/copies-released.json\"; cat \"\$RF/pvc-odoo-data.json\""
 }
 
 plan_unpause() {
@@ -102,7 +158,9 @@ plan_pods_stop() {
 plan_stuck_at_pods() {
   plan_listing
   plan_users
+  plan_marker
   plan_pause
+  plan_copies_held
   plan_suspend
   plan_scale_down
   stub kubectl \
@@ -110,20 +168,43 @@ plan_stuck_at_pods() {
     "$KW get --raw /api/v1/namespaces/business/pods?watch=1&resourceVersion=91001 : exec sleep 30"
   plan_scale_back
   plan_resume
+  plan_copies_released
   plan_unpause
+  plan_marker_removed
 }
 
 # the watch of the ReplicationDestination the script created
 RD_WATCH="$KW get $RD -n business --output-watch-events --field-selector metadata.name=$RDN --watch -o json"
 
 # plan_restore STATUS [SNAPSHOT]: create the ReplicationDestination, watch it to STATUS
-# (and its mover Jobs, which change nothing here)
+# (and its mover Jobs, which change nothing here; and the namespace's pods, for the
+# mover's progress and other pods on the PVC: the sync ends only once that watch runs)
 plan_restore() {
   stub kubectl \
     "$K create -f - -o json : cat >\"\$STUB_DIR/rd.json\"; rd_object none" \
-    "$RD_WATCH : rd_event ADDED none; rd_event MODIFIED syncing; rd_event MODIFIED $1 ${2:-}" \
+    "$RD_WATCH : rd_event ADDED none; rd_event MODIFIED syncing; wait_mark movers; rd_event MODIFIED $1 ${2:-}" \
     "$RESTORE_JOBS : exec sleep 30"
+  plan_movers
 }
+
+# plan_movers [ANSWER]: the pods of the namespace while the mover restores (none; then ANSWER, default: nothing more)
+plan_movers() {
+  stub kubectl \
+    "$K get --raw /api/v1/namespaces/business/pods : echo '{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"92500\"},\"items\":[]}'" \
+    "$KW get --raw /api/v1/namespaces/business/pods?watch=1&resourceVersion=92500 : mark movers; ${1:-exec sleep 30}"
+}
+
+mark() { : >"$STUB_DIR/mark.$1"; }
+wait_mark() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ -e $STUB_DIR/mark.$1 ]] && return 0
+    sleep 0.1
+  done
+  echo "wait_mark: no mark $1" >&2
+  return 1
+}
+export -f mark wait_mark
 
 # --- the mover Job of the restore: job-mover-dst.json is the Job VolSync
 # v0.16.0 created for a ReplicationDestination on the e2e tier (API server 1.35;
@@ -149,9 +230,18 @@ dst_job_event() {
 export -f dst_named dst_job_event
 export DST_JOB_UID
 
+EMPTY_LIST='{"kind":"List","apiVersion":"v1","metadata":{"resourceVersion":"93000"},"items":[]}'
+export EMPTY_LIST
+
+# plan_delete_rd: the ReplicationDestination is stopped (paused: VolSync gives its Job
+# parallelism 0), deleted in the background, and waited for until its Job and pods are gone
 plan_delete_rd() {
   stub kubectl \
-    "$K delete $RD $RDN -n business --ignore-not-found --wait=true --cascade=foreground --timeout=5m : echo replicationdestination.volsync.backube deleted"
+    "$K patch $RD $RDN -n business --type merge -p {\"spec\":{\"paused\":true}} -o json : rd_object none | jq '.spec.paused = true'" \
+    "$K get --raw /apis/batch/v1/namespaces/business/jobs?fieldSelector=metadata.name%3Dvolsync-dst-$RDN : echo \"\$EMPTY_LIST\"" \
+    "$K delete $RD $RDN -n business --ignore-not-found --wait=false --cascade=background : echo replicationdestination.volsync.backube deleted" \
+    "$K get --raw /apis/batch/v1/namespaces/business/jobs?fieldSelector=metadata.name%3Dvolsync-dst-$RDN : echo \"\$EMPTY_LIST\"" \
+    "$K get --raw /api/v1/namespaces/business/pods?labelSelector=job-name%3Dvolsync-dst-$RDN : echo \"\$EMPTY_LIST\""
 }
 
 plan_scale_back() {
@@ -170,16 +260,35 @@ plan_resume() {
 plan_until_restore() {
   plan_listing "$@"
   plan_users
+  plan_marker
   plan_pause
+  plan_copies_held
   plan_suspend
   plan_scale_down
   plan_pods_stop
+  plan_window
 }
 plan_cleanup() {
   plan_delete_rd
   plan_scale_back
   plan_resume
+  plan_copies_released
   plan_unpause
+  plan_marker_removed
+}
+# plan_cleanup_no_rd: the clean-up when no ReplicationDestination was made
+plan_cleanup_no_rd() {
+  plan_scale_back
+  plan_resume
+  plan_copies_released
+  plan_unpause
+  plan_marker_removed
+}
+# plan_held: the clean-up of a restore that stopped once its ReplicationDestination
+# existed: only that is deleted; the app stays held, and the record says so
+plan_held() {
+  plan_delete_rd
+  plan_marker_held
 }
 
 # call_number AFTER GLOB: the position (1-based) of the first kubectl call after

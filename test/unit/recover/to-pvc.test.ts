@@ -122,7 +122,7 @@ describe('toPvcReport', () => {
   })
   it('a finished one carries the verdict, the duration and the commands', () => {
     expect(
-      toPvcReport(plan, { kind: 'done', verdict: { ok: true, message: 'Restored' }, restoredSnapshot: '7c2d9e41', durationMs: 41_600, mount: 'm', delete: 'd' }),
+      toPvcReport(plan, { kind: 'done', verdict: { ok: true, kind: 'restored', message: 'Restored' }, restoredSnapshot: '7c2d9e41', durationMs: 41_600, mount: 'm', delete: 'd' }),
     ).toMatchObject({ ok: true, restored: true, restoredSnapshot: '7c2d9e41', durationSeconds: 42, mount: 'm', delete: 'd', snapshot: { shortId: '7c2d9e41' } })
   })
 })

@@ -29,22 +29,24 @@ describe('judgeRestore', () => {
   ])('succeeds when %s', (_what, logs) => {
     expect(judgeRestore(outcome(logs), snap7c, 'business/odoo-data', LIST)).toEqual({
       ok: true,
+      kind: 'restored',
       message: 'Restored snapshot 7c2d9e41 of 2026-11-25 20:00:05 UTC into business/odoo-data',
     })
   })
 
   it.each([
-    ['No eligible snapshots (VolSync says Successful)', 'No eligible snapshots found\n=== No data will be restored ===\nRestic completed in 1s', /^NOTHING WAS RESTORED: the mover found no eligible snapshot/, true],
-    ['only "No data will be restored"', '=== No data will be restored ===', /^NOTHING WAS RESTORED: the mover found no eligible snapshot/, true],
-    ['Initialize Dir: a new, empty repository', '=== Initialize Dir ===\ncreated restic repository 54a431813a at s3:x\nNo eligible snapshots found', /created a new, empty one .*Check RESTIC_REPOSITORY/, true],
-    ['no restoring line (an older log filter, or nothing done)', 'Restic completed in 1s', /names no restored snapshot .*NOT restored/, true],
-    ['an empty log', '', /names no restored snapshot/, true],
-    ['another snapshot than planned', restic018('4b1e6f2a'), /^THE MOVER RESTORED A DIFFERENT SNAPSHOT: planned 7c2d9e41 .* restored 4b1e6f2a\. business\/odoo-data now holds snapshot 4b1e6f2a/, false],
-  ])('fails on %s', (_what, logs, message, nothingRestored) => {
+    ['No eligible snapshots (VolSync says Successful)', 'No eligible snapshots found\n=== No data will be restored ===\nRestic completed in 1s', /^NOTHING WAS RESTORED: the mover found no eligible snapshot/, true, 'nothing'],
+    ['only "No data will be restored"', '=== No data will be restored ===', /^NOTHING WAS RESTORED: the mover found no eligible snapshot/, true, 'nothing'],
+    ['Initialize Dir: a new, empty repository', '=== Initialize Dir ===\ncreated restic repository 54a431813a at s3:x\nNo eligible snapshots found', /created a new, empty one .*Check RESTIC_REPOSITORY/, true, 'nothing'],
+    ['no restoring line (an older log filter, or nothing done)', 'Restic completed in 1s', /names no restored snapshot .*NOT restored/, true, 'nothing'],
+    ['an empty log', '', /names no restored snapshot/, true, 'nothing'],
+    ['another snapshot than planned', restic018('4b1e6f2a'), /^THE MOVER RESTORED A DIFFERENT SNAPSHOT: planned 7c2d9e41 .* restored 4b1e6f2a\. business\/odoo-data now holds snapshot 4b1e6f2a/, false, 'other'],
+  ])('fails on %s', (_what, logs, message, nothingRestored, kind) => {
     const verdict = judgeRestore(outcome(logs), snap7c, 'business/odoo-data', LIST)
     expect(verdict.ok).toBe(false)
     if (verdict.ok) return
     expect(verdict.message).toMatch(message)
+    expect(verdict.kind).toBe(kind)
     expect(verdict.nothingRestored).toBe(nothingRestored)
     expect(verdict.details).toBe(logs.trim() || '(the mover left no log)')
   })
@@ -58,7 +60,7 @@ describe('judgeRestore', () => {
 
   it('fails on a Failed result, whatever the log says', () => {
     const verdict = judgeRestore(outcome(restic018('7c2d9e41'), 'Failed'), snap7c, 'business/odoo-data', LIST)
-    expect(verdict).toMatchObject({ ok: false, nothingRestored: false, message: expect.stringMatching(/mover failed.*partially restored/) })
+    expect(verdict).toMatchObject({ ok: false, kind: 'failed', nothingRestored: false, message: expect.stringMatching(/mover failed.*partially restored/) })
   })
 })
 
@@ -105,10 +107,11 @@ describe('restoreReport', () => {
       pvcMayBePartial: false,
       ok: true,
       message: 'dry run: nothing was changed',
+      held: false,
     })
   })
   it('of a restore of the planned snapshot: restored, with its id and the duration in seconds', () => {
-    expect(restoreReport({ ...input, kept: true }, result(restoring('7c2d9e41')))).toEqual({
+    expect(restoreReport({ ...input, kept: true }, { ...result(restoring('7c2d9e41')), pvcMayBePartial: false, held: false })).toEqual({
       ...plan,
       dryRun: false,
       kept: true,
@@ -118,21 +121,26 @@ describe('restoreReport', () => {
       pvcMayBePartial: false,
       ok: true,
       message: 'Restored snapshot 7c2d9e41 of 2026-11-25 20:00:05 UTC into business/odoo-data',
+      held: false,
     })
   })
   it.each([
-    ['another snapshot than planned', restoring('4b1e6f2a'), '4b1e6f2a', /^THE MOVER RESTORED A DIFFERENT SNAPSHOT/],
-    ['no eligible snapshot', 'No eligible snapshots found\n=== No data will be restored ===', null, /^NOTHING WAS RESTORED/],
-  ])('of %s: not ok, not restored, the verdict as message', (_what, logs, restoredSnapshot, message) => {
-    const r = restoreReport(input, result(logs, null))
-    expect(r).toMatchObject({ ok: false, restored: false, restoredSnapshot, durationSeconds: null, dryRun: false, pvcMayBePartial: false })
+    ['another snapshot than planned (the app is held)', restoring('4b1e6f2a'), '4b1e6f2a', /^THE MOVER RESTORED A DIFFERENT SNAPSHOT/, true],
+    ['no eligible snapshot', 'No eligible snapshots found\n=== No data will be restored ===', null, /^NOTHING WAS RESTORED/, false],
+  ])('of %s: not ok, not restored, the verdict as message', (_what, logs, restoredSnapshot, message, held) => {
+    const r = restoreReport(input, { ...result(logs, null), pvcMayBePartial: held, held })
+    expect(r).toMatchObject({ ok: false, restored: false, restoredSnapshot, durationSeconds: null, dryRun: false, pvcMayBePartial: held, held })
     expect(r.message).toMatch(message)
+  })
+  it('of the planned snapshot restored while other pods used the PVC: restored, but not ok, and held', () => {
+    const r = restoreReport(input, { ...result(restoring('7c2d9e41')), pvcMayBePartial: true, held: true })
+    expect(r).toMatchObject({ ok: false, restored: true, pvcMayBePartial: true, held: true })
   })
   it.each([
     ['before the mover ran (Ctrl-C while the pods stop)', 'interrupted while waiting for the pods of business/odoo-data to stop', false],
     ['while the mover ran (timeout)', 'timed out after 2h waiting for the restore of business/odoo-restore-20261125230000', true],
   ])('of a restore that stopped %s: not ok, not restored, the error as message, and whether the PVC may be partial', (_when, stopped, partial) => {
-    expect(restoreReport(input, { stopped, pvcMayBePartial: partial })).toEqual({
+    expect(restoreReport(input, { stopped, pvcMayBePartial: partial, held: partial })).toEqual({
       ...plan,
       dryRun: false,
       kept: false,
@@ -142,6 +150,7 @@ describe('restoreReport', () => {
       pvcMayBePartial: partial,
       ok: false,
       message: stopped,
+      held: partial,
     })
   })
   it('says previous and no restoreAsOf for an offset', () => {

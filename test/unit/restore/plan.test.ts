@@ -5,12 +5,12 @@ import {
   blockersText,
   confirmationMode,
   isYes,
-  partialRestoreText,
   planText,
   rerunCommand,
   snapshotText,
   type RestorePlan,
 } from '../../../lib/restore/plan.ts'
+import { liveHold, quiescePlan, type LiveState } from '../../../lib/restore/hold.ts'
 import type { Workload } from '../../../lib/restore/workloads.ts'
 import { withOffsets, type ListedSnapshot } from '../../../lib/snapshots/restic.ts'
 
@@ -62,20 +62,27 @@ const leaveHr: SuspendDecision = {
   ref: { kind: 'HelmRelease', name: 'odoo-cron', namespace: 'business' },
   reason: 'already suspended: left as it is',
 }
+const LIVE: LiveState = {
+  paused: undefined,
+  copyMethod: 'Direct',
+  pvcAnnotations: {},
+  flux: [suspendKs, leaveHr],
+  cronJobs: [],
+  scaledObjects: [],
+  workloads: [deployment, report],
+}
 
-const plan = (over: Partial<RestorePlan> = {}): RestorePlan => ({
+const plan = (over: Partial<RestorePlan> = {}, live: Partial<LiveState> = {}): RestorePlan => ({
   cluster: 'apps',
   clusterHow: 'kubeconfig ./kubeconfig-apps',
   namespace: 'business',
   source: 'business/odoo-backup',
   sourceHow: 'named odoo-backup (<APP>-backup)',
-  sourcePaused: false,
   pvc: 'odoo-data',
   pvcSize: '10Gi',
   repository: 'volsync-r2-secret',
   point: { previous: 0, restoreAsOf: '2026-11-25T20:00:05Z', snapshot: snap7c },
-  workloads: [deployment, report],
-  flux: [suspendKs, leaveHr],
+  quiesce: quiescePlan({ ...LIVE, ...live }, 'business'),
   destination: 'odoo-restore-20261125230000',
   keep: false,
   dryRun: false,
@@ -83,7 +90,7 @@ const plan = (over: Partial<RestorePlan> = {}): RestorePlan => ({
 })
 
 describe('planText', () => {
-  it('names the cluster, PVC, exact snapshot, what stops, what is suspended, and the deletion of extra files', () => {
+  it('names the cluster, PVC, exact snapshot, what stops, what is held and suspended, and the deletion of extra files', () => {
     expect(planText(plan(), now)).toBe(
       [
         'Restore plan (nothing has changed yet):',
@@ -93,27 +100,28 @@ describe('planText', () => {
         '  PVC           odoo-data (10Gi): its data is replaced',
         '  snapshot      7c2d9e41 of 2026-11-25 20:00:05 UTC (2h59m ago)',
         '                full id 7c2d9e41b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1',
-        '                selected by restoreAsOf: 2026-11-25T20:00:05Z, previous: 0, as the VolSync mover will',
+        '                selected by restoreAsOf: 2026-11-25T20:00:05Z, previous: 0: exactly this snapshot, as the VolSync mover will',
         '  repository    Secret business/volsync-r2-secret (from business/odoo-backup)',
         '  stop          deployment odoo: 2 -> 0 replicas, then back to 2',
         '                deployment odoo-report: already at 0 replicas (left at 0)',
-        '  pause         ReplicationSource business/odoo-backup (no scheduled backup during the restore), unpaused afterwards',
+        '  backups       held: ReplicationSource business/odoo-backup paused, released afterwards',
         '  suspend       kustomization flux-system/odoo, resumed afterwards',
-        '                helmrelease business/odoo-cron: already suspended: left as it is',
+        '  left as is    helmrelease business/odoo-cron: already suspended: left as it is',
         '  restore with  ReplicationDestination business/odoo-restore-20261125230000 (deleted afterwards)',
         '',
         'Files in odoo-data that are not in snapshot 7c2d9e41 will be DELETED (enableFileDeletion): the PVC ends up equal to the snapshot.',
         'The app is down until the restore ends; then it is scaled back and Flux is resumed.',
+        'If the restore stops once the ReplicationDestination exists (a failure, TIMEOUT, Ctrl-C), the app stays HELD ' +
+          '(stopped, backups held) until a restore finishes or volsync:resume gives it back.',
       ].join('\n'),
     )
   })
 
   it('says so when nothing uses the PVC, for a dry run, and with KEEP', () => {
-    const text = planText(plan({ workloads: [], flux: [], dryRun: true, keep: true, pvcSize: undefined, point: { previous: 1, snapshot: snap4b } }), now)
+    const text = planText(plan({ dryRun: true, keep: true, pvcSize: undefined }, { workloads: [], flux: [] }), now)
     expect(text).toContain('Dry run: the restore would do this (nothing has changed yet):')
     expect(text).toContain('  PVC           odoo-data: its data is replaced')
-    expect(text).toContain('  stop          nothing: no running Deployment or StatefulSet uses the PVC')
-    expect(text).toContain('selected by previous: 1, as the VolSync mover will')
+    expect(text).toContain('  stop          nothing: no Deployment or StatefulSet uses the PVC')
     expect(text).toContain('(kept afterwards: KEEP=true)')
     expect(text).not.toContain('The app is down')
   })
@@ -126,13 +134,41 @@ describe('planText', () => {
   })
 
   it('leaves a paused ReplicationSource paused', () => {
-    expect(planText(plan({ sourcePaused: true }), now)).toContain(
-      '  pause         ReplicationSource business/odoo-backup: paused already, left paused',
+    expect(planText(plan({}, { paused: true }), now)).toContain(
+      '  backups       ReplicationSource business/odoo-backup: paused already, left paused',
     )
   })
 
-  it('labels Flux objects it leaves alone when it suspends none', () => {
-    expect(planText(plan({ flux: [leaveHr] }), now)).toContain('  Flux          helmrelease business/odoo-cron: already suspended: left as it is')
+  it("holds VolSync's copies too with copyMethod Snapshot", () => {
+    expect(planText(plan({}, { copyMethod: 'Snapshot' }), now)).toContain(
+      "  backups       held: ReplicationSource business/odoo-backup paused and VolSync's copies of odoo-data " +
+        '(annotation volsync.backube/use-copy-trigger), released afterwards',
+    )
+  })
+
+  it('lists the CronJobs it suspends, the ScaledObjects it pauses, and what it leaves', () => {
+    const text = planText(
+      plan({}, {
+        cronJobs: [
+          { action: 'suspend', name: 'odoo-cron', suspendWasSet: false },
+          { action: 'leave', name: 'odoo-old', reason: 'suspended already: left suspended' },
+        ],
+        scaledObjects: [{ action: 'pause', name: 'odoo', target: 'deployment odoo' }],
+      }),
+      now,
+    )
+    expect(text).toContain('                cronjob business/odoo-cron (its pods mount odoo-data), resumed afterwards')
+    expect(text).toContain('  pause         scaledobject business/odoo (KEDA, scales deployment odoo), unpaused afterwards')
+    expect(text).toContain('                cronjob business/odoo-old: suspended already: left suspended')
+  })
+
+  it('says what a restore taking a held app over puts back: the counts from before the held restore', () => {
+    const recorded = { ...liveHold(LIVE), paused: null }
+    const quiesce = quiescePlan({ ...LIVE, paused: true, workloads: [{ ...deployment, replicas: 0 }, report] }, 'business', recorded)
+    const text = planText(plan({ quiesce, takesOver: 'the restore of snapshot 7c2d9e41 started ...' }), now)
+    expect(text).toContain('  held          by the restore of snapshot 7c2d9e41 started ...: this restore takes the app over')
+    expect(text).toContain('  stop          deployment odoo: held at 0 replicas (it had 2), back to 2 afterwards')
+    expect(text).toContain('  backups       held: ReplicationSource business/odoo-backup paused, released afterwards')
   })
 })
 
@@ -172,17 +208,5 @@ describe('rerunCommand', () => {
     expect(rerunCommand('odoo', 'business', 'abc', { cluster: 'apps', kubeconfig: '/tmp/with space/kc' })).toBe(
       "task volsync:restore APP=odoo NAMESPACE=business SNAPSHOT=abc CLUSTER=apps KUBECONFIG='/tmp/with space/kc'",
     )
-  })
-})
-
-describe('partialRestoreText', () => {
-  it('warns that the PVC may be partial and gives the command to finish', () => {
-    const text = partialRestoreText('odoo-data', true, 'task volsync:restore APP=odoo')
-    expect(text).toContain('odoo-data may be PARTIALLY restored')
-    expect(text).toContain('then starts the app again on that PVC')
-    expect(text).toContain('\n  task volsync:restore APP=odoo')
-  })
-  it('does not speak of starting an app that was not running', () => {
-    expect(partialRestoreText('odoo-data', false, 'x')).not.toContain('starts the app')
   })
 })

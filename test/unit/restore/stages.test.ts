@@ -1,57 +1,117 @@
 import { describe, expect, it } from 'vitest'
-import { ending, heldBack, type Stage } from '../../../lib/restore/stages.ts'
+import { HELD_LAYERS, ending, pvcState, type EndingFacts, type Stage, type Verdict } from '../../../lib/restore/stages.ts'
 
-const WHERE = { namespace: 'business', destination: 'odoo-restore-20261126040000', pvc: 'odoo-data' }
-const FACTS = {
+const FACTS: EndingFacts = {
   namespace: 'business',
   pvc: 'odoo-data',
+  source: 'business/odoo-backup',
   destination: 'odoo-restore-20261126040000',
   keep: false,
-  workloadsStopped: true,
-  rerun: 'task volsync:restore APP=odoo SNAPSHOT=7c2d9e41 CLUSTER=apps',
+  adopted: false,
+  intruders: [],
+  rerun: 'task volsync:restore APP=odoo NAMESPACE=business SNAPSHOT=7c2d9e41 CLUSTER=apps',
+  resume: 'task volsync:resume APP=odoo NAMESPACE=business CLUSTER=apps',
   deleteDestination: 'kubectl delete replicationdestinations.volsync.backube odoo-restore-20261126040000 -n business',
 }
 
-describe('heldBack: nothing starts the app while the restore mover may still write into the PVC', () => {
-  const HELD = 'ReplicationDestination business/odoo-restore-20261126040000 could not be deleted; its mover may still write into odoo-data'
+describe('pvcState: what the PVC holds when the restore ends', () => {
   it.each([
-    { stage: 'quiescing', deleted: false, held: undefined },
-    // the create may have reached the server before it failed: it may exist
-    { stage: 'creating', deleted: false, held: HELD },
-    { stage: 'creating', deleted: true, held: undefined },
-    { stage: 'restoring', deleted: false, held: HELD },
-    { stage: 'restoring', deleted: true, held: undefined },
-    // its sync completed: the mover is done, whether or not it could be deleted
-    { stage: 'restored', deleted: false, held: undefined },
-  ] as { stage: Stage; deleted: boolean; held?: string }[])('$stage, deleted $deleted', ({ stage, deleted, held }) => {
-    expect(heldBack(stage, deleted, WHERE)).toBe(held)
-  })
+    // no ReplicationDestination yet: the PVC is as it was (partial already, for a held app taken over)
+    { stage: 'quiescing', adopted: false, state: 'untouched' },
+    { stage: 'quiescing', adopted: true, state: 'partial' },
+    // the create may have reached the server; once it exists the mover may write
+    { stage: 'creating', state: 'partial' },
+    { stage: 'restoring', state: 'partial' },
+    { stage: 'restored', verdict: 'restored', state: 'restored' },
+    { stage: 'restored', verdict: 'restored', intruders: ['pod x (no controller)'], state: 'suspect' },
+    { stage: 'restored', verdict: 'nothing', state: 'untouched' },
+    { stage: 'restored', verdict: 'nothing', adopted: true, state: 'partial' },
+    { stage: 'restored', verdict: 'other', state: 'other' },
+    { stage: 'restored', verdict: 'failed', state: 'partial' },
+  ] as { stage: Stage; adopted?: boolean; verdict?: Verdict; intruders?: string[]; state: string }[])(
+    '$stage $verdict adopted=$adopted intruders=$intruders -> $state',
+    ({ stage, adopted = false, verdict, intruders = [], state }) => {
+      expect(pvcState(stage, { adopted, verdict, intruders })).toBe(state)
+    },
+  )
 })
 
-describe('ending: how a restore ends from the stage it reached', () => {
-  const PARTIAL =
-    'The restore did not finish: odoo-data may be PARTIALLY restored (some files from the snapshot, some as they were).\n' +
-    'The clean-up below deletes the ReplicationDestination (which stops the mover), then starts the app again on that PVC.\n' +
-    'To restore it completely, run again:\n  task volsync:restore APP=odoo SNAPSHOT=7c2d9e41 CLUSTER=apps'
+describe('ending: put back, or HOLD the app', () => {
   const KEPT =
     'KEEP=true: kept ReplicationDestination business/odoo-restore-20261126040000 (its sync is done; it will not run again). Delete it with:\n' +
     '  kubectl delete replicationdestinations.volsync.backube odoo-restore-20261126040000 -n business'
   const DELETED_ANYWAY =
-    'KEEP=true: the ReplicationDestination is deleted anyway: its restore did not finish, and VolSync would retry it while the app runs.'
-  it.each([
-    { name: 'finished: everything is put back', stage: 'restored', keep: false, end: { keep: [], pvcMayBePartial: false, warnings: [], notes: [] } },
-    { name: 'finished with KEEP: the destination stays, and how to delete it is said', stage: 'restored', keep: true, end: { keep: ['destination'], pvcMayBePartial: false, warnings: [], notes: [KEPT] } },
-    { name: 'stopped while restoring: the PVC may be partial, and how to run it again is said', stage: 'restoring', keep: false, end: { keep: [], pvcMayBePartial: true, warnings: [PARTIAL], notes: [] } },
-    { name: 'stopped while restoring with KEEP: the destination goes anyway', stage: 'restoring', keep: true, end: { keep: [], pvcMayBePartial: true, warnings: [PARTIAL], notes: [DELETED_ANYWAY] } },
-    { name: 'stopped at the create (refused): nothing was written into the PVC', stage: 'creating', keep: true, end: { keep: [], pvcMayBePartial: false, warnings: [], notes: [] } },
-    { name: 'stopped while quiescing: everything is put back', stage: 'quiescing', keep: false, end: { keep: [], pvcMayBePartial: false, warnings: [], notes: [] } },
-  ] as { name: string; stage: Stage; keep: boolean; end: unknown }[])('$name', ({ stage, keep, end }) => {
-    expect(ending(stage, { ...FACTS, keep })).toEqual(end)
+    'KEEP=true: the ReplicationDestination is deleted anyway: its restore did not finish, and VolSync would retry it.'
+
+  it('a finished restore puts everything back', () => {
+    expect(ending('restored', { ...FACTS, verdict: 'restored' })).toEqual({ keep: [], hold: false, pvcMayBePartial: false, warnings: [], notes: [] })
+  })
+  it('a finished restore with KEEP keeps the ReplicationDestination and says how to delete it', () => {
+    expect(ending('restored', { ...FACTS, keep: true, verdict: 'restored' })).toEqual({
+      keep: ['destination'],
+      hold: false,
+      pvcMayBePartial: false,
+      warnings: [],
+      notes: [KEPT],
+    })
+  })
+  it('a restore that stopped before the ReplicationDestination existed puts everything back', () => {
+    expect(ending('quiescing', { ...FACTS, keep: true, why: 'interrupted' })).toEqual({
+      keep: [],
+      hold: false,
+      pvcMayBePartial: false,
+      warnings: [],
+      notes: [],
+    })
+  })
+  it('a mover that restored nothing left the PVC as it was: everything is put back', () => {
+    expect(ending('restored', { ...FACTS, verdict: 'nothing' }).hold).toBe(false)
   })
 
-  it('without stopped workloads, the warning does not promise to start the app', () => {
-    expect(ending('restoring', { ...FACTS, workloadsStopped: false }).warnings[0]).toContain(
-      'The clean-up below deletes the ReplicationDestination (which stops the mover).\n',
-    )
+  it.each([
+    ['stopped while restoring (Ctrl-C, timeout, stall, lost contact)', 'restoring', {}],
+    ['stopped at a create whose answer does not say it was refused', 'creating', {}],
+    ['a failed mover that completed', 'restored', { verdict: 'failed' }],
+  ] as [string, Stage, Partial<EndingFacts>][])('%s: HOLDS the app, deletes only the destination, and says both ways on', (_name, stage, facts) => {
+    const end = ending(stage, { ...FACTS, ...facts, why: 'interrupted (Ctrl-C)' })
+    expect(end.hold).toBe(true)
+    expect(end.pvcMayBePartial).toBe(true)
+    expect(end.keep).toEqual([...HELD_LAYERS])
+    expect(end.keep).not.toContain('destination')
+    expect(end.keep).not.toContain('marker')
+    expect(end.reason).toBe('it stopped before its mover finished: interrupted (Ctrl-C)')
+    const [text] = end.warnings
+    expect(text).toContain('odoo-data may be PARTIALLY restored')
+    expect(text).toContain('The app is HELD')
+    expect(text).toContain('recorded on ReplicationSource business/odoo-backup (annotation volsync-ops/restore)')
+    expect(text).toContain(`Restore it completely (the same snapshot):\n  ${FACTS.rerun}`)
+    expect(text).toContain(`Or give the app back with the data as it is now:\n  ${FACTS.resume}`)
+    expect(text).toContain('restic lock')
+  })
+
+  it('a held app taken over stays held when the new restore stops before its ReplicationDestination exists', () => {
+    const end = ending('quiescing', { ...FACTS, adopted: true, why: 'interrupted (Ctrl-C)' })
+    expect(end).toMatchObject({ hold: true, keep: [...HELD_LAYERS], reason: 'a restore that took the held app over stopped: interrupted (Ctrl-C)' })
+  })
+
+  it('another snapshot than planned: held, and it says which one the PVC holds', () => {
+    const end = ending('restored', { ...FACTS, verdict: 'other', restoredInstead: '4b1e6f2a' })
+    expect(end.hold).toBe(true)
+    expect(end.reason).toBe('the mover restored snapshot 4b1e6f2a instead of the planned one')
+    expect(end.warnings[0]).toMatch(/^odoo-data holds snapshot 4b1e6f2a, not the one planned\./)
+  })
+
+  it('other pods mounted the PVC during a restore that finished: held for the operator to check', () => {
+    const end = ending('restored', { ...FACTS, verdict: 'restored', intruders: ['pod debug (no controller)'] })
+    expect(end.hold).toBe(true)
+    expect(end.reason).toBe('other pods mounted odoo-data during the restore: pod debug (no controller)')
+    expect(end.warnings[0]).toContain('Other pods mounted odoo-data while the mover restored it (pod debug (no controller))')
+  })
+
+  it('KEEP with a hold: an unfinished destination goes anyway, a finished one stays', () => {
+    expect(ending('restoring', { ...FACTS, keep: true }).notes).toEqual([DELETED_ANYWAY])
+    const other = ending('restored', { ...FACTS, keep: true, verdict: 'other', restoredInstead: '4b1e6f2a' })
+    expect(other.keep).toEqual(['destination', ...HELD_LAYERS])
+    expect(other.notes).toEqual([KEPT])
   })
 })
