@@ -13,7 +13,8 @@
 // the newest snapshot minus the duration. Periods are read on the wall clock
 // of the offset each snapshot's time was recorded with.
 import { parseResticInstant, type ResticSnapshot } from './restic.ts'
-import { nextRun, type Schedule } from '../volsync/schedule.ts'
+import type { ReplicationSource } from '../volsync/objects.ts'
+import { nextRun, parseSchedule, type Schedule } from '../volsync/schedule.ts'
 
 /** restic's --keep-within duration: calendar units, as written (1y2m3d4h). */
 export interface WithinDuration {
@@ -325,4 +326,51 @@ export function predictNewSnapshot(
   })
   const older = s('\0older', 0)
   return predictRetention([older, s('new', takenMs)], policy, schedule, nowMs).get('new')!
+}
+
+/** What a ReplicationSource says about its retention: the policy, the backups to come, and the limits of a prediction. */
+export interface SourceRetention {
+  /** null: restic refuses the policy (VolSync's forget fails and forgets nothing) */
+  policy: RetainPolicy | null
+  /** the options VolSync passes to `restic forget` */
+  forget: string
+  /** the scheduled backups to come; null: none (see `predictable`) */
+  schedule: Schedule | null
+  /** false: when the next backups come is unknown (an unreadable schedule) */
+  predictable: boolean
+  /** what limits the prediction, in words */
+  notes: string[]
+}
+
+export function sourceRetention(rs: Pick<ReplicationSource, 'spec'>): SourceRetention {
+  const retain = rs.spec.restic?.retain
+  const forget = forgetFlags(retain).join(' ')
+  const parsed = retainPolicy(retain)
+  const notes: string[] = []
+  const policy = 'error' in parsed ? null : parsed
+  if ('error' in parsed) notes.push(`${parsed.error}: VolSync's forget fails and forgets nothing`)
+  const trigger = rs.spec.trigger ?? {}
+  if (rs.spec.paused) {
+    notes.push('the source is paused (spec.paused): no backup runs, nothing is forgotten until it is unpaused')
+    return { policy, forget, schedule: null, predictable: true, notes }
+  }
+  if (typeof trigger.manual === 'string') {
+    notes.push('spec.trigger.manual is set: the schedule is ignored; each new manual value runs a backup and a forget')
+    return { policy, forget, schedule: null, predictable: true, notes }
+  }
+  if (!trigger.schedule) {
+    notes.push('no schedule: VolSync backs up continuously; the prediction assumes one backup a minute')
+    return { policy, forget, schedule: { kind: 'every', ms: 60_000 }, predictable: true, notes }
+  }
+  const schedule = parseSchedule(trigger.schedule)
+  if ('error' in schedule) {
+    notes.push(`${schedule.error}: no prediction of when snapshots are forgotten`)
+    return { policy, forget, schedule: null, predictable: false, notes }
+  }
+  return { policy, forget, schedule, predictable: true, notes }
+}
+
+/** restic's reasons, short: "hourly snapshot" -> "hourly", "within 3d" as is. */
+export function keptByWords(keptBy: readonly string[]): string {
+  return keptBy.map((r) => r.replace(/ snapshot$/, '')).join(', ')
 }
