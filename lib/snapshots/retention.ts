@@ -374,3 +374,10 @@ export function sourceRetention(rs: Pick<ReplicationSource, 'spec'>): SourceRete
 export function keptByWords(keptBy: readonly string[]): string {
   return keptBy.map((r) => r.replace(/ snapshot$/, '')).join(', ')
 }
+
+/** The expected fate of a snapshot a source's backup has just saved (taken at `takenMs`). */
+export function newSnapshotFate(rs: Pick<ReplicationSource, 'spec'>, takenMs: number, nowMs: number): { fate: Fate; retention: SourceRetention } {
+  const retention = sourceRetention(rs)
+  if (!retention.policy || !retention.predictable) return { fate: { keptBy: null, until: null }, retention }
+  return { fate: predictNewSnapshot(takenMs, retention.policy, retention.schedule, nowMs), retention }
+}

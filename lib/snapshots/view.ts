@@ -128,3 +128,44 @@ export function nextForgetWarning(snapshots: readonly ListedSnapshot[], fates: R
     `${doomed.map((s) => s.short_id).join(', ')}. To keep them, hold the schedule first (${KEEP_HINT}).`
   )
 }
+
+/** What `snapshot` says about how long the new snapshot is expected to live. */
+export function newSnapshotLife(
+  ref: string,
+  id: string,
+  fate: Fate,
+  r: SourceRetention,
+  now: Date,
+): { line: string; warning: string | null } {
+  const short = id.slice(0, 8)
+  const kept = fate.keptBy?.length ? `; kept now as the ${keptByWords(fate.keptBy)} snapshot` : ''
+  if (fate.until) {
+    const at = new Date(fate.until.at)
+    const when = `${formatTime(at, 'utc')} UTC (in ${formatAge(at.getTime() - now.getTime())})`
+    const line =
+      `Snapshot ${short} is expected to be kept until the backup of ${when}, ` +
+      `the ${ordinal(fate.until.backups)} from now (restic forget ${r.forget}${kept}).`
+    const warning =
+      fate.until.backups === 1
+        ? `the next backup of ${ref}, at ${when}, is expected to make VolSync forget snapshot ${short} ` +
+          `(restic forget ${r.forget} keeps the newer one instead). To keep it, hold the schedule now (${KEEP_HINT}).`
+        : null
+    return { line, warning }
+  }
+  switch (fate.open?.kind) {
+    case 'beyond':
+      return {
+        line: `Snapshot ${short} is expected to be kept past ${formatTime(new Date(fate.open.at), 'utc')} UTC (restic forget ${r.forget}${kept}).`,
+        warning: null,
+      }
+    case 'no-schedule':
+      return { line: `Snapshot ${short} is not expected to be forgotten while no backup runs: ${r.notes.join('; ')}.`, warning: null }
+    default:
+      return { line: `How long snapshot ${short} is kept cannot be predicted: ${r.notes.join('; ') || 'unknown'}.`, warning: null }
+  }
+}
+
+function ordinal(n: number): string {
+  const suffix = n % 100 >= 11 && n % 100 <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th'
+  return n === 1 ? 'next one' : `${n}${suffix}`
+}
