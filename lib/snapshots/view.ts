@@ -169,3 +169,27 @@ function ordinal(n: number): string {
   const suffix = n % 100 >= 11 && n % 100 <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th'
   return n === 1 ? 'next one' : `${n}${suffix}`
 }
+
+/** What `snapshot-all` says after its table: the earliest expected end of the new snapshots, and those the next backup forgets. */
+export function newSnapshotsLines(
+  lives: readonly { ref: string; snapshot: string; fate: Fate }[],
+  now: Date,
+): { lines: string[]; warning: string | null } {
+  const timed = lives.filter((l) => l.fate.until).sort((a, b) => a.fate.until!.at - b.fate.until!.at)
+  const lines: string[] = []
+  if (timed.length) {
+    const first = timed[0]!
+    const at = new Date(first.fate.until!.at)
+    lines.push(
+      `The new snapshots are expected to be kept until ${formatTime(at, 'utc')} UTC (in ${formatAge(at.getTime() - now.getTime())}) ` +
+        `at least: the earliest is ${first.snapshot.slice(0, 8)} of ${first.ref} (see volsync:list, UNTIL).`,
+    )
+  }
+  const doomed = timed.filter((l) => l.fate.until!.backups === 1)
+  const warning = doomed.length
+    ? `the next scheduled backup of ${doomed.length} source(s) is expected to make VolSync forget the snapshot just taken: ` +
+      `${doomed.map((l) => `${l.ref} (${l.snapshot.slice(0, 8)}, at ${formatTime(new Date(l.fate.until!.at), 'utc')} UTC)`).join(', ')}. ` +
+      `To keep them, hold their schedules now (${KEEP_HINT}).`
+    : null
+  return { lines, warning }
+}
