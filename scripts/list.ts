@@ -39,7 +39,7 @@ const spec: CommandSpec = {
     'forget removes it; "other host": VolSync never forgets it). UNTIL is the scheduled backup whose forget is',
     "expected to remove it: the source's schedule (UTC) applied one backup at a time, each assumed on time and",
     'successful; "(next)" and a warning: the next scheduled backup. "no backups": the source is paused or has a',
-    'manual trigger; "after <date>": kept past the 10,000 backups simulated.',
+    'manual trigger; "after <date>": kept past the 5,000 backups simulated.',
     '',
     'If the pod fails (wrong password, no repository, a missing Secret, an image it cannot pull), the exit',
     "code is 1 and the error shows the end of the pod's log, restic's own JSON error included. Two",

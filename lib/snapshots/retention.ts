@@ -247,7 +247,7 @@ export interface Fate {
 }
 
 /** How far ahead the scheduled backups are simulated. */
-export const MAX_BACKUPS = 10_000
+export const MAX_BACKUPS = 5_000
 const MAX_BACKUPS_UNLIMITED = 1_000
 
 /**
