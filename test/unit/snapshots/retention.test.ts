@@ -6,6 +6,7 @@ import {
   predictNewSnapshot,
   predictRetention,
   retainPolicy,
+  sourceRetention,
   type RetainPolicy,
 } from '../../../lib/snapshots/retention.ts'
 import { nextRun, parseSchedule, type Schedule } from '../../../lib/volsync/schedule.ts'
@@ -120,5 +121,24 @@ describe('predictRetention: the next scheduled backups applied one by one', () =
       at: at('2026-11-25T16:00:00Z'),
       backups: 1,
     })
+  })
+})
+
+describe('sourceRetention: what the ReplicationSource says', () => {
+  const rs = (trigger: Record<string, string>, extra: Record<string, unknown> = {}) => ({
+    spec: { trigger, restic: { retain: { hourly: 24, daily: 7 } }, ...extra },
+  })
+  it.each([
+    [rs({ schedule: '0 */8 * * *' }), 'cron', true, []],
+    [rs({ schedule: '0 */8 * * *', manual: 'parked' }), null, true, ['spec.trigger.manual is set: the schedule is ignored; each new manual value runs a backup and a forget']],
+    [rs({ schedule: '0 */8 * * *' }, { paused: true }), null, true, ['the source is paused (spec.paused): no backup runs, nothing is forgotten until it is unpaused']],
+    [rs({}), 'every', true, ['no schedule: VolSync backs up continuously; the prediction assumes one backup a minute']],
+    [rs({ schedule: 'TZ=Europe/Berlin 0 3 * * *' }), null, false, ['schedule "TZ=Europe/Berlin 0 3 * * *": time zone Europe/Berlin is not modelled (UTC only): no prediction of when snapshots are forgotten']],
+  ])('%j', (source, kind, predictable, notes) => {
+    const r = sourceRetention(source)
+    expect(r.schedule?.kind ?? null).toBe(kind)
+    expect(r.predictable).toBe(predictable)
+    expect(r.notes).toEqual(notes)
+    expect(r.forget).toBe('--keep-hourly 24 --keep-daily 7')
   })
 })
