@@ -2,13 +2,25 @@
 // Writes a `kubectl get replicationsources -o json` answer with N sources,
 // shaped like the recorded test/fixtures/rs-odoo.json item, a tenth of them
 // needing attention (failed, manual trigger left, overdue).
-// usage: node bench/gen-sources.mjs N > file.json
+// usage: node bench/gen-sources.mjs N > file.json         the List kubectl get -o json prints
+//        node bench/gen-sources.mjs N --from K > file.json  only sources K..N-1 (to add to a cluster)
+//        node bench/gen-sources.mjs N --pages PREFIX        the API server's pages of 500 (a raw
+//                                                           list read): PREFIX.0, PREFIX.1, ... each
+//                                                           naming the next with continue "p<K>"
+import { writeFileSync } from 'node:fs'
+
 const n = Number(process.argv[2] ?? 2000)
+const opt = (name) => {
+  const i = process.argv.indexOf(name)
+  return i > 0 ? process.argv[i + 1] : undefined
+}
+const from = Number(opt('--from') ?? 0)
+const pages = opt('--pages')
 const now = Date.now()
 const iso = (ms) => new Date(now + ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 const H = 3_600_000
 const items = []
-for (let i = 0; i < n; i++) {
+for (let i = from; i < n; i++) {
   const app = `app-${String(i).padStart(5, '0')}`
   const kind = i % 10
   items.push({
@@ -60,4 +72,13 @@ for (let i = 0; i < n; i++) {
     },
   })
 }
-process.stdout.write(JSON.stringify({ apiVersion: 'v1', items, kind: 'List', metadata: { resourceVersion: '' } }, null, 4))
+if (pages) {
+  const size = 500
+  for (let p = 0; p * size < Math.max(items.length, 1); p++) {
+    const next = (p + 1) * size < items.length ? `p${p + 1}` : ''
+    const page = { apiVersion: 'volsync.backube/v1alpha1', items: items.slice(p * size, (p + 1) * size), kind: 'ReplicationSourceList', metadata: { continue: next, resourceVersion: '4711' } }
+    writeFileSync(`${pages}.${p}`, JSON.stringify(page))
+  }
+} else {
+  process.stdout.write(JSON.stringify({ apiVersion: 'v1', items, kind: 'List', metadata: { resourceVersion: '' } }, null, 4))
+}

@@ -24,9 +24,9 @@ export function validateName(flag: Flag, value: string, max = 63): string {
 }
 
 /**
- * APP names the ReplicationSource `<app>-backup` and the restore object
- * `<app>-restore-<14-digit timestamp>`; both must stay valid names, so the
- * app itself is limited to 63 - "-restore-".length - 14 = 40 characters.
+ * APP names the restore object `<app>-restore-<14-digit timestamp>` (and
+ * usually the ReplicationSource `<app>-backup`), which must stay a valid
+ * name, so the app itself is limited to 63 - "-restore-".length - 14 = 40 characters.
  */
 export const APP_MAX_LENGTH = 40
 
@@ -104,6 +104,19 @@ function validateBoolean(flag: Flag, value: string): boolean {
   throw new UsageError(`${label(flag)} ${JSON.stringify(value)} must be true or false`)
 }
 
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
+
+/** SOURCE: an object name, a DNS-1123 subdomain (dots allowed) of at most 253 characters. */
+function validateSourceName(value: string): string {
+  if (!DNS1123_SUBDOMAIN.test(value) || value.length > 253) {
+    throw new UsageError(
+      `${label('source')} ${JSON.stringify(value)} is not a valid ReplicationSource name: use at most 253 ` +
+        `lower-case letters, digits, '-' and '.', starting and ending with a letter or digit`,
+    )
+  }
+  return value
+}
+
 function validateKubeconfig(value: string): string {
   // A path is handed to kubectl as one argument (never through a shell), but a
   // control character is never part of a real path and only hides mistakes.
@@ -125,6 +138,7 @@ export type Flag =
   | 'dry-run'
   | 'keep'
   | 'error-grace'
+  | 'source'
 
 interface FlagInfo {
   value: string
@@ -142,6 +156,9 @@ export const label = (flag: Flag) => `${FLAGS[flag].variable} (--${flag})`
 
 export const DEFAULT_CLUSTER = 'infra'
 
+/** CLUSTER=all: every cluster this repository knows (lib/fleet.ts), for the commands whose spec says `fleet`. */
+export const ALL_CLUSTERS = 'all'
+
 const DEFAULT_TIMEOUT = '30m'
 
 /** How long VolSync may report an error before a wait stops (lib/sync/engine.ts ERROR_GRACE_MS). */
@@ -150,15 +167,17 @@ const DEFAULT_ERROR_GRACE = '2m'
 export const FLAGS: Record<Flag, FlagInfo> = {
   app: {
     value: '<app>', variable: 'APP',
-    describe: `application: its ReplicationSource is <app>-backup (a Kubernetes name, at most ${APP_MAX_LENGTH} characters)`,
+    describe:
+      `application (a Kubernetes name, at most ${APP_MAX_LENGTH} characters); its ReplicationSource is <app>-backup, ` +
+      'else <app>, else the one labelled app.kubernetes.io/name=<app> or whose sourcePVC is <app> or <app>-data',
   },
   cluster: {
     value: '<cluster>', variable: 'CLUSTER', default: DEFAULT_CLUSTER,
     describe: 'the cluster to act on (README.md, "Choosing the cluster")',
   },
   namespace: {
-    value: '<ns>', variable: 'NAMESPACE', default: 'found from <app>-backup',
-    describe: 'namespace of <app>-backup (needed when two namespaces have one)',
+    value: '<ns>', variable: 'NAMESPACE', default: 'found from the source',
+    describe: "namespace of the app's ReplicationSource (needed when two namespaces have one)",
   },
   kubeconfig: {
     value: '<file>', variable: 'KUBECONFIG', default: 'kubeconfig-<cluster>, else the context <cluster>',
@@ -183,6 +202,10 @@ export const FLAGS: Record<Flag, FlagInfo> = {
     value: '<time>', variable: 'ERROR_GRACE', default: DEFAULT_ERROR_GRACE,
     describe: 'stop waiting once VolSync has reported an error (condition Synchronizing, reason Error) this long without a break',
   },
+  source: {
+    value: '<name>', variable: 'SOURCE', default: 'found from APP',
+    describe: "the app's ReplicationSource, by name (needed when APP matches several, e.g. <app>-r2 and <app>-local)",
+  },
 }
 
 /** --namespace of a command that reads a whole cluster (no --app). */
@@ -191,6 +214,9 @@ const NAMESPACE_SCOPE = { describe: 'only this namespace', default: 'all namespa
 /** What --flag means for this command (its description in --help). */
 export function flagDescription(spec: CommandSpec, flag: Flag): string {
   if (flag === 'namespace' && !spec.flags.includes('app')) return NAMESPACE_SCOPE.describe
+  if (flag === 'cluster' && spec.fleet) {
+    return `${FLAGS.cluster.describe}; ${ALL_CLUSTERS}: every cluster this repository knows, at once (README.md, "Every cluster at once")`
+  }
   return FLAGS[flag].describe
 }
 
@@ -229,6 +255,8 @@ export interface CommandSpec {
    */
   validate?: (opts: Options) => void
   examples: readonly string[]
+  /** accepts CLUSTER=all: every known cluster at once (lib/fleet.ts) */
+  fleet?: boolean
 }
 
 export interface Options {
@@ -243,6 +271,8 @@ export interface Options {
   dryRun: boolean
   keep: boolean
   errorGraceMs: number
+  /** SOURCE: the app's ReplicationSource by name (lib/volsync/sources.ts) */
+  source?: string
 }
 
 export type Parsed = { help: true } | { help: false; options: Options }
@@ -297,12 +327,24 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
   }
   const timeout = given('timeout') ?? spec.defaultTimeout ?? DEFAULT_TIMEOUT
   const snapshot = given('snapshot')
+  const source = given('source')
+  const cluster = validateName('cluster', given('cluster') ?? DEFAULT_CLUSTER)
+  if (cluster === ALL_CLUSTERS && !spec.fleet) {
+    throw new UsageError(
+      `${label('cluster')} ${ALL_CLUSTERS} (every cluster at once) is not available for ${spec.name}: name one cluster`,
+    )
+  }
+  if (cluster === ALL_CLUSTERS && kubeconfig !== undefined) {
+    throw new UsageError(
+      `${label('kubeconfig')} names one cluster: it cannot be combined with ${label('cluster')} ${ALL_CLUSTERS}`,
+    )
+  }
 
   return {
     help: false,
     options: {
       app: app === undefined ? undefined : validateName('app', app, APP_MAX_LENGTH),
-      cluster: validateName('cluster', given('cluster') ?? DEFAULT_CLUSTER),
+      cluster,
       namespace: namespace === undefined ? undefined : validateName('namespace', namespace),
       kubeconfig: kubeconfig === undefined ? undefined : validateKubeconfig(kubeconfig),
       output,
@@ -312,6 +354,7 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
       dryRun: raw['dry-run'] === undefined ? false : validateBoolean('dry-run', raw['dry-run']),
       keep: raw.keep === undefined ? false : validateBoolean('keep', raw.keep),
       errorGraceMs: validateErrorGrace(given('error-grace') ?? DEFAULT_ERROR_GRACE),
+      source: source === undefined ? undefined : validateSourceName(source),
     },
   }
 }

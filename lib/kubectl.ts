@@ -5,7 +5,7 @@ import { $, type ProcessPromise } from 'zx/core'
 import type { ClusterTarget } from './cluster.ts'
 import { OperationError, errorText } from './errors.ts'
 import { kubectlHint } from './hints.ts'
-import { JsonListItemSplitter, JsonStreamSplitter } from './jsonstream.ts'
+import { JsonStreamSplitter } from './jsonstream.ts'
 
 export interface KubeObject {
   apiVersion?: string
@@ -107,6 +107,43 @@ export interface Selectors {
   label?: string
 }
 
+/** An API resource as its raw path names it: group '' is the core group (/api/v1). */
+export interface ApiResource {
+  group: string
+  version: string
+  /** the plural resource name, e.g. replicationsources */
+  plural: string
+}
+
+/** A list as the API server sends it: the items, and the token of the next page. */
+export interface RawList<T> {
+  items: T[]
+  metadata?: { continue?: string; resourceVersion?: string; remainingItemCount?: number }
+}
+
+/**
+ * Objects per request when a list is read in pages (what `kubectl get` itself
+ * asks for): bounds the memory of a read, whatever the number of objects.
+ */
+export const PAGE_SIZE = 500
+
+/**
+ * The raw API path of a collection, with its query (undefined values left
+ * out, every value URL-encoded): /apis/<group>/<version>[/namespaces/<ns>]/<plural>?... Pure.
+ */
+export function collectionPath(
+  resource: ApiResource,
+  scope: Scope,
+  query: Record<string, string | undefined> = {},
+): string {
+  const base = resource.group ? `/apis/${resource.group}/${resource.version}` : `/api/${resource.version}`
+  const ns = 'allNamespaces' in scope ? '' : `/namespaces/${encodeURIComponent(scope.namespace)}`
+  const params = Object.entries(query)
+    .filter((e): e is [string, string] => e[1] !== undefined && e[1] !== '')
+    .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+  return `${base}${ns}/${resource.plural}${params.length ? `?${params.join('&')}` : ''}`
+}
+
 export interface WatchEvent<T> {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR'
   object: T
@@ -143,6 +180,10 @@ export class Kubectl {
     args: readonly string[],
     opts: { input?: string; watch?: boolean; streamed?: boolean } = {},
   ): ProcessPromise {
+    if (this.target.fleet) {
+      // CLUSTER=all has no cluster of its own: a call here would go to kubectl's default cluster
+      throw new Error(`CLUSTER=${this.target.name} is every cluster: this step needs the Kubectl of one cluster (lib/fleet.ts)`)
+    }
     const all = [...this.targetFlags, ...(opts.watch ? [] : [REQUEST_TIMEOUT]), ...args]
     // a streamed stdout is read as it comes: zx need not keep a copy of it
     const store = opts.streamed
@@ -181,36 +222,37 @@ export class Kubectl {
   }
 
   /**
-   * Like list(), but hands each item to `onItem` as kubectl prints it, so
-   * only one item is in memory at a time (status over thousands of sources).
+   * Every object of a collection, read as the API server's own JSON
+   * (`kubectl get --raw <path>`: no decoding and re-encoding by kubectl, which
+   * costs more than the read itself on large lists), `limit` objects per
+   * request, following the server's `continue` token. Yields one page at a
+   * time, so only one page is in memory however many objects there are.
    */
-  async eachItem<T>(
-    resource: string,
+  async *pages<T>(
+    resource: ApiResource,
     scope: Scope,
-    onItem: (item: T) => void,
-    selectors: Selectors = {},
-  ): Promise<void> {
-    const args = ['get', resource, ...scopeFlags(scope), ...selectorFlags(selectors), '-o', 'json']
-    const proc = this.spawn(args, { streamed: true })
-    const splitter = new JsonListItemSplitter()
-    const utf8 = new TextDecoder()
-    let bad: unknown
-    for await (const chunk of proc.stdout) {
-      if (bad) continue // drain, so kubectl can exit
+    opts: { limit?: number; selectors?: Selectors } = {},
+  ): AsyncGenerator<T[]> {
+    let token: string | undefined
+    do {
+      const path = collectionPath(resource, scope, {
+        labelSelector: opts.selectors?.label,
+        fieldSelector: opts.selectors?.field,
+        limit: String(opts.limit ?? PAGE_SIZE),
+        continue: token,
+      })
+      const args = ['get', '--raw', path]
+      const text = await this.run(args)
+      let page: RawList<T>
       try {
-        for (const item of splitter.push(utf8.decode(chunk as Buffer, { stream: true }))) onItem(item as T)
+        page = JSON.parse(text) as RawList<T>
       } catch (err) {
-        bad = err
+        throw new KubectlError(args, `unreadable output: ${errorText(err)}`, 0)
       }
-    }
-    const out = await proc
-    if (out.exitCode !== 0) throw new KubectlError(args, out.stderr, out.exitCode)
-    if (bad) throw bad
-    try {
-      splitter.end()
-    } catch (err) {
-      throw new KubectlError(args, `unreadable output: ${errorText(err)}`, 0)
-    }
+      if (!Array.isArray(page?.items)) throw new KubectlError(args, 'unreadable output: not a list (no items)', 0)
+      token = page.metadata?.continue || undefined
+      yield page.items
+    } while (token)
   }
 
   async patch<T>(

@@ -14,7 +14,7 @@ import { findSource } from '../lib/volsync/sources.io.ts'
 const spec: CommandSpec = {
   name: 'list',
   summary: "list the snapshots in an app's restic repository, newest first",
-  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'timeout'],
+  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'timeout', 'source'],
   required: ['app'],
   defaultTimeout: '5m',
   checkEnv: (env) => void resticImage(env),
@@ -42,8 +42,9 @@ const spec: CommandSpec = {
     'manual trigger; "after <date>": kept past the 5,000 backups simulated.',
     '',
     'If the pod fails (wrong password, no repository, a missing Secret, an image it cannot pull), the exit',
-    "code is 1 and the error shows the end of the pod's log, restic's own JSON error included. Two",
-    'ReplicationSources <app>-backup in different namespaces: exit 2, give NAMESPACE; none: exit 1.',
+    "code is 1 and the error shows the end of the pod's log, restic's own JSON error included. APP matching",
+    'several ReplicationSources (README.md, "Which ReplicationSource"): exit 2, give SOURCE or NAMESPACE;',
+    'none: exit 1.',
     '',
     "JSON: {cluster, source, retention: {forget, schedule, notes}, snapshots: [restic's snapshot fields (id,",
     'short_id, time, hostname, paths, tags, summary...), previous, keptBy (restic\'s reasons; [] forgotten at the',
@@ -59,7 +60,7 @@ const spec: CommandSpec = {
 
 await runCommand(spec, async (ctx) => {
   const { opts, kubectl, out } = ctx
-  const rs = await findSource(kubectl, opts.app!, opts.namespace)
+  const { source: rs } = await findSource(ctx)
   const snapshots = await listSnapshots(ctx, rs, opts.app!)
   const now = new Date()
   const retention = sourceRetention(rs)

@@ -22,7 +22,7 @@ import { findSource } from '../lib/volsync/sources.io.ts'
 const spec: CommandSpec = {
   name: 'restore',
   summary: "restore an app's PVC from a restic snapshot, with the app stopped",
-  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'snapshot', 'yes', 'dry-run', 'keep', 'timeout'],
+  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'snapshot', 'yes', 'dry-run', 'keep', 'timeout', 'source'],
   required: ['app'],
   defaultTimeout: '2h',
   checkEnv: (env) => void resticImage(env),
@@ -30,9 +30,9 @@ const spec: CommandSpec = {
     confirmationMode(opts, Boolean(process.stdin.isTTY))
   },
   notes: [
-    'The target is the ReplicationSource <app>-backup: its sourcePVC is restored, from the repository',
-    'Secret it names, with its moverSecurityContext. Files in the PVC that are not in the snapshot are',
-    'DELETED: the PVC ends up equal to the snapshot.',
+    "The target is the app's ReplicationSource (APP, or SOURCE; the plan says how it was found): its",
+    'sourcePVC is restored, from the repository Secret it names, with its moverSecurityContext. Files in the',
+    'PVC that are not in the snapshot are DELETED: the PVC ends up equal to the snapshot.',
     '',
     'SNAPSHOT: empty = the latest (previous: 0); N = N before the latest (previous: N); a restic id, short or',
     'full = exactly that snapshot (VolSync cannot restore an id: restoreAsOf = its time, previous: 0); an RFC',
@@ -85,7 +85,7 @@ await runCommand(spec, async (ctx) => {
   const mode = confirmationMode(opts, Boolean(process.stdin.isTTY))
 
   // 1. resolve: the source, its PVC and repository
-  const rs = await findSource(kubectl, app, opts.namespace)
+  const { source: rs, how: sourceHow } = await findSource(ctx)
   const namespace = rs.metadata.namespace!
   const pvc = rs.spec.sourcePVC
   const repository = rs.spec.restic?.repository
@@ -148,6 +148,7 @@ await runCommand(spec, async (ctx) => {
         clusterHow: ctx.cluster.how,
         namespace,
         source: ref(rs),
+        sourceHow,
         sourcePaused: rs.spec.paused === true,
         pvc,
         pvcSize: claim.status?.capacity?.storage,

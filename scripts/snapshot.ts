@@ -15,11 +15,11 @@ import { findSource } from '../lib/volsync/sources.io.ts'
 const spec: CommandSpec = {
   name: 'snapshot',
   summary: 'back up one app now and report the new restic snapshot',
-  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'timeout', 'error-grace'],
+  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'timeout', 'error-grace', 'source'],
   required: ['app'],
   defaultTimeout: '30m',
   notes: [
-    'Sets spec.trigger.manual of <app>-backup to a new token and waits (a watch) until',
+    "Sets spec.trigger.manual of the app's ReplicationSource to a new token and waits (a watch) until",
     'status.lastManualSync shows it, then reports the result, how long the mover took and the new restic',
     "snapshot (from the mover's `snapshot <id> saved`). A sync that is already running is waited for first:",
     'its completion would otherwise be taken for ours; if its mover uses up its attempts, the run stops',
@@ -50,7 +50,7 @@ const spec: CommandSpec = {
 
 await runCommand(spec, async (ctx) => {
   const { opts, kubectl, out } = ctx
-  const rs = await findSource(kubectl, opts.app!, opts.namespace)
+  const { source: rs } = await findSource(ctx)
   const hints = { ...ctx.hints, app: opts.app }
   const label = `backup of ${rs.metadata.namespace}/${rs.metadata.name}`
   const { results, stop, error } = await syncAndWait(ctx, 'snapshot', [rs], { namespace: rs.metadata.namespace! }, label)

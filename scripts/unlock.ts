@@ -11,7 +11,7 @@ import { findSource } from '../lib/volsync/sources.io.ts'
 const spec: CommandSpec = {
   name: 'unlock',
   summary: "clear stale locks of an app's restic repository (runs `restic unlock` in a sync now)",
-  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'timeout', 'error-grace'],
+  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'timeout', 'error-grace', 'source'],
   required: ['app'],
   defaultTimeout: '30m',
   notes: [
@@ -46,7 +46,7 @@ const spec: CommandSpec = {
 
 await runCommand(spec, async (ctx) => {
   const { opts, kubectl, out } = ctx
-  const rs = await findSource(kubectl, opts.app!, opts.namespace)
+  const { source: rs } = await findSource(ctx)
   const hints = { ...ctx.hints, app: opts.app }
   const label = `unlock of ${rs.metadata.namespace}/${rs.metadata.name}`
   const { results, stop, error } = await syncAndWait(ctx, 'unlock', [rs], { namespace: rs.metadata.namespace! }, label)

@@ -58,6 +58,8 @@ export interface RestorePlan {
   clusterHow: string
   namespace: string
   source: string
+  /** how APP found the source ("named odoo-backup (<APP>-backup)": lib/volsync/sources.ts FoundSource.how) */
+  sourceHow?: string
   /** the ReplicationSource is paused already (it is left so) */
   sourcePaused: boolean
   pvc: string
@@ -82,6 +84,7 @@ export function planText(plan: RestorePlan, now: Date): string {
     `${plan.dryRun ? 'Dry run: the restore would do this' : 'Restore plan'} (nothing has changed yet):`,
     row('cluster', `${plan.cluster} (${plan.clusterHow})`),
     row('namespace', plan.namespace),
+    ...(plan.sourceHow ? [row('source', `ReplicationSource ${plan.source}, ${plan.sourceHow}`)] : []),
     row('PVC', `${plan.pvc}${plan.pvcSize ? ` (${plan.pvcSize})` : ''}: its data is replaced`),
     row('snapshot', snapshotText(plan.point.snapshot, now)),
     row('', `full id ${plan.point.snapshot.id}`),

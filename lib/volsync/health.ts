@@ -7,6 +7,28 @@ import { syncCondition, type ReplicationSource } from './objects.ts'
 /** A next sync this late counts as overdue. */
 export const OVERDUE_GRACE_MS = 60 * 60 * 1000
 
+/**
+ * Why the last sync, though successful, backed up nothing; undefined when it
+ * made a snapshot (or failed, or has not run: other reasons cover those).
+ * VolSync v0.16.0 mover-restic/entry.sh skips the backup of an empty source
+ * directory and still succeeds (`== Directory is empty skipping backup ===`);
+ * a finished backup (`Restic completed in`) always logs `snapshot <id> saved`.
+ */
+export function backedUpNothing(rs: ReplicationSource): string | undefined {
+  const mover = rs.status?.latestMoverStatus
+  if (mover?.result !== 'Successful') return undefined
+  const facts = readMoverLogs(mover.logs)
+  if (facts.savedSnapshot) return undefined
+  const pvc = rs.spec?.sourcePVC ? `PVC ${rs.spec.sourcePVC}` : 'the source PVC'
+  if (facts.emptySource) {
+    return `last sync backed up nothing: the mover found ${pvc} empty ("Directory is empty skipping backup") and made no snapshot`
+  }
+  if (/^\s*Restic completed in/m.test(mover.logs ?? '')) {
+    return 'last sync backed up nothing: the mover finished without a "snapshot <id> saved" line'
+  }
+  return undefined
+}
+
 /** Why a source needs attention; empty when healthy. */
 export function attentionReasons(rs: ReplicationSource, now: Date): string[] {
   const reasons: string[] = []
@@ -21,6 +43,8 @@ export function attentionReasons(rs: ReplicationSource, now: Date): string[] {
     const why = facts.errorSummary
     reasons.push(`last mover run failed${why ? `: ${why}` : ''}`)
   }
+  const nothing = backedUpNothing(rs)
+  if (nothing) reasons.push(nothing)
   if (cond?.reason === 'Error') reasons.push(`error: ${cond.message ?? 'no message'}`)
   if (manual !== undefined && schedule) {
     reasons.push(`manual trigger left set (${JSON.stringify(manual)}): the schedule ${schedule} is ignored`)

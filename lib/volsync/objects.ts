@@ -1,9 +1,12 @@
 // VolSync's objects as this tool reads them: resource names, the shapes of
 // ReplicationSource and ReplicationDestination (VolSync v0.16.0
 // api/v1alpha1), and small pure readers over them.
-import type { KubeObject } from '../kubectl.ts'
+import type { ApiResource, KubeObject } from '../kubectl.ts'
 
 export const RS = 'replicationsources.volsync.backube'
+
+/** ReplicationSources as raw API paths name them (lists are read raw: lib/kubectl.ts pages). */
+export const RS_API: ApiResource = { group: 'volsync.backube', version: 'v1alpha1', plural: 'replicationsources' }
 
 export const RD = 'replicationdestinations.volsync.backube'
 

@@ -23,8 +23,19 @@ const STATE_WORD: Record<string, string> = {
   Error: 'ERROR',
 }
 
-export function statusTable(sources: readonly SourceSummary[], now: Date, width: number, paint: Paint): Table {
+/** A source as status shows it; `cluster` when several clusters are shown (CLUSTER=all). */
+export type StatusRow = SourceSummary & { cluster?: string }
+
+/** The status table; with `clusters`, a CLUSTER column first (CLUSTER=all). */
+export function statusTable(
+  sources: readonly StatusRow[],
+  now: Date,
+  width: number,
+  paint: Paint,
+  opts: { clusters?: boolean } = {},
+): Table {
   const columns: Column[] = [
+    ...(opts.clusters ? [{ header: 'CLUSTER', min: 6 }] : []),
     { header: 'NAMESPACE', min: 6 },
     { header: 'NAME', min: 10 },
     { header: 'PVC', min: 6, drop: 2 },
@@ -50,6 +61,7 @@ export function statusTable(sources: readonly SourceSummary[], now: Date, width:
     const state: Cell = s.state === 'Error' ? { text: stateWord, tone: 'red' } : stateWord
     const name: Cell = s.healthy ? s.name : { text: s.name, tone: 'yellow' }
     return [
+      ...(opts.clusters ? [s.cluster ?? '-'] : []),
       s.namespace,
       name,
       s.sourcePVC ?? '-',
@@ -66,11 +78,11 @@ export function statusTable(sources: readonly SourceSummary[], now: Date, width:
 }
 
 /** The "needs attention" section under the status table. */
-export function attentionList(sources: readonly SourceSummary[], paint: Paint): string {
+export function attentionList(sources: readonly StatusRow[], paint: Paint): string {
   const lines: string[] = []
   for (const s of sources) {
     if (s.healthy) continue
-    lines.push(paint.yellow(`! ${s.namespace}/${s.name}`))
+    lines.push(paint.yellow(`! ${s.namespace}/${s.name}${s.cluster === undefined ? '' : ` (cluster ${s.cluster})`}`))
     for (const reason of s.attention) lines.push(`    ${reason}`)
   }
   return lines.join('\n')
@@ -79,4 +91,27 @@ export function attentionList(sources: readonly SourceSummary[], paint: Paint): 
 export function statusSummaryLine(sources: readonly SourceSummary[]): string {
   const attention = sources.filter((s) => !s.healthy).length
   return `${sources.length - attention} healthy, ${attention} need attention`
+}
+
+/** What CLUSTER=all read from one cluster: its sources, or why it could not be read. */
+export type ClusterStatus = { cluster: string; sources: readonly SourceSummary[] } | { cluster: string; error: string }
+
+/**
+ * One summary line per cluster (CLUSTER=all): "apps: 3 healthy, 1 need
+ * attention", or "lab: NOT READ: <why>", in red; then the whole fleet's.
+ */
+export function fleetSummaryLines(clusters: readonly ClusterStatus[], paint: Paint, namespace?: string): string[] {
+  const width = Math.max(...clusters.map((c) => c.cluster.length)) + 1
+  const lines = clusters.map((c) =>
+    'error' in c
+      ? paint.red(`${`${c.cluster}:`.padEnd(width)} NOT READ: ${c.error}`)
+      : `${`${c.cluster}:`.padEnd(width)} ${c.sources.length ? statusSummaryLine(c.sources) : 'no ReplicationSources'}`,
+  )
+  const read = clusters.filter((c): c is Extract<ClusterStatus, { sources: unknown }> => !('error' in c))
+  const all = read.flatMap((c) => c.sources)
+  const failed = clusters.length - read.length
+  const total =
+    `${clusters.length} cluster${clusters.length === 1 ? '' : 's'}: ${statusSummaryLine(all)}${failed ? `, ${failed} not read` : ''}` +
+    (namespace ? ` (namespace ${namespace})` : '')
+  return [...lines, failed ? paint.red(total) : total]
 }

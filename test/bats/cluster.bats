@@ -6,7 +6,7 @@
 setup() {
   load helpers/common
   common_setup
-  LIST='get replicationsources.volsync.backube --all-namespaces -o json : render "$FIXTURES/rs-odoo.json"'
+  LIST='get --raw /apis/volsync.backube/v1alpha1/replicationsources?limit=500 : render "$FIXTURES/rs-odoo.json"'
   CONTEXTS='config get-contexts -o name'
 }
 
@@ -84,7 +84,7 @@ EOF
 @test "every kubectl call of one run carries the same --context" {
   stub kubectl \
     "$CONTEXTS : printf 'apps\n'" \
-    "--context apps --request-timeout=60s get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "--context apps --request-timeout=60s $RS_ALL : render \"\$FIXTURES/rs-odoo.json\"" \
     "--context apps --request-timeout=60s create -f - -o json : render \"\$FIXTURES/pod-list-pending.json\"" \
     "--context apps get pod volsync-list-odoo-????? -n business --watch -o json : render \"\$FIXTURES/pod-list-succeeded.json\"" \
     "--context apps --request-timeout=60s logs volsync-list-odoo-????? -n business -c restic : cat \"\$FIXTURES/restic-snapshots.log\"" \
@@ -99,7 +99,7 @@ EOF
   kubeconfig_for apps
   KA="--kubeconfig $TEST_DIR/kubeconfig-apps"
   stub kubectl \
-    "$KA --request-timeout=60s get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$KA --request-timeout=60s $RS_ALL : render \"\$FIXTURES/rs-odoo.json\"" \
     "$KA --request-timeout=60s create -f - -o json : render \"\$FIXTURES/pod-list-pending.json\"" \
     "$KA get pod volsync-list-odoo-????? -n business --watch -o json : render \"\$FIXTURES/pod-list-failed.json\"" \
     "$KA --request-timeout=60s logs volsync-list-odoo-????? -n business -c restic : echo 'Fatal: wrong password or no key found'" \

@@ -15,11 +15,11 @@ bats_require_minimum_version 1.5.0
 
 COMMANDS=(
   'status        CLUSTER NAMESPACE OUTPUT'
-  'list          APP CLUSTER NAMESPACE OUTPUT TIMEOUT'
+  'list          APP CLUSTER NAMESPACE OUTPUT TIMEOUT SOURCE'
   # 'snapshot      APP CLUSTER NAMESPACE OUTPUT TIMEOUT'
   # 'snapshot-all  CLUSTER NAMESPACE OUTPUT TIMEOUT'
   # 'unlock        APP CLUSTER NAMESPACE OUTPUT TIMEOUT'
-  'restore       APP CLUSTER NAMESPACE OUTPUT TIMEOUT SNAPSHOT YES DRY_RUN KEEP'
+  'restore       APP CLUSTER NAMESPACE OUTPUT TIMEOUT SNAPSHOT YES DRY_RUN KEEP SOURCE'
 )
 
 # values that no variable accepts
@@ -38,6 +38,7 @@ declare -A VALUES=(
   [YES]='yes no 1 0 TRUE y'
   [DRY_RUN]='yes no 1 0 TRUE y'
   [KEEP]='yes no 1 0 TRUE y'
+  [SOURCE]="$(printf 'a%.0s' {1..254}) a..b .a a. a- a_b"
 )
 NAME_RULE="is not a valid Kubernetes name: use at most %s lower-case letters, digits and '-', starting and ending with a letter or digit"
 declare -A ALLOWED=(
@@ -50,6 +51,7 @@ declare -A ALLOWED=(
   [YES]='must be true or false'
   [DRY_RUN]='must be true or false'
   [KEEP]='must be true or false'
+  [SOURCE]="is not a valid ReplicationSource name: use at most 253 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit"
 )
 # through task (slower): a representative subset, incl. task's own template syntax
 TASK_VALUES=('$(id)' $'a\nb' 'a: b' "a'b" '{{.ROOT_DIR}}' 'Odoo')
@@ -162,5 +164,13 @@ done
   run run_task volsync:status 'CLUSTER={{exec "id"}}'
   assert_failure
   assert_output --partial 'function "exec" not defined'
+  unstub kubectl
+}
+
+@test "CLUSTER=all (every cluster at once) is refused, before any kubectl call, by a command that acts on one cluster" {
+  run -2 script list --app=odoo --cluster=all
+  assert_output 'error: CLUSTER (--cluster) all (every cluster at once) is not available for list: name one cluster'
+  run -2 run_task volsync:restore APP=odoo CLUSTER=all DRY_RUN=true
+  assert_line 'error: CLUSTER (--cluster) all (every cluster at once) is not available for restore: name one cluster'
   unstub kubectl
 }

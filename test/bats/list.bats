@@ -8,7 +8,7 @@ setup() {
 
 # the list pod's name is generated; the stub matches it with a glob
 POD='volsync-list-odoo-?????'
-FIND="get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json"
+FIND='get --raw /apis/volsync.backube/v1alpha1/replicationsources?limit=500'
 DELETE="delete pod $POD -n business --ignore-not-found --wait=false --grace-period=0 : echo pod deleted"
 
 # as_pod FIXTURE: a recorded pod answer, named like the pod this run created
@@ -99,7 +99,7 @@ plan_success() {
   assert_line --partial 'interrupted while waiting for the list pod business/volsync-list-odoo-'
 }
 
-# --- discovery
+# --- discovery: which ReplicationSource APP (or SOURCE) means
 
 @test "a source found in two namespaces is exit 2: both are listed and NAMESPACE is asked for" {
   stub kubectl "$K $FIND : render \"\$FIXTURES/rs-odoo-twice.json\""
@@ -108,26 +108,25 @@ plan_success() {
   assert_output 'error: ReplicationSource odoo-backup exists in 2 namespaces on cluster apps: business, business-staging. Say which with NAMESPACE=<ns> (--namespace).'
 }
 
-@test "a source that does not exist is exit 1 and lists the sources that do" {
-  stub kubectl \
-    "$K get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=wiki-backup -o json : cat \"\$FIXTURES/empty-list.json\"" \
-    "$K get replicationsources.volsync.backube --all-namespaces -o json : render \"\$FIXTURES/rs-mixed.json\""
-  run -1 script list --kubeconfig "$KC" --cluster apps --app wiki
+@test "an app without a source is exit 1, naming every rule tried and listing the sources that exist" {
+  stub kubectl "$K $FIND : render \"\$FIXTURES/rs-mixed.json\""
+  run -1 script list --kubeconfig "$KC" --cluster apps --app nextcloud
   unstub kubectl
-  assert_output - <<'EOF'
-error: ReplicationSource wiki-backup not found in cluster apps.
+  assert_output - <<'OUT'
+error: No ReplicationSource for APP=nextcloud in cluster apps: none is named nextcloud-backup or nextcloud, labelled app.kubernetes.io/name=nextcloud, or has sourcePVC nextcloud or nextcloud-data.
 ReplicationSources that exist:
   business/odoo-backup
   media/jellyfin-backup
   media/plex-backup
   tools/git-backup
   tools/wiki-backup
-EOF
+Name one with SOURCE=<name> (--source).
+OUT
 }
 
-@test "NAMESPACE narrows the field-selector read to that namespace" {
+@test "NAMESPACE narrows the read to that namespace" {
   stub kubectl \
-    "$K get replicationsources.volsync.backube -n business-staging --field-selector metadata.name=odoo-backup -o json : jq '.items |= map(select(.metadata.namespace == \"business-staging\"))' \"\$FIXTURES/rs-odoo-twice.json\" | render /dev/stdin" \
+    "$K $(rs_in business-staging) : jq '.items |= map(select(.metadata.namespace == \"business-staging\"))' \"\$FIXTURES/rs-odoo-twice.json\" | render /dev/stdin" \
     "$K create -f - -o json : cat >\"\$STUB_DIR/pod.json\"; as_pod pod-list-pending.json" \
     "$KW get pod $POD -n business-staging --watch -o json : as_pod pod-list-succeeded.json" \
     "$K logs $POD -n business-staging -c restic : cat \"\$FIXTURES/restic-snapshots.log\"" \
@@ -140,12 +139,70 @@ EOF
 
 @test "a source not in NAMESPACE is exit 1, naming the namespace and listing what exists" {
   stub kubectl \
-    "$K get replicationsources.volsync.backube -n lab --field-selector metadata.name=odoo-backup -o json : cat \"\$FIXTURES/empty-list.json\"" \
-    "$K get replicationsources.volsync.backube --all-namespaces -o json : render \"\$FIXTURES/rs-odoo.json\""
+    "$K $(rs_in lab) : cat \"\$FIXTURES/empty-list.json\"" \
+    "$K $FIND : render \"\$FIXTURES/rs-odoo.json\""
   run -1 script list --kubeconfig "$KC" --cluster apps --app odoo --namespace lab
   unstub kubectl
-  assert_line 'error: ReplicationSource odoo-backup not found in namespace lab of cluster apps.'
+  assert_line --regexp '^error: No ReplicationSource for APP=odoo in namespace lab of cluster apps: '
   assert_line '  business/odoo-backup'
+}
+
+# jq programs over a recorded List: the source odoo-backup renamed and re-pointed
+# (src NAME; SECRET; PVC; LABELS): named odoo; or two sources of app odoo,
+# neither named odoo-backup: odoo-r2 (labelled), odoo-local (its PVC odoo-data)
+export SRC='def src($name; $secret; $pvc; $labels): .metadata.name = $name | .metadata.uid = ($name + "-uid")
+  | .metadata.labels += $labels | .spec.restic.repository = $secret | .spec.sourcePVC = $pvc;'
+export ONE_NAMED_APP="$SRC"' .items |= map(if .metadata.name == "odoo-backup" then src("odoo"; "odoo-restic"; "odoo-files"; {}) else . end)'
+export TWO_OF_APP="$SRC"' .items |= (map(select(.metadata.name != "odoo-backup"))
+  + [(.[] | select(.metadata.name == "odoo-backup")) as $o
+     | ($o | src("odoo-r2"; "odoo-r2-restic"; "odoo-data"; {"app.kubernetes.io/name": "odoo"})),
+       ($o | src("odoo-local"; "odoo-local-restic"; "odoo-data"; {}))])'
+TWO_SOURCES="render \"\$FIXTURES/rs-mixed.json\" | jq \"\$TWO_OF_APP\""
+
+@test "APP finds a source named <app>, says so, and the pod uses the Secret that source names" {
+  stub kubectl \
+    "$K $FIND : render \"\$FIXTURES/rs-mixed.json\" | jq \"\$ONE_NAMED_APP\"" \
+    "$K create -f - -o json : cat >\"\$STUB_DIR/pod.json\"; as_pod pod-list-pending.json"
+  plan_success "$FIXTURES/restic-snapshots.log"
+  run -0 --separate-stderr script list --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_line '3 snapshot(s) of business/odoo on cluster apps; restore one with SNAPSHOT=<PREV or ID>.'
+  [[ $stderr == *'APP=odoo: ReplicationSource business/odoo, named odoo, like the app (there is no odoo-backup)'* ]] ||
+    fail "no note of the rule on stderr: $stderr"
+  json_true '.spec.containers[0].envFrom == [{"secretRef": {"name": "odoo-restic"}}]' "$STUB_DIR/pod.json"
+}
+
+@test "two sources of one app (<app>-r2 and <app>-local) are exit 2: both are listed with their rule, and SOURCE is asked for" {
+  stub kubectl "$K $FIND : $TWO_SOURCES"
+  run -2 script list --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_output - <<'OUT'
+error: APP=odoo matches 2 ReplicationSources in cluster apps:
+  business/odoo-local  its sourcePVC is odoo-data
+  business/odoo-r2     labelled app.kubernetes.io/name=odoo
+Say which with SOURCE=<name> (--source).
+OUT
+}
+
+@test "SOURCE names one of them; the pod uses the Secret of that source" {
+  stub kubectl \
+    "$K $FIND : $TWO_SOURCES" \
+    "$K create -f - -o json : cat >\"\$STUB_DIR/pod.json\"; as_pod pod-list-pending.json"
+  plan_success "$FIXTURES/restic-snapshots.log"
+  run -0 --separate-stderr run_task volsync:list APP=odoo SOURCE=odoo-local CLUSTER=apps KUBECONFIG="$KC"
+  unstub kubectl
+  assert_line '3 snapshot(s) of business/odoo-local on cluster apps; restore one with SNAPSHOT=<PREV or ID>.'
+  [[ -z $stderr || $stderr != *'APP=odoo:'* ]] || fail "a note for a source named by SOURCE: $stderr"
+  json_true '.spec.containers[0].envFrom == [{"secretRef": {"name": "odoo-local-restic"}}]' "$STUB_DIR/pod.json"
+}
+
+@test "a SOURCE that does not exist is exit 1 and lists the sources that do" {
+  stub kubectl "$K $FIND : $TWO_SOURCES"
+  run -1 script list --kubeconfig "$KC" --cluster apps --app odoo --source odoo-nas
+  unstub kubectl
+  assert_line 'error: ReplicationSource odoo-nas not found in cluster apps.'
+  assert_line '  business/odoo-local'
+  assert_line '  business/odoo-r2'
 }
 
 # --- the pod fails
@@ -248,7 +305,7 @@ JSON
 
 @test "task volsync:list passes APP, CLUSTER, NAMESPACE, KUBECONFIG, OUTPUT and TIMEOUT to the script" {
   stub kubectl \
-    "$K get replicationsources.volsync.backube -n business --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$K $(rs_in business) : render \"\$FIXTURES/rs-odoo.json\"" \
     "$K create -f - -o json : cat >\"\$STUB_DIR/pod.json\"; as_pod pod-list-pending.json"
   plan_success "$FIXTURES/restic-snapshots.log"
   run -0 --separate-stderr run_task volsync:list APP=odoo CLUSTER=apps NAMESPACE=business KUBECONFIG="$KC" OUTPUT=json TIMEOUT=90s
@@ -259,7 +316,7 @@ JSON
 
 @test "on a CI runner (CI=true, where go-task colours its own output), task volsync:list OUTPUT=json still prints plain JSON alone on stdout" {
   stub kubectl \
-    "$K get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$K $RS_ALL : render \"\$FIXTURES/rs-odoo.json\"" \
     "$K create -f - -o json : as_pod pod-list-pending.json"
   plan_success "$FIXTURES/restic-snapshots.log"
   CI=true run -0 --separate-stderr run_task volsync:list APP=odoo CLUSTER=apps KUBECONFIG="$KC" OUTPUT=json

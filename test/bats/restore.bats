@@ -427,7 +427,7 @@ setup() {
   plan_until_restore
   # drop the pause planned by plan_until_restore: this source is paused already
   sed -i '/"paused":true}} -o json/d' "$STUB_DIR/kubectl.plan"
-  sed -i 's|metadata.name=odoo-backup -o json : render "$FIXTURES/rs-odoo.json"|metadata.name=odoo-backup -o json : render "$FIXTURES/rs-odoo.json" \| jq ".items[0].spec.paused = true"|' "$STUB_DIR/kubectl.plan"
+  sed -i 's|replicationsources?limit=500 : render "$FIXTURES/rs-odoo.json"|replicationsources?limit=500 : render "$FIXTURES/rs-odoo.json" \| jq ".items[0].spec.paused = true"|' "$STUB_DIR/kubectl.plan"
   plan_restore restored
   plan_delete_rd
   plan_scale_back
@@ -495,7 +495,7 @@ setup() {
 
 @test "a missing PVC is an error before anything is listed or changed" {
   stub kubectl \
-    "$K get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$K $RS_ALL : render \"\$FIXTURES/rs-odoo.json\"" \
     "$K get persistentvolumeclaims odoo-data -n business -o json : echo 'Error from server (NotFound): persistentvolumeclaims \"odoo-data\" not found' >&2; exit 1"
   run -1 restore --yes
   unstub kubectl
@@ -566,7 +566,7 @@ on_terminal() {
 
 @test "Ctrl-C while listing deletes the listing pod, changes nothing else, and exits 130" {
   stub kubectl \
-    "$K get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$K $RS_ALL : render \"\$FIXTURES/rs-odoo.json\"" \
     "$K get persistentvolumeclaims odoo-data -n business -o json : cat \"\$RF/pvc-odoo-data.json\"" \
     "$K create -f - -o json : render \"\$FIXTURES/pod-list-pending.json\"" \
     "$KW get pod $POD -n business --watch -o json : render \"\$FIXTURES/pod-list-running.json\"; exec sleep 30" \
@@ -639,7 +639,7 @@ on_terminal() {
 
 @test "Ctrl-C through task while listing leaves nothing behind and exits 130" {
   stub kubectl \
-    "$K get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$K $RS_ALL : render \"\$FIXTURES/rs-odoo.json\"" \
     "$K get persistentvolumeclaims odoo-data -n business -o json : cat \"\$RF/pvc-odoo-data.json\"" \
     "$K create -f - -o json : render \"\$FIXTURES/pod-list-pending.json\"" \
     "$KW get pod $POD -n business --watch -o json : render \"\$FIXTURES/pod-list-running.json\"; exec sleep 30" \
@@ -662,7 +662,7 @@ on_terminal() {
 # --- variables
 
 @test "task volsync:restore passes every variable to the script" {
-  plan_until_restore '-n business'
+  plan_until_restore "$(rs_in business)"
   plan_restore restored 4b1e6f2a
   plan_scale_back
   plan_resume

@@ -29,14 +29,14 @@ setup() {
 }
 
 plan_status() {
-  stub kubectl "$KA --request-timeout=60s get replicationsources.volsync.backube --all-namespaces -o json : render \"\$FIXTURES/rs-odoo.json\""
+  stub kubectl "$KA --request-timeout=60s $RS_ALL : render \"\$FIXTURES/rs-odoo.json\""
   EXPECT='1 healthy, 0 need attention (cluster apps)'
 }
 
 plan_list() {
   local pod='volsync-list-odoo-?????'
   stub kubectl \
-    "$KA --request-timeout=60s get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$KA --request-timeout=60s $RS_ALL : render \"\$FIXTURES/rs-odoo.json\"" \
     "$KA --request-timeout=60s create -f - -o json : render \"\$FIXTURES/pod-list-pending.json\"" \
     "$KA get pod $pod -n business --watch -o json : render \"\$FIXTURES/pod-list-succeeded.json\"" \
     "$KA --request-timeout=60s logs $pod -n business -c restic : cat \"\$FIXTURES/restic-snapshots.log\"" \
@@ -48,7 +48,7 @@ plan_list() {
 plan_restore() {
   local pod='volsync-list-odoo-?????' k="$KA --request-timeout=60s"
   stub kubectl \
-    "$k get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$k $RS_ALL : render \"\$FIXTURES/rs-odoo.json\"" \
     "$k get persistentvolumeclaims odoo-data -n business -o json : cat \"\$FIXTURES/restore/pvc-odoo-data.json\"" \
     "$k create -f - -o json : render \"\$FIXTURES/pod-list-pending.json\"" \
     "$KA get pod $pod -n business --watch -o json : render \"\$FIXTURES/pod-list-succeeded.json\"" \
@@ -69,7 +69,7 @@ plan_trigger() { # plan_trigger FIND TRIGGERED WATCH_STEPS...
   shift 2
   use_source rs-odoo-item.json odoo-backup
   stub kubectl \
-    "$K get $RSR $find -o json : $(listed)" \
+    "$K $find : $(listed)" \
     "$K patch $RSR odoo-backup -n business --type merge -p * -o json : $(patched "$triggered")" \
     "$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json : $(watch_events "$@")" \
     "$(no_jobs)" \
@@ -77,17 +77,17 @@ plan_trigger() { # plan_trigger FIND TRIGGERED WATCH_STEPS...
 }
 
 plan_snapshot() {
-  plan_trigger '--all-namespaces --field-selector metadata.name=odoo-backup' TRIGGERED SYNCING DONE_OK
+  plan_trigger "$RS_ALL" TRIGGERED SYNCING DONE_OK
   EXPECT='New restic snapshot: 1a2b3c4d'
 }
 
 plan_snapshot_all() {
-  plan_trigger '-n business' TRIGGERED SYNCING DONE_OK
+  plan_trigger "$(rs_in business)" TRIGGERED SYNCING DONE_OK
   EXPECT='1 backed up (namespace business of cluster apps)'
 }
 
 plan_unlock() {
-  plan_trigger '--all-namespaces --field-selector metadata.name=odoo-backup' UNLOCK_TRIGGERED UNLOCK_TRIGGERED+SYNCING DONE_UNLOCK
+  plan_trigger "$RS_ALL" UNLOCK_TRIGGERED UNLOCK_TRIGGERED+SYNCING DONE_UNLOCK
   EXPECT='restic removed 1 stale lock(s).'
 }
 

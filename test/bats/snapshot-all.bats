@@ -6,7 +6,7 @@ setup() {
   load helpers/trigger
   common_setup
   use_source rs-all.json
-  LIST="$K get $RSR --all-namespaces -o json"
+  LIST="$K $RS_ALL"
   WATCH_ALL="$KW get $RSR --all-namespaces --output-watch-events --watch -o json"
   # git-backup has no schedule and is synced by hand: its manual trigger (a
   # token an older version of this tool left there) is put back as found
@@ -71,7 +71,7 @@ removal_of() { # removal_of NAME NAMESPACE
 
 @test "task volsync:snapshot-all with NAMESPACE backs up that namespace and exits 0 when all succeed" {
   stub kubectl \
-    "$K get $RSR -n business -o json : $(listed odoo-backup=RECORDED)" \
+    "$K $(rs_in business) : $(listed odoo-backup=RECORDED)" \
     "$(trigger_of odoo-backup business)" \
     "$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json : $(watch_events odoo-backup=DONE_OK)" \
     "$(no_jobs)" \
@@ -84,7 +84,7 @@ removal_of() { # removal_of NAME NAMESPACE
 
 @test "TIMEOUT covers the whole run: unfinished sources are reported, their triggers removed, exit 1" {
   stub kubectl \
-    "$K get $RSR -n media -o json : $(every_source media)" \
+    "$K $(rs_in media) : $(every_source media)" \
     "$(trigger_of plex-backup media)" \
     "$KW get $RSR -n media --output-watch-events --watch -o json : $(watch_events plex-backup=SYNCING)" \
     "$(no_jobs "-n media")" \
@@ -124,7 +124,7 @@ removal_of() { # removal_of NAME NAMESPACE
 
 @test "--output json prints one record per source alone on stdout" {
   stub kubectl \
-    "$K get $RSR -n business -o json : $(listed odoo-backup=RECORDED)" \
+    "$K $(rs_in business) : $(listed odoo-backup=RECORDED)" \
     "$(trigger_of odoo-backup business)" \
     "$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json : $(watch_events odoo-backup=DONE_OK)" \
     "$(no_jobs)" \
@@ -183,7 +183,7 @@ removal_of() { # removal_of NAME NAMESPACE
   # Failed record is not seen before that; jellyfin: its running sync's Job
   # runs, that sync ends, ours succeeds
   stub kubectl \
-    "$K get $RSR -n media -o json : $(every_source media)" \
+    "$K $(rs_in media) : $(every_source media)" \
     "$(trigger_of plex-backup media)" \
     "$KW get $RSR -n media --output-watch-events --watch -o json : $(watch_events plex-backup=SYNCING jellyfin-backup=ENDED \
       after-patch:jellyfin-backup jellyfin-backup=TRIGGERED jellyfin-backup=DONE_OK)" \
@@ -206,7 +206,7 @@ removal_of() { # removal_of NAME NAMESPACE
 
 @test "a source VolSync reports an error for fails alone after ERROR_GRACE; the others finish" {
   stub kubectl \
-    "$K get $RSR -n media -o json : render \"\$FIXTURES/rs-all.json\" | jq '.items |= map(select(.metadata.name == \"plex-backup\" or .metadata.name == \"jellyfin-backup\") | del(.status.lastSyncStartTime))'" \
+    "$K $(rs_in media) : render \"\$FIXTURES/rs-all.json\" | jq '.items |= map(select(.metadata.name == \"plex-backup\" or .metadata.name == \"jellyfin-backup\") | del(.status.lastSyncStartTime))'" \
     "$(trigger_of plex-backup media)" \
     "$(trigger_of jellyfin-backup media ENDED+TRIGGERED)" \
     "$KW get $RSR -n media --output-watch-events --watch -o json : event MODIFIED rs-all.json plex-backup \"\$TRIGGERED | \$NO_PVC\"; event MODIFIED rs-all.json jellyfin-backup \"\$ENDED | \$TRIGGERED\"; sleep 1; event MODIFIED rs-all.json jellyfin-backup \"\$DONE_OK\"; exec sleep 30" \

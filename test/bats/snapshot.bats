@@ -6,7 +6,7 @@ setup() {
   load helpers/trigger
   common_setup
   use_source rs-odoo-item.json odoo-backup
-  FIND="$K get $RSR --all-namespaces --field-selector metadata.name=odoo-backup -o json"
+  FIND="$K $RS_ALL"
   TRIGGER="$K patch $RSR odoo-backup -n business --type merge -p * -o json"
   WATCH="$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json"
   NO_JOBS=$(no_jobs)
@@ -83,7 +83,7 @@ patch_json() {
 
 @test "task volsync:snapshot passes APP, CLUSTER, NAMESPACE, KUBECONFIG and TIMEOUT to the script" {
   stub kubectl \
-    "$K get $RSR -n business --field-selector metadata.name=odoo-backup -o json : $(listed)" \
+    "$K $(rs_in business) : $(listed)" \
     "$TRIGGER : $(patched TRIGGERED)" \
     "$WATCH : $(watch_events DONE_OK)" \
     "$NO_JOBS" \

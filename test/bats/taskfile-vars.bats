@@ -28,15 +28,15 @@ planned() {
   unstub kubectl
 }
 
-@test "sandbox:up takes APP, NAMESPACE and BACKUP from its own command line only" {
+@test "sandbox:up takes APP and NAMESPACE from its own command line only" {
   local i
   for ((i = 0; i < 12; i++)); do
     run -0 planned sandbox:up
-    assert_output --partial 'SANDBOX_APP=demo SANDBOX_NAMESPACE=demo SANDBOX_BACKUP=true '
+    assert_output --partial 'SANDBOX_APP=demo SANDBOX_NAMESPACE=demo '
     run -0 planned sandbox:up APP=blog
-    assert_output --partial 'SANDBOX_APP=blog SANDBOX_NAMESPACE=blog SANDBOX_BACKUP=true '
-    run -0 planned sandbox:up APP=blog NAMESPACE=web BACKUP=false
-    assert_output --partial 'SANDBOX_APP=blog SANDBOX_NAMESPACE=web SANDBOX_BACKUP=false '
+    assert_output --partial 'SANDBOX_APP=blog SANDBOX_NAMESPACE=blog '
+    run -0 planned sandbox:up APP=blog NAMESPACE=web
+    assert_output --partial 'SANDBOX_APP=blog SANDBOX_NAMESPACE=web '
   done
   unstub kubectl
 }

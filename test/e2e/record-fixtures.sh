@@ -307,6 +307,11 @@ refresh() {
   # a List as kubectl prints it, holding that object
   jq --indent 2 --slurpfile item "$FIXTURES/rs-odoo-item.json" '.items = $item' "$RAW/empty-list.json" >"$FIXTURES/rs-odoo.json"
   jq --indent 2 . "$RAW/empty-list.json" >"$FIXTURES/empty-list.json"
+  # a source whose last sync backed up nothing (an empty PVC), as kubectl lists it, times relative to now
+  jq --indent 2 --slurpfile item <(jq '.metadata.creationTimestamp = "@NOW-10m@"
+      | .status.lastSyncTime = "@NOW-10m@" | .status.nextSyncTime = "@NOW+7h@"
+      | .status.conditions |= map(.lastTransitionTime = "@NOW-10m@")' "$RECORDED/rs-empty.json") \
+    '.items = $item' "$RAW/empty-list.json" >"$FIXTURES/rs-empty-source.json"
 
   # the list pod: the real object in each phase, under the fixtures' name and identity
   local phase

@@ -65,3 +65,18 @@ manual_synced() { [[ $(field "$1" "$RS" "$2" .status.lastManualSync) == "$3" ]];
   run -0 vtask volsync:status CLUSTER=e2e NAMESPACE=st-good
   assert_line '1 healthy, 0 need attention (namespace st-good of cluster e2e)'
 }
+
+@test "status flags a source whose last sync backed up nothing (an empty PVC), with the reason, and exits 1" {
+  only_sources
+  create_namespace st-empty
+  create_secret st-empty volsync-r2-secret "pw-empty-$E2E_RUN_ID" "$(repo_url st-empty blank)"
+  create_pvc st-empty blank-data
+  create_source st-empty blank
+  wait_until 120 "the first sync of st-empty/blank-backup" idle st-empty blank-backup
+  [[ $(field st-empty "$RS" blank-backup .status.latestMoverStatus.result) == Successful ]]
+
+  run -1 vtask volsync:status CLUSTER=e2e NAMESPACE=st-empty
+  assert_line '! st-empty/blank-backup'
+  assert_line '    last sync backed up nothing: the mover found PVC blank-data empty ("Directory is empty skipping backup") and made no snapshot'
+  assert_line '0 healthy, 1 need attention (namespace st-empty of cluster e2e)'
+}

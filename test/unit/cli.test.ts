@@ -22,7 +22,7 @@ import { EXIT, OperationError, UsageError } from '../../lib/errors.ts'
 const every: CommandSpec = {
   name: 'every',
   summary: 'takes every flag',
-  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'timeout', 'snapshot', 'yes', 'dry-run', 'keep', 'error-grace'],
+  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'timeout', 'snapshot', 'yes', 'dry-run', 'keep', 'error-grace', 'source'],
   required: ['app'],
   defaultTimeout: '45m',
   notes: ['A note line.'],
@@ -90,6 +90,10 @@ describe('parseArgs', () => {
     ['an all-digit app is a valid DNS-1123 label', ['--app', '1234'], { app: '1234' }],
     ['error grace', ['--app=odoo', '--error-grace', '30s'], { errorGraceMs: 30_000 }],
     ['an empty error grace is the default', ['--app=odoo', '--error-grace='], {}],
+    ['source', ['--app=odoo', '--source', 'odoo-r2'], { source: 'odoo-r2' }],
+    ['a source name may have dots (a DNS-1123 subdomain)', ['--app=odoo', '--source=odoo.r2'], { source: 'odoo.r2' }],
+    ['a source of 253 characters', ['--app=odoo', `--source=${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`],
+      { source: `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}` }],
   ])('%s', (_name, argv, expected) => {
     expect(options(every, argv)).toEqual({ ...defaults, ...expected })
   })
@@ -100,6 +104,16 @@ describe('parseArgs', () => {
 
   it('defaults CLUSTER to infra', () => {
     expect(options(statusLike, []).cluster).toBe('infra')
+  })
+
+  it('takes CLUSTER=all where the spec reads every cluster (fleet), not with an explicit KUBECONFIG', () => {
+    const fleet: CommandSpec = { ...statusLike, fleet: true }
+    expect(options(fleet, ['--cluster=all']).cluster).toBe('all')
+    expect(usageError(() => parseArgs(fleet, ['--cluster=all', '--kubeconfig=/k/a']))).toBe(
+      'KUBECONFIG (--kubeconfig) names one cluster: it cannot be combined with CLUSTER (--cluster) all',
+    )
+    expect(flagDescription(fleet, 'cluster')).toMatch(/; all: every cluster this repository knows, at once/)
+    expect(flagDescription(statusLike, 'cluster')).not.toMatch(/all:/)
   })
 
   it.each([[['--help']], [['-h']], [['--app=odoo', '--help']], [['--help', '--cluster=NOT VALID']]])(
@@ -137,6 +151,12 @@ describe('parseArgs', () => {
     ['a kubeconfig with a newline', ['--app=odoo', '--kubeconfig=/tmp/a\nb'], /^KUBECONFIG \(--kubeconfig\) must be a file path without control characters$/],
     ['an error grace without a unit', ['--app=odoo', '--error-grace=90'], /^ERROR_GRACE \(--error-grace\) "90" is not a duration from 1s to 24h/],
     ['an error grace under a second', ['--app=odoo', '--error-grace=500ms'], /^ERROR_GRACE \(--error-grace\) "500ms" is not a duration/],
+    ['an upper-case source', ['--app=odoo', '--source=Odoo'], /^SOURCE \(--source\) "Odoo" is not a valid ReplicationSource name: use at most 253 lower-case letters, digits, '-' and '\.', starting and ending with a letter or digit$/],
+    ['a source with an empty label', ['--app=odoo', '--source=a..b'], /^SOURCE \(--source\) "a\.\.b" is not a valid ReplicationSource name/],
+    ['a source ending in a dot', ['--app=odoo', '--source=a.'], /^SOURCE \(--source\) "a\." is not a valid ReplicationSource name/],
+    ['a source too long', ['--app=odoo', `--source=${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(62)}`], /^SOURCE \(--source\) "a{63}/],
+    ['CLUSTER=all for a command that reads one cluster', ['--app=odoo', '--cluster=all'],
+      /^CLUSTER \(--cluster\) all \(every cluster at once\) is not available for every: name one cluster$/],
   ])('rejects %s with exit 2', (_name, argv, message) => {
     const spec = _name === 'a flag of another command' ? statusLike : every
     expect(usageError(() => parseArgs(spec, argv))).toMatch(message)
@@ -258,7 +278,7 @@ describe('errors and labels', () => {
   it('names a flag by its Taskfile variable and its script flag', () => {
     expect(label('dry-run')).toBe('DRY_RUN (--dry-run)')
     expect(Object.values(FLAGS).map((f) => f.variable)).toEqual([
-      'APP', 'CLUSTER', 'NAMESPACE', 'KUBECONFIG', 'OUTPUT', 'TIMEOUT', 'SNAPSHOT', 'YES', 'DRY_RUN', 'KEEP', 'ERROR_GRACE',
+      'APP', 'CLUSTER', 'NAMESPACE', 'KUBECONFIG', 'OUTPUT', 'TIMEOUT', 'SNAPSHOT', 'YES', 'DRY_RUN', 'KEEP', 'ERROR_GRACE', 'SOURCE',
     ])
   })
 
@@ -281,12 +301,14 @@ describe('helpText', () => {
         '  tsx scripts/every.ts [flags]      (Node 20; Node 22.18+: zx scripts/every.ts)',
         '',
         'Flags, and the task variable that sets each (yes/no flags: VARIABLE=true or false):',
-        '  --app <app>            APP         application: its ReplicationSource is <app>-backup (a Kubernetes',
-        '                                     name, at most 40 characters) (required)',
+        '  --app <app>            APP         application (a Kubernetes name, at most 40 characters); its',
+        '                                     ReplicationSource is <app>-backup, else <app>, else the one',
+        '                                     labelled app.kubernetes.io/name=<app> or whose sourcePVC is <app>',
+        '                                     or <app>-data (required)',
         '  --cluster <cluster>    CLUSTER     the cluster to act on (README.md, "Choosing the cluster")',
         '                                     (default: infra)',
-        '  --namespace <ns>       NAMESPACE   namespace of <app>-backup (needed when two namespaces have one)',
-        '                                     (default: found from <app>-backup)',
+        '  --namespace <ns>       NAMESPACE   namespace of the app\'s ReplicationSource (needed when two',
+        '                                     namespaces have one) (default: found from the source)',
         '  --kubeconfig <file>    KUBECONFIG  this kubeconfig file (through task: KUBECONFIG=<file> on its',
         '                                     command line, not an exported one)',
         '                                     (default: kubeconfig-<cluster>, else the context <cluster>)',
@@ -303,6 +325,8 @@ describe('helpText', () => {
         '  --error-grace <time>   ERROR_GRACE stop waiting once VolSync has reported an error (condition',
         '                                     Synchronizing, reason Error) this long without a break',
         '                                     (default: 2m)',
+        '  --source <name>        SOURCE      the app\'s ReplicationSource, by name (needed when APP matches',
+        '                                     several, e.g. <app>-r2 and <app>-local) (default: found from APP)',
         '  --help                             show this help',
         '',
         'A note line.',
@@ -353,7 +377,7 @@ describe('flagDefault', () => {
 
   it('has none for a required flag, and scopes NAMESPACE by whether the command takes an app', () => {
     expect(flagDefault(every, 'app')).toBeUndefined()
-    expect(flagDefault(every, 'namespace')).toBe('found from <app>-backup')
+    expect(flagDefault(every, 'namespace')).toBe('found from the source')
     expect(flagDefault(statusLike, 'namespace')).toBe('all namespaces')
     expect(flagDescription(statusLike, 'namespace')).toBe('only this namespace')
   })

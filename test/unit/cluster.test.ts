@@ -2,7 +2,16 @@ import path from 'node:path'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { describe, expect, it, vi } from 'vitest'
-import { REPO_ROOT, findCluster, kubeconfigDir, resolveCluster, type ClusterFacts } from '../../lib/cluster.ts'
+import {
+  REPO_ROOT,
+  findCluster,
+  fleetNames,
+  kubeconfigDir,
+  resolveCluster,
+  type ClusterFacts,
+  type FleetFacts,
+  type FleetNames,
+} from '../../lib/cluster.ts'
 import { UsageError } from '../../lib/errors.ts'
 
 const base: ClusterFacts = {
@@ -108,5 +117,46 @@ describe('findCluster', () => {
 
   it('checks that an explicit kubeconfig exists', async () => {
     await expect(findCluster('apps', path.join(dir, 'nope'), env, async () => [])).rejects.toThrow(/no such file/)
+  })
+})
+
+describe('fleetNames: every cluster CLUSTER=all reads', () => {
+  const facts = (files: string[], config?: unknown): FleetFacts => ({ dir: '/repo', files, config })
+
+  it.each<[string, FleetFacts, FleetNames]>([
+    ['each kubeconfig-<name>, sorted; other files are not clusters',
+      facts(['kubeconfig-lab', 'README.md', 'kubeconfig-apps', 'lib']), { names: ['apps', 'lab'], ignored: [] }],
+    ['plus the contexts of the config file, each once',
+      facts(['kubeconfig-apps', 'volsync-ops.yaml'], { clusters: ['edge', 'apps'] }), { names: ['apps', 'edge'], ignored: [] }],
+    ['the config file alone', facts(['volsync-ops.yaml'], { clusters: ['edge'] }), { names: ['edge'], ignored: [] }],
+    ['a config file without clusters (other settings)', facts(['kubeconfig-apps'], { other: 1 }), { names: ['apps'], ignored: [] }],
+    ['an empty config file', facts(['kubeconfig-apps'], null), { names: ['apps'], ignored: [] }],
+    ['kubeconfig-* files that no CLUSTER can name are ignored, and said',
+      facts(['kubeconfig-apps', 'kubeconfig-apps.bak', 'kubeconfig-all', 'kubeconfig-Prod']),
+      { names: ['apps'], ignored: ['kubeconfig-Prod', 'kubeconfig-all', 'kubeconfig-apps.bak'] }],
+  ])('%s', (_name, input, expected) => {
+    expect(fleetNames(input)).toEqual(expected)
+  })
+
+  it.each<[string, FleetFacts, RegExp]>([
+    ['nothing known', facts(['README.md']),
+      /^CLUSTER=all: this repository knows no cluster\. Looked for kubeconfig-<name> files in \/repo and a clusters list in \/repo\/volsync-ops\.yaml/],
+    ['clusters is not a list', facts([], { clusters: 'apps' }), /^\/repo\/volsync-ops\.yaml: clusters must be a list of context names/],
+    ['the file is a list', facts([], ['apps']), /^\/repo\/volsync-ops\.yaml: expected a mapping with a clusters list/],
+    ['an entry that is no cluster name', facts([], { clusters: ['apps', 'arn:aws:eks:x'] }),
+      /^\/repo\/volsync-ops\.yaml: clusters entry "arn:aws:eks:x" is not a cluster name/],
+    ['an entry that is not a string', facts([], { clusters: [{ name: 'apps' }] }), /clusters entry \{"name":"apps"\} is not a cluster name/],
+    ['"all"', facts([], { clusters: ['all'] }), /clusters entry "all" is not a cluster name/],
+  ])('%s is a usage error', (_name, input, message) => {
+    expect(() => fleetNames(input)).toThrow(UsageError)
+    expect(() => fleetNames(input)).toThrow(message)
+  })
+
+  it('CLUSTER=all resolves to no single cluster: a placeholder that names no kubeconfig and no context', async () => {
+    const contexts = vi.fn(async () => ['all'])
+    await expect(findCluster('all', undefined, {}, contexts)).resolves.toEqual({
+      name: 'all', how: 'every cluster this repository knows', fleet: true,
+    })
+    expect(contexts).not.toHaveBeenCalled()
   })
 })

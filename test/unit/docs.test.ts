@@ -155,7 +155,7 @@ describe.each(scriptNames)('the task volsync:%s', (name) => {
     expect(bare).toEqual(parseArgs(spec, (spec.required ?? []).map((f) => `--${f}=odoo`)))
     const given: Partial<Record<Flag, string>> = {
       app: 'odoo', cluster: 'apps', namespace: 'business', kubeconfig: '/k/apps.yaml', output: 'json',
-      timeout: '7m', snapshot: '7c2d9e41', yes: 'true', 'dry-run': 'true', keep: 'true', 'error-grace': '45s',
+      timeout: '7m', snapshot: '7c2d9e41', yes: 'true', 'dry-run': 'true', keep: 'true', 'error-grace': '45s', source: 'odoo-r2',
     }
     const vars = spec.flags.map((f) => `${FLAGS[f].variable}=${given[f]}`)
     expect(parseArgs(spec, plannedArgv(name, vars))).toEqual(parseArgs(spec, spec.flags.map((f) => `--${f}=${given[f]}`)))

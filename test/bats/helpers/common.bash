@@ -36,7 +36,12 @@ common_setup() {
   K="--kubeconfig $KC --request-timeout=60s"
   # and every watch like this
   KW="--kubeconfig $KC"
+  # ReplicationSources are listed through the raw API, 500 a page (lib/kubectl.ts pages)
+  RS_ALL='get --raw /apis/volsync.backube/v1alpha1/replicationsources?limit=500'
 }
+
+# rs_in NS: the raw list read of the ReplicationSources of one namespace
+rs_in() { printf 'get --raw /apis/volsync.backube/v1alpha1/namespaces/%s/replicationsources?limit=500' "$1"; }
 
 # render FILE: a fixture with @NOW@, @NOW-2h@, @NOW+30m@ ... replaced by UTC times
 render() {

@@ -42,11 +42,11 @@ rd_as() {
 }
 export -f rd_object rd_event rd_as
 
-# plan_listing [SCOPE]: the source (searched in SCOPE, default --all-namespaces),
+# plan_listing [READ]: the source (read by the kubectl call READ, default all namespaces),
 # its PVC, and the snapshot listing (a one-shot pod, deleted)
 plan_listing() {
   stub kubectl \
-    "$K get replicationsources.volsync.backube ${1:---all-namespaces} --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$K ${1:-$RS_ALL} : render \"\$FIXTURES/rs-odoo.json\"" \
     "$K get persistentvolumeclaims odoo-data -n business -o json : cat \"\$RF/pvc-odoo-data.json\"" \
     "$K create -f - -o json : cat >\"\$STUB_DIR/pod.json\"; render \"\$FIXTURES/pod-list-pending.json\"" \
     "$KW get pod $POD -n business --watch -o json : render \"\$FIXTURES/pod-list-pending.json\"; render \"\$FIXTURES/pod-list-succeeded.json\"" \

@@ -68,6 +68,7 @@ const plan = (over: Partial<RestorePlan> = {}): RestorePlan => ({
   clusterHow: 'kubeconfig ./kubeconfig-apps',
   namespace: 'business',
   source: 'business/odoo-backup',
+  sourceHow: 'named odoo-backup (<APP>-backup)',
   sourcePaused: false,
   pvc: 'odoo-data',
   pvcSize: '10Gi',
@@ -88,6 +89,7 @@ describe('planText', () => {
         'Restore plan (nothing has changed yet):',
         '  cluster       apps (kubeconfig ./kubeconfig-apps)',
         '  namespace     business',
+        '  source        ReplicationSource business/odoo-backup, named odoo-backup (<APP>-backup)',
         '  PVC           odoo-data (10Gi): its data is replaced',
         '  snapshot      7c2d9e41 of 2026-11-25 20:00:05 UTC (2h59m ago)',
         '                full id 7c2d9e41b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1',
@@ -114,6 +116,13 @@ describe('planText', () => {
     expect(text).toContain('selected by previous: 1, as the VolSync mover will')
     expect(text).toContain('(kept afterwards: KEEP=true)')
     expect(text).not.toContain('The app is down')
+  })
+
+  it('names the rule that found the source, when it is known', () => {
+    expect(planText(plan({ sourceHow: 'labelled app.kubernetes.io/name=odoo' }), now)).toContain(
+      '  source        ReplicationSource business/odoo-backup, labelled app.kubernetes.io/name=odoo\n',
+    )
+    expect(planText(plan({ sourceHow: undefined }), now)).not.toContain('  source ')
   })
 
   it('leaves a paused ReplicationSource paused', () => {

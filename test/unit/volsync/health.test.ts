@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { OVERDUE_GRACE_MS, attentionReasons, summarizeSource } from '../../../lib/volsync/health.ts'
+import { OVERDUE_GRACE_MS, attentionReasons, backedUpNothing, summarizeSource } from '../../../lib/volsync/health.ts'
 import { ref, type ReplicationSource } from '../../../lib/volsync/objects.ts'
 
 const NOW = new Date('2026-11-26T12:00:00Z')
@@ -155,6 +155,38 @@ describe('attentionReasons', () => {
       'has never synced',
       'the repository is locked: run task volsync:unlock',
     ])
+  })
+})
+
+describe('backedUpNothing', () => {
+  const healthy = source().status!
+  const EMPTY_LOG = readFileSync(new URL('../../fixtures/mover-backup-empty.log', import.meta.url), 'utf8')
+  const EMPTY_REASON =
+    'last sync backed up nothing: the mover found PVC odoo-data empty ("Directory is empty skipping backup") and made no snapshot'
+  it.each<[string, ReturnType<typeof source>, string | undefined]>([
+    ['a backup that saved a snapshot', source(), undefined],
+    ['an empty source directory (the recorded mover log)', source({ status: { ...healthy, latestMoverStatus: { result: 'Successful', logs: EMPTY_LOG } } }), EMPTY_REASON],
+    [
+      'an empty source directory, no sourcePVC in the spec',
+      source({ spec: { sourcePVC: undefined }, status: { ...healthy, latestMoverStatus: { result: 'Successful', logs: EMPTY_LOG } } }),
+      'last sync backed up nothing: the mover found the source PVC empty ("Directory is empty skipping backup") and made no snapshot',
+    ],
+    [
+      'a finished mover run without a saved snapshot',
+      source({ status: { ...healthy, latestMoverStatus: { result: 'Successful', logs: 'processed 0 files, 0 B in 0:00\nRestic completed in 2s' } } }),
+      'last sync backed up nothing: the mover finished without a "snapshot <id> saved" line',
+    ],
+    ['a successful run without logs (nothing to judge by)', source({ status: { ...healthy, latestMoverStatus: { result: 'Successful' } } }), undefined],
+    ['a failed run (its own reason covers it)', source({ status: { ...healthy, latestMoverStatus: { result: 'Failed', logs: EMPTY_LOG } } }), undefined],
+    ['never synced', source({ status: {} }), undefined],
+  ])('%s', (_name, rs, reason) => {
+    expect(backedUpNothing(rs)).toBe(reason)
+  })
+
+  it('makes the source need attention, after a failed-run reason would come', () => {
+    const rs = source({ status: { ...healthy, latestMoverStatus: { result: 'Successful', logs: EMPTY_LOG } } })
+    expect(attentionReasons(rs, NOW)).toEqual([EMPTY_REASON])
+    expect(summarizeSource(rs, NOW)).toMatchObject({ healthy: false, latestSnapshot: null, result: 'Successful' })
   })
 })
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { painter } from '../../../lib/output.ts'
 import type { SourceSummary } from '../../../lib/volsync/health.ts'
-import { attentionList, compactWhen, statusSummaryLine, statusTable } from '../../../lib/volsync/status-view.ts'
+import { attentionList, compactWhen, fleetSummaryLines, statusSummaryLine, statusTable } from '../../../lib/volsync/status-view.ts'
 
 // vitest.config.ts runs the tests in Europe/Berlin (UTC+1 in November)
 const NOW = new Date('2026-11-26T12:00:00Z')
@@ -118,5 +118,48 @@ describe('attentionList and statusSummaryLine', () => {
     [[], '0 healthy, 0 need attention'],
   ])('summary line %#', (list, line) => {
     expect(statusSummaryLine(list)).toBe(line)
+  })
+})
+
+describe('CLUSTER=all: the CLUSTER column and one summary line per cluster', () => {
+  const rows = [
+    { cluster: 'apps', ...summary({}) },
+    { cluster: 'lab', ...summary({ namespace: 'media', name: 'plex-backup', result: 'Failed', healthy: false, attention: ['last mover run failed'] }) },
+  ]
+
+  it('puts CLUSTER first, and keeps it when columns must go', () => {
+    const { text } = statusTable(rows, NOW, 200, plain, { clusters: true })
+    expect(text.split('\n')[0]).toMatch(/^CLUSTER +NAMESPACE +NAME +PVC /)
+    expect(text.split('\n')[2]).toMatch(/^lab +media +plex-backup +/)
+    const narrow = statusTable(rows, NOW, 80, plain, { clusters: true })
+    expect(narrow.text.split('\n')[0]).toMatch(/^CLUSTER +NAMESPACE +NAME /)
+    for (const line of narrow.text.split('\n')) expect(line.length).toBeLessThanOrEqual(80)
+  })
+
+  it('names the cluster of each source that needs attention', () => {
+    expect(attentionList(rows, plain)).toBe('! media/plex-backup (cluster lab)\n    last mover run failed')
+  })
+
+  it('says per cluster how many are healthy, or why the cluster was not read, then the whole', () => {
+    expect(
+      fleetSummaryLines(
+        [
+          { cluster: 'apps', sources: [summary({}), summary({ healthy: false })] },
+          { cluster: 'edge', sources: [] },
+          { cluster: 'lab', error: 'The connection to the server 127.0.0.1:32740 was refused' },
+        ],
+        plain,
+      ),
+    ).toEqual([
+      'apps: 1 healthy, 1 need attention',
+      'edge: no ReplicationSources',
+      'lab:  NOT READ: The connection to the server 127.0.0.1:32740 was refused',
+      '3 clusters: 1 healthy, 1 need attention, 1 not read',
+    ])
+    expect(fleetSummaryLines([{ cluster: 'apps', sources: [summary({})] }], painter(true), 'business')).toEqual([
+      'apps: 1 healthy, 0 need attention',
+      '1 cluster: 1 healthy, 0 need attention (namespace business)',
+    ])
+    expect(fleetSummaryLines([{ cluster: 'lab', error: 'x' }], painter(true))[0]).toBe('\x1b[31mlab: NOT READ: x\x1b[39m')
   })
 })
