@@ -139,7 +139,7 @@ removal_of() { # removal_of NAME NAMESPACE
 @test "a source whose next scheduled backup will forget the new snapshot is named in a warning" {
   KEEP_LAST_ONE='.spec.restic.retain = {"last": "1"}'
   stub kubectl \
-    "$K get $RSR -n business -o json : $(listed odoo-backup=KEEP_LAST_ONE)" \
+    "$K $(rs_in business) : $(listed odoo-backup=KEEP_LAST_ONE)" \
     "$(trigger_of odoo-backup business)" \
     "$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json : $(watch_events odoo-backup=DONE_OK)" \
     "$(no_jobs)" \
