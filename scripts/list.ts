@@ -6,7 +6,8 @@ import { hiddenNote } from '../lib/output.ts'
 import { runCommand } from '../lib/run.ts'
 import { listSnapshots } from '../lib/snapshots/list.io.ts'
 import { resticImage } from '../lib/snapshots/pod.ts'
-import { snapshotTable } from '../lib/snapshots/view.ts'
+import { policySnapshot, predictRetention, sourceRetention } from '../lib/snapshots/retention.ts'
+import { nextForgetWarning, retentionFields, retentionLines, snapshotTable } from '../lib/snapshots/view.ts'
 import { ref } from '../lib/volsync/objects.ts'
 import { findSource } from '../lib/volsync/sources.io.ts'
 
@@ -32,13 +33,23 @@ const spec: CommandSpec = {
     'cannot select it (its paths lack /data, or another snapshot shares its second). A new backup shifts',
     'every PREV by one.',
     '',
+    "KEPT BY is the retain rule that keeps the snapshot at VolSync's next `restic forget` (restic's rules, applied",
+    'as restic 0.18 does to the snapshots of host volsync, per set of paths: hourly, daily, weekly, monthly,',
+    'yearly, within, last; "oldest ..." is the oldest snapshot, kept while a rule has counts left; "none": the next',
+    'forget removes it; "other host": VolSync never forgets it). UNTIL is the scheduled backup whose forget is',
+    "expected to remove it: the source's schedule (UTC) applied one backup at a time, each assumed on time and",
+    'successful; "(next)" and a warning: the next scheduled backup. "no backups": the source is paused or has a',
+    'manual trigger; "after <date>": kept past the 5,000 backups simulated.',
+    '',
     'If the pod fails (wrong password, no repository, a missing Secret, an image it cannot pull), the exit',
     "code is 1 and the error shows the end of the pod's log, restic's own JSON error included. APP matching",
     'several ReplicationSources (README.md, "Which ReplicationSource"): exit 2, give SOURCE or NAMESPACE;',
     'none: exit 1.',
     '',
-    "JSON: {cluster, source, snapshots: [restic's snapshot fields (id, short_id, time, hostname, paths, tags,",
-    'summary...) and previous]}.',
+    "JSON: {cluster, source, retention: {forget, schedule, notes}, snapshots: [restic's snapshot fields (id,",
+    'short_id, time, hostname, paths, tags, summary...), previous, keptBy (restic\'s reasons; [] forgotten at the',
+    'next forget; null not forgotten by VolSync or unknown), expectedUntil (RFC 3339 or null) and',
+    'expectedUntilBackups (how many scheduled backups from now)]}.',
   ],
   examples: [
     'task -x volsync:list APP=odoo CLUSTER=apps',
@@ -51,14 +62,28 @@ await runCommand(spec, async (ctx) => {
   const { opts, kubectl, out } = ctx
   const { source: rs } = await findSource(ctx)
   const snapshots = await listSnapshots(ctx, rs, opts.app!)
-  out.data({ cluster: opts.cluster, source: ref(rs), snapshots })
+  const now = new Date()
+  const retention = sourceRetention(rs)
+  const fates =
+    retention.policy && retention.predictable
+      ? predictRetention(snapshots.map(policySnapshot), retention.policy, retention.schedule, now.getTime())
+      : new Map()
+  out.data({
+    cluster: opts.cluster,
+    source: ref(rs),
+    retention: { forget: retention.forget, schedule: rs.spec.trigger?.schedule ?? null, notes: retention.notes },
+    snapshots: snapshots.map((s) => ({ ...s, ...retentionFields(fates.get(s.id)) })),
+  })
   if (snapshots.length === 0) {
     out.result(`The repository of ${ref(rs)} has no snapshots yet.`)
     return EXIT.OK
   }
-  const table = snapshotTable(snapshots, new Date(), out.width, out.paint)
+  const table = snapshotTable(snapshots, now, out.width, out.paint, fates)
   out.result(table.text)
   if (table.hidden.length) out.result(hiddenNote(table))
   out.result(`\n${snapshots.length} snapshot(s) of ${ref(rs)} on cluster ${opts.cluster}; restore one with SNAPSHOT=<PREV or ID>.`)
+  for (const line of retentionLines(retention, rs.spec.trigger?.schedule)) out.result(line)
+  const warning = nextForgetWarning(snapshots, fates)
+  if (warning) out.warn(warning)
   return EXIT.OK
 })

@@ -5,6 +5,8 @@ import { MOVER_WATCH_NOTES, type CommandSpec } from '../lib/cli.ts'
 import { EXIT } from '../lib/errors.ts'
 import { hiddenNote } from '../lib/output.ts'
 import { runCommand } from '../lib/run.ts'
+import { newSnapshotFate } from '../lib/snapshots/retention.ts'
+import { newSnapshotsLines, retentionFields } from '../lib/snapshots/view.ts'
 import { syncAndWait } from '../lib/sync/engine.io.ts'
 import { SYNC_ERROR_NOTES, failureList, summaryLine, summaryRow, summaryTable } from '../lib/sync/view.ts'
 import { listSources } from '../lib/volsync/sources.io.ts'
@@ -25,8 +27,13 @@ const spec: CommandSpec = {
     "MESSAGE; the failed sources follow with their reasons and the mover's error lines (for a locked",
     'repository, the volsync:unlock command). Exit code 1 when any source failed or did not finish in time.',
     '',
+    'After the table: until when the new snapshots are expected to be kept (the earliest), and a warning naming',
+    'the sources whose next scheduled backup is expected to make VolSync forget the new snapshot (see snapshot',
+    '--help; to keep them, hold the schedules: docs/runbooks/volsync.md, "Keep a snapshot").',
+    '',
     'JSON: {cluster, namespace, stopped, sources: [{namespace, name, result, durationSeconds, snapshot,',
-    'emptySource, message, ok, trigger}]}; trigger: untouched, removed, put-back, left or pending.',
+    'emptySource, message, ok, trigger, keptBy, expectedUntil, expectedUntilBackups}]}; trigger: untouched,',
+    'removed, put-back, left or pending; expectedUntil as in list --help.',
     '',
     ...SYNC_ERROR_NOTES,
     '',
@@ -54,7 +61,16 @@ await runCommand(spec, async (ctx) => {
   }
 
   const { results, stop, error } = await syncAndWait(ctx, 'snapshot', sources, scope, `backup of ${sources.length} sources`)
-  const rows = results.map(({ run, fate }) => summaryRow(run, fate, stop, ctx.hints))
+  const now = Date.now()
+  const byRef = new Map(sources.map((rs) => [`${rs.metadata.namespace}/${rs.metadata.name}`, rs]))
+  // how long each new snapshot is expected to live, from its source's retain policy and schedule
+  const lives = results.map(({ run }) => {
+    const p = run.phase
+    if (p.kind !== 'succeeded' || !p.outcome.facts.savedSnapshot) return null
+    const taken = p.outcome.lastSyncTime ? Date.parse(p.outcome.lastSyncTime) : now
+    return { ref: run.ref, snapshot: p.outcome.facts.savedSnapshot, ...newSnapshotFate(byRef.get(run.ref)!, taken, now) }
+  })
+  const rows = results.map(({ run, fate }, i) => ({ ...summaryRow(run, fate, stop, ctx.hints), ...retentionFields(lives[i]?.fate) }))
   out.data({ cluster: opts.cluster, namespace: opts.namespace ?? null, stopped: stop ?? null, sources: rows })
   const table = summaryTable(rows, out.width, out.paint)
   out.result(table.text)
@@ -62,6 +78,9 @@ await runCommand(spec, async (ctx) => {
   const failures = failureList(results.map((r) => r.run), ctx.hints, out.paint)
   if (failures) out.result(`\n${failures}`)
   out.result(`\n${summaryLine(rows)} (${where})`)
+  const life = newSnapshotsLines(lives.filter((l) => l !== null), new Date(now))
+  for (const line of life.lines) out.result(line)
+  if (life.warning) out.warn(life.warning)
   const skipped = rows.filter((r) => r.result === 'skipped')
   if (skipped.length) out.warn(`not backed up (paused): ${skipped.map((r) => `${r.namespace}/${r.name}`).join(', ')}`)
   const empty = rows.filter((r) => r.result === 'empty')

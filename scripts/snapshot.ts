@@ -4,8 +4,12 @@
 import { MOVER_WATCH_NOTES, type CommandSpec } from '../lib/cli.ts'
 import { EXIT, OperationError } from '../lib/errors.ts'
 import { runCommand } from '../lib/run.ts'
+import { newSnapshotFate } from '../lib/snapshots/retention.ts'
+import { newSnapshotLife, retentionFields } from '../lib/snapshots/view.ts'
 import { stoppedError, syncAndWait } from '../lib/sync/engine.io.ts'
 import { SYNC_ERROR_NOTES, TRIGGER_NOTES, snapshotReport, stoppedDetails, summaryRow } from '../lib/sync/view.ts'
+import type { SyncRun } from '../lib/sync/engine.ts'
+import { ref, type ReplicationSource } from '../lib/volsync/objects.ts'
 import { findSource } from '../lib/volsync/sources.io.ts'
 
 const spec: CommandSpec = {
@@ -29,6 +33,12 @@ const spec: CommandSpec = {
     'A paused source (spec.paused) is refused: nothing is changed. An empty source directory is skipped by',
     'VolSync: the sync succeeds, no snapshot is taken, and a warning says so.',
     '',
+    "How long the new snapshot is expected to live: VolSync runs `restic forget` with the source's",
+    "spec.restic.retain after every backup, so the source's schedule (UTC) is applied one backup at a time",
+    '(see list --help, KEPT BY and UNTIL). When the next scheduled backup is expected to forget it (a snapshot',
+    'taken in the same hour as that backup, with an hourly rule), a warning says so: hold the schedule to keep it',
+    '(docs/runbooks/volsync.md, "Keep a snapshot"). JSON adds keptBy, expectedUntil and expectedUntilBackups.',
+    '',
     ...MOVER_WATCH_NOTES,
   ],
   examples: [
@@ -45,7 +55,8 @@ await runCommand(spec, async (ctx) => {
   const label = `backup of ${rs.metadata.namespace}/${rs.metadata.name}`
   const { results, stop, error } = await syncAndWait(ctx, 'snapshot', [rs], { namespace: rs.metadata.namespace! }, label)
   const { run, fate } = results[0]!
-  out.data({ cluster: opts.cluster, ...summaryRow(run, fate, stop, hints) })
+  const life = newSnapshotLifeOf(run.phase, rs)
+  out.data({ cluster: opts.cluster, ...summaryRow(run, fate, stop, hints), ...retentionFields(life?.fate) })
   if (error !== undefined) {
     // an interrupt ends with its own one-line message: what became of the sync goes before it
     if (stop === 'interrupted') out.note(stoppedDetails(run, fate, hints))
@@ -55,6 +66,18 @@ await runCommand(spec, async (ctx) => {
   const report = snapshotReport(run, hints)
   if (report.error) throw new OperationError(report.error.message, report.error.details)
   for (const line of report.lines) out.result(line)
+  if (life) out.result(life.text.line)
   for (const warning of report.warnings) out.warn(warning)
+  if (life?.text.warning) out.warn(life.text.warning)
   return report.ok ? EXIT.OK : EXIT.FAILED
 })
+
+/** How long the snapshot this run saved is expected to live, from the source's retain policy and schedule. */
+function newSnapshotLifeOf(phase: SyncRun['phase'], rs: ReplicationSource) {
+  if (phase.kind !== 'succeeded' || !phase.outcome.facts.savedSnapshot) return null
+  const now = new Date()
+  // the snapshot's own time is a little before the sync ended; close enough for hours and days
+  const taken = phase.outcome.lastSyncTime ? Date.parse(phase.outcome.lastSyncTime) : now.getTime()
+  const { fate, retention } = newSnapshotFate(rs, taken, now.getTime())
+  return { fate, text: newSnapshotLife(ref(rs), phase.outcome.facts.savedSnapshot, fate, retention, now) }
+}

@@ -30,8 +30,12 @@ export interface ListedSnapshot extends ResticSnapshot {
 
 const TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$/
 
-/** restic's RFC 3339 time -> whole seconds since the epoch and nanoseconds within that second. */
-function parseResticInstant(value: string): { seconds: number; nanos: number } {
+/**
+ * restic's RFC 3339 time -> whole seconds since the epoch, nanoseconds within
+ * that second, and the UTC offset it was recorded with (restic's forget buckets
+ * snapshots by the wall clock of that offset).
+ */
+export function parseResticInstant(value: string): { seconds: number; nanos: number; offsetSeconds: number } {
   const m = TIME.exec(value)
   if (!m) throw new OperationError(`unexpected snapshot time ${JSON.stringify(value)} from restic`)
   const [, y, mo, d, h, mi, s, frac, zone] = m
@@ -43,7 +47,7 @@ function parseResticInstant(value: string): { seconds: number; nanos: number } {
   const seconds = Date.UTC(+y!, +mo! - 1, +d!, +h!, +mi!, +s!) / 1000 - offsetSeconds
   // digits, not floating point: ".29" is 290000000 ns exactly
   const nanos = frac ? Number(frac.slice(1, 10).padEnd(9, '0')) : 0
-  return { seconds, nanos }
+  return { seconds, nanos, offsetSeconds }
 }
 
 /** restic's RFC 3339 time with nanoseconds -> milliseconds since the epoch (sub-millisecond digits dropped). */

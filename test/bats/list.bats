@@ -34,12 +34,14 @@ plan_success() {
 @test "list runs restic in a pod built from the ReplicationSource, prints the snapshots newest first, and deletes the pod" {
   plan_discovery
   plan_success "$FIXTURES/restic-snapshots.log"
-  COLUMNS=120 run -0 script list --kubeconfig "$KC" --cluster apps --app odoo
+  COLUMNS=160 run -0 script list --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
-  assert_line --regexp '^PREV +ID +TIME \(UTC\) +LOCAL +AGE +HOST +SIZE +FILES +TAGS$'
-  assert_line --regexp '^ +0 +7c2d9e41 +2026-11-25 20:00 +.* volsync +813M +1540 +-$'
-  assert_line --regexp '^ +2 +9a8b7c6d +2026-11-25 04:00 '
+  assert_line --regexp '^PREV +ID +TIME \(UTC\) +LOCAL +AGE +KEPT BY +UNTIL \(UTC\) +HOST +SIZE +FILES +TAGS$'
+  # retain hourly 24, daily 7: each is kept by the hourly rule until 24 newer scheduled backups (every 8 h) exist
+  assert_line --regexp '^ +0 +7c2d9e41 +2026-11-25 20:00 +.* hourly, daily +20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:00 +volsync +813M +1540 +-$'
+  assert_line --regexp '^ +2 +9a8b7c6d +2026-11-25 04:00 .* hourly, oldest daily +20[0-9-]+ [0-9]{2}:00 '
   assert_line '3 snapshot(s) of business/odoo-backup on cluster apps; restore one with SNAPSHOT=<PREV or ID>.'
+  assert_line 'Retention: after every backup VolSync runs  restic forget --host volsync --keep-hourly 24 --keep-daily 7  (schedule 0 */8 * * *).'
   assert_line --partial 'clean-up: delete the list pod business/volsync-list-odoo-'
   # the pod: credentials from the source's repository Secret, the mover's uid, restricted
   json_true '.spec.containers[0].envFrom == [{"secretRef": {"name": "volsync-r2-secret"}}]' "$STUB_DIR/pod.json"
@@ -268,8 +270,28 @@ OUT
   json_true '.cluster == "apps" and .source == "business/odoo-backup"' <<<"$output"
   json_true '[.snapshots[] | [.short_id, .previous]] == [["7c2d9e41", 0], ["4b1e6f2a", 1], ["9a8b7c6d", 2]]' <<<"$output"
   json_true '.snapshots[0].summary.total_files_processed == 1540 and .snapshots[0].epoch == 1795636805' <<<"$output"
+  json_true '.retention == {"forget": "--keep-hourly 24 --keep-daily 7", "schedule": "0 */8 * * *", "notes": []}' <<<"$output"
+  json_true '[.snapshots[].keptBy] == [["hourly snapshot", "daily snapshot"], ["hourly snapshot"], ["hourly snapshot", "oldest daily snapshot"]]' <<<"$output"
+  # the 24th scheduled backup from now forgets the newest; the older ones go earlier
+  json_true '[.snapshots[].expectedUntilBackups] == [24, 23, 22] and (.snapshots[0].expectedUntil | endswith(":00:00.000Z"))' <<<"$output"
   # notes and clean-up lines went to stderr
   [[ $stderr == *'clean-up: delete the list pod'* ]]
+}
+
+@test "a snapshot the next scheduled backup will forget is marked (next) and warned about" {
+  stub kubectl \
+    "$K $FIND : render \"\$FIXTURES/rs-odoo.json\" | jq '.items[0].spec.restic.retain = {\"last\": \"1\"}'" \
+    "$K create -f - -o json : cat >\"\$STUB_DIR/pod.json\"; as_pod pod-list-pending.json"
+  # a snapshot taken by hand 10 minutes ago, and one before it that the last forget should have removed
+  render /dev/stdin >"$TEST_DIR/snapshots.log" <<'JSON'
+[{"time":"@NOW-1h@","paths":["/data"],"hostname":"volsync","id":"1111111111111111111111111111111111111111111111111111111111111111","short_id":"11111111"},{"time":"@NOW-10m@","paths":["/data"],"hostname":"volsync","id":"2222222222222222222222222222222222222222222222222222222222222222","short_id":"22222222"}]
+JSON
+  plan_success "$TEST_DIR/snapshots.log"
+  COLUMNS=160 run -0 script list --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_line --regexp '^ +0 +22222222 .* last +20[0-9-]+ [0-9:]+ \(next\) +volsync '
+  assert_line --regexp '^ +1 +11111111 .* none +20[0-9-]+ [0-9:]+ \(next\) +volsync '
+  assert_line --regexp '^warning: the next scheduled backup \(20[0-9-]+ [0-9:]+ UTC\) is expected to forget 2 snapshot\(s\): 22222222, 11111111\. To keep them, hold the schedule first \(docs/runbooks/volsync.md, "Keep a snapshot"\)\.$'
 }
 
 @test "an empty repository is a clear message and exit 0" {

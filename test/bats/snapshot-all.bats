@@ -56,6 +56,9 @@ removal_of() { # removal_of NAME NAMESPACE
   assert_line --regexp '^tools/git-backup +ok +1m13s +77aa88bb +trigger put back \("volsync-ops-snapshot-20261120T101500Z-q2w3e"\)$'
   assert_line --regexp '^tools/wiki-backup +skipped +- +- +paused: not backed up$'
   assert_line '2 backed up, 1 empty (no snapshot), 1 failed, 1 skipped (cluster apps)'
+  # retain hourly 24, daily 7 and a backup every 8 hours keep odoo's new snapshot for 24 backups; git-backup has no schedule
+  assert_line --regexp '^The new snapshots are expected to be kept until 20[0-9-]+ [0-9]{2}:00 UTC \(in [0-9dh]+\) at least: the earliest is 1a2b3c4d of business/odoo-backup \(see volsync:list, UNTIL\)\.$'
+  [[ $stderr != *'expected to make VolSync forget'* ]]
   [[ $stderr == *'a sync of media/jellyfin-backup is already running'* ]]
   [[ $stderr == *'triggered 3 of 5 ReplicationSources; waiting for them (TIMEOUT 1h)'* ]]
   [[ $stderr == *'tools/git-backup has a manual trigger set ("volsync-ops-snapshot-20261120T101500Z-q2w3e"): this run puts it back while its own sync runs'* ]]
@@ -130,6 +133,20 @@ removal_of() { # removal_of NAME NAMESPACE
   unstub kubectl
   echo "$output" | json_true '.cluster == "apps" and .stopped == null and (.sources | length) == 1
     and .sources[0].result == "ok" and .sources[0].snapshot == "1a2b3c4d" and .sources[0].trigger == "removed"'
+  echo "$output" | json_true '.sources[0] | .keptBy == ["hourly snapshot", "daily snapshot"] and .expectedUntilBackups == 24 and (.expectedUntil | endswith(":00:00.000Z"))'
+}
+
+@test "a source whose next scheduled backup will forget the new snapshot is named in a warning" {
+  KEEP_LAST_ONE='.spec.restic.retain = {"last": "1"}'
+  stub kubectl \
+    "$K $(rs_in business) : $(listed odoo-backup=KEEP_LAST_ONE)" \
+    "$(trigger_of odoo-backup business)" \
+    "$KW get $RSR -n business --output-watch-events --field-selector metadata.name=odoo-backup --watch -o json : $(watch_events odoo-backup=DONE_OK)" \
+    "$(no_jobs)" \
+    "$(removal_of odoo-backup business)"
+  run -0 --separate-stderr script snapshot-all --kubeconfig "$KC" --cluster apps --namespace business
+  unstub kubectl
+  [[ $(grep -cE '^warning: the next scheduled backup of 1 source\(s\) is expected to make VolSync forget the snapshot just taken: business/odoo-backup \(1a2b3c4d, at 20[0-9-]+ [0-9]{2}:00 UTC\)\. To keep them, hold their schedules now \(docs/runbooks/volsync\.md, "Keep a snapshot"\)\.$' <<<"$stderr") == 1 ]]
 }
 
 @test "no ReplicationSources is a clear message and exit 0" {

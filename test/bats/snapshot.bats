@@ -13,6 +13,14 @@ setup() {
   REMOVE=$(removal odoo-backup business)
 }
 
+# the report of a successful backup: the result, the new snapshot, and how long it is expected to be kept
+assert_backed_up() {
+  assert_equal "${#lines[@]}" 3
+  assert_equal "${lines[0]}" "Backup of business/odoo-backup finished: Successful, took 1m13s."
+  assert_equal "${lines[1]}" "New restic snapshot: 1a2b3c4d"
+  assert_line --index 2 --regexp '^Snapshot 1a2b3c4d (is expected to be kept|is not expected to be forgotten) '
+}
+
 # the removal patch this run sent, if any
 removal_sent() {
   stub_calls kubectl | grep -F -- '--type json' || true
@@ -32,7 +40,10 @@ patch_json() {
     "$REMOVE : $(source_in UNTRIGGERED)"
   run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
-  assert_equal "$output" "Backup of business/odoo-backup finished: Successful, took 1m13s."$'\n'"New restic snapshot: 1a2b3c4d"
+  assert_backed_up
+  # retain hourly 24, daily 7 and a backup every 8 hours: the 24th newer hour ends it
+  assert_line --index 2 --regexp '^Snapshot 1a2b3c4d is expected to be kept until the backup of 20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:00 UTC \(in [0-9dhm]+\), the 24th from now \(restic forget --keep-hourly 24 --keep-daily 7; kept now as the hourly, daily snapshot\)\.$'
+  [[ $stderr != *'expected to make VolSync forget'* ]]
   # the merge patch sets nothing but a fresh token
   patch_json 1 | json_true '.spec | keys == ["trigger"] and (.trigger | keys == ["manual"])'
   [[ $(token odoo-backup) =~ ^volsync-ops-snapshot-[0-9]{8}T[0-9]{6}Z-[a-z0-9]{5}$ ]]
@@ -40,6 +51,34 @@ patch_json() {
   [[ $(removal_sent) == *"\"value\":\"$(token odoo-backup)\""* ]]
   [[ $stderr == *"triggered business/odoo-backup: spec.trigger.manual = $(token odoo-backup)"* ]]
   [[ $stderr == *"clean-up: remove the manual trigger of business/odoo-backup (its schedule applies again): removed; scheduled backups resume (0 */8 * * *)"* ]]
+}
+
+@test "a snapshot that the next scheduled backup will make VolSync forget is reported with a warning and how to keep it" {
+  # retain last 1: the next backup's forget keeps only itself
+  KEEP_LAST_ONE='.spec.restic.retain = {"last": "1"}'
+  stub kubectl \
+    "$FIND : $(listed KEEP_LAST_ONE)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events TRIGGERED SYNCING DONE_OK)" \
+    "$NO_JOBS" \
+    "$REMOVE : $(source_in UNTRIGGERED)"
+  run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_backed_up
+  assert_line --index 2 --regexp '^Snapshot 1a2b3c4d is expected to be kept until the backup of 20[0-9-]+ [0-9]{2}:00 UTC \(in [0-9hm]+\), the next one from now \(restic forget --keep-last 1; kept now as the last snapshot\)\.$'
+  [[ $(grep -cE '^warning: the next backup of business/odoo-backup, at 20[0-9-]+ [0-9]{2}:00 UTC \(in [0-9hm]+\), is expected to make VolSync forget snapshot 1a2b3c4d \(restic forget --keep-last 1 keeps the newer one instead\)\. To keep it, hold the schedule now \(docs/runbooks/volsync\.md, "Keep a snapshot"\)\.$' <<<"$stderr") == 1 ]]
+}
+
+@test "--output json says how long the new snapshot is expected to be kept" {
+  stub kubectl \
+    "$FIND : $(listed)" \
+    "$TRIGGER : $(patched TRIGGERED)" \
+    "$WATCH : $(watch_events TRIGGERED SYNCING DONE_OK)" \
+    "$NO_JOBS" \
+    "$REMOVE : $(source_in UNTRIGGERED)"
+  run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo --output json
+  unstub kubectl
+  json_true '.snapshot == "1a2b3c4d" and .keptBy == ["hourly snapshot", "daily snapshot"] and .expectedUntilBackups == 24 and (.expectedUntil | endswith(":00:00.000Z"))' <<<"$output"
 }
 
 @test "task volsync:snapshot passes APP, CLUSTER, NAMESPACE, KUBECONFIG and TIMEOUT to the script" {
@@ -166,7 +205,7 @@ patch_json() {
     "$(removal_continuous odoo-backup business) : rs rs-odoo-item.json odoo-backup '$free | del(.spec.trigger.manual)'"
   run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
-  assert_equal "$output" "Backup of business/odoo-backup finished: Successful, took 1m13s."$'\n'"New restic snapshot: 1a2b3c4d"
+  assert_backed_up
   [[ $stderr == *'business/odoo-backup has neither a schedule nor a manual trigger: VolSync syncs it continuously.'* ]]
   [[ $stderr != *'already running'* ]]
   [[ $stderr == *"clean-up: remove the manual trigger of business/odoo-backup (it syncs continuously again): removed; the source has no schedule: VolSync syncs it continuously again, as before"* ]]
@@ -191,7 +230,7 @@ patch_json() {
     "$(put_back odoo-backup business hold) : mark put; rs rs-odoo-item.json odoo-backup \"\$HOLD | \$SYNCING | \$PUT\""
   run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
-  assert_equal "$output" "Backup of business/odoo-backup finished: Successful, took 1m13s."$'\n'"New restic snapshot: 1a2b3c4d"
+  assert_backed_up
   [[ $stderr == *'business/odoo-backup has a manual trigger set ("hold"), so its schedule is ignored: this run puts it back while its own sync runs'* ]]
   [[ $stderr == *'business/odoo-backup: spec.trigger.manual is "hold" again (put back while our sync runs: its completion records it)'* ]]
   [[ $stderr == *'clean-up: put back spec.trigger.manual "hold" of business/odoo-backup: put back while our sync ran: its completion records "hold", so no further sync starts'* ]]
@@ -536,7 +575,7 @@ patch_json() {
     unable to create lock in backend: repository is already locked exclusively by PID 4121 on nas-01 by backup (UID 1000, GID 1000)
 "* ]]
   [[ $stderr == *'business/odoo-backup: mover attempt 2 of 8 failed; VolSync retries it (it reports Failed after 8); same log as the attempt before'* ]]
-  assert_equal "$output" "Backup of business/odoo-backup finished: Successful, took 1m13s."$'\n'"New restic snapshot: 1a2b3c4d"
+  assert_backed_up
   # the log read is the newest failed pod's (by its finish time, not its name)
   stub_calls kubectl | grep -Fx -- "$K logs volsync-src-odoo-backup-f2j87 -n business -c restic --tail=20"
 }
@@ -595,7 +634,7 @@ patch_json() {
     "$REMOVE : $(source_in UNTRIGGERED)"
   run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo --timeout 20s
   unstub kubectl
-  assert_equal "$output" "Backup of business/odoo-backup finished: Successful, took 1m13s."$'\n'"New restic snapshot: 1a2b3c4d"
+  assert_backed_up
   [[ $stderr == *$'\n''note: cannot watch VolSync'\''s mover Jobs (Error from server (Forbidden): jobs.batch is forbidden: User "oncall@example.com" cannot list resource "jobs" in API group "batch" in the namespace "business"); waiting on the status alone, which shows a failing mover only once VolSync records a Failed that differs from the last one'$'\n'* ]]
   [[ $(grep -c 'cannot watch' <<<"$stderr") == 1 ]]
 }
