@@ -98,12 +98,19 @@ export function backedUpNothing(rs: ReplicationSource): string | undefined {
   return undefined
 }
 
-/** `task volsync:resume APP=<app> NAMESPACE=<ns>`, for this run's cluster when `target` is given. */
-export function resumeCommand(rs: Pick<ReplicationSource, 'metadata'>, target?: TaskTarget): string {
+/**
+ * `task volsync:<name> APP=<app> NAMESPACE=<ns>` for this source (its name
+ * without -backup finds it again: lib/volsync/sources.ts), for this run's
+ * cluster when `target` is given.
+ */
+export function sourceTaskCommand(name: string, rs: Pick<ReplicationSource, 'metadata'>, target?: TaskTarget): string {
   const vars = { APP: rs.metadata.name.replace(/-backup$/, ''), NAMESPACE: rs.metadata.namespace }
-  if (target) return taskHint('resume', vars, target)
-  return ['task volsync:resume', ...Object.entries(vars).map(([k, v]) => `${k}=${shellQuote(v ?? '')}`)].join(' ')
+  if (target) return taskHint(name, vars, target)
+  return [`task volsync:${name}`, ...Object.entries(vars).map(([k, v]) => `${k}=${shellQuote(v ?? '')}`)].join(' ')
 }
+
+/** `task volsync:resume APP=<app> NAMESPACE=<ns>`, for this run's cluster when `target` is given. */
+export const resumeCommand = (rs: Pick<ReplicationSource, 'metadata'>, target?: TaskTarget) => sourceTaskCommand('resume', rs, target)
 
 /**
  * Why a source needs attention; empty when healthy. `staleAfterMs`: how old
@@ -153,7 +160,7 @@ export function attentionReasons(
     )
   }
   if (!status.lastSyncTime && !status.lastSyncStartTime) reasons.push('has never synced')
-  if (facts.lockError) reasons.push('the repository is locked: run task volsync:unlock')
+  if (facts.lockError) reasons.push(`the repository is locked: run ${sourceTaskCommand('unlock', rs, target)}`)
   const verified = verificationAttention(readVerification(rs), now, staleAfterMs)
   if (verified) reasons.push(verified)
   return reasons

@@ -123,8 +123,3 @@ plan_session() {
   assert_output --partial 'clean-up: delete the download pod business/volsync-download-odoo-'
 }
 
-@test "task volsync:download -- --help runs nothing: words after -- are refused, the reference is named" {
-  run -201 run_task volsync:download KUBECONFIG="$KC" CLUSTER=apps APP=odoo FILE=/a TO=./b -- --help
-  assert_output --partial 'volsync:download takes VARIABLE=value, not words after --. Its reference: task volsync:help -- download'
-  unstub kubectl
-}

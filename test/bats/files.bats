@@ -89,8 +89,3 @@ plan_session() {
   assert_output --partial 'clean-up: delete the files pod business/volsync-files-odoo-'
 }
 
-@test "task volsync:files -- --help runs nothing: words after -- are refused, the reference is named" {
-  run -201 run_task volsync:files KUBECONFIG="$KC" CLUSTER=apps APP=odoo FILE=/a TO=./b -- --help
-  assert_output --partial 'volsync:files takes VARIABLE=value, not words after --. Its reference: task volsync:help -- files'
-  unstub kubectl
-}

@@ -236,3 +236,16 @@ done
   assert_output 'usage: node bin/run.mjs scripts/<name>.ts [flags]'
   unstub kubectl
 }
+
+@test "no volsync task runs when given words after -- (task volsync:snapshot-all -- --help backs nothing up): each names its reference" {
+  local tasks name
+  # every task that runs a script, from the Taskfile itself
+  tasks=$(cd "$ROOT" && task --list-all --json | jq -r '.tasks[].name | select(startswith("volsync:") and . != "volsync:help")')
+  [[ $(wc -l <<<"$tasks") -ge 10 ]] || fail "too few tasks found: $tasks"
+  stub kubectl
+  for name in $tasks; do
+    run -201 run_task "$name" KUBECONFIG="$KC" CLUSTER=apps APP=odoo FILE=/a TO=./b -- --help
+    assert_output --partial "${name} takes VARIABLE=value, not words after --. Its reference: task volsync:help -- ${name#volsync:}"
+  done
+  unstub kubectl
+}

@@ -16,7 +16,8 @@ setup() {
   assert_line '! media/plex-backup'
   assert_line '    last mover run failed: ERROR: failure connecting to repository, incorrect password'
   assert_line --regexp 'manual trigger left set \("snapshot-20261120T101500Z"\): the schedule 0 \*/8 \* \* \* is ignored'
-  assert_line '    the repository is locked: run task volsync:unlock'
+  # the command to run next addresses this cluster, quoted for sh
+  assert_line "    the repository is locked: run task volsync:unlock APP=wiki NAMESPACE=tools CLUSTER=apps KUBECONFIG='$KC'"
   assert_line --partial 'last mover run failed: unable to create lock in backend: repository is already locked exclusively by PID 27'
   assert_line --regexp 'error: unable to get volume snapshot class'
   assert_line --regexp 'overdue: the next sync was due at'

@@ -142,8 +142,3 @@ plan_record() {
   unstub kubectl
 }
 
-@test "task volsync:verify -- --help runs nothing: words after -- are refused, the reference is named" {
-  run -201 run_task volsync:verify KUBECONFIG="$KC" CLUSTER=apps APP=odoo FILE=/a TO=./b -- --help
-  assert_output --partial 'volsync:verify takes VARIABLE=value, not words after --. Its reference: task volsync:help -- verify'
-  unstub kubectl
-}

@@ -55,7 +55,7 @@ leave_stale_lock() {
   run -1 vtask volsync:snapshot APP=crm CLUSTER=e2e
   assert_line --regexp 'repository is already locked exclusively'
   run -1 vtask volsync:status CLUSTER=e2e NAMESPACE=ul-stale
-  assert_line '    the repository is locked: run task volsync:unlock'
+  assert_line --regexp '^    the repository is locked: run task volsync:unlock APP=crm NAMESPACE=ul-stale CLUSTER=e2e( KUBECONFIG=.*)?$'
 
   run -0 vtask volsync:unlock APP=crm CLUSTER=e2e
   token=$(sed -n 's/.*(status.restic.lastUnlocked = \(volsync-ops-unlock-[^)]*\))\.$/\1/p' <<<"$output")

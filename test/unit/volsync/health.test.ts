@@ -45,6 +45,13 @@ describe('attentionReasons', () => {
     expect(attentionReasons(source(), NOW)).toEqual([])
   })
 
+  it("names the unlock command for this run's cluster and kubeconfig, quoted for sh", () => {
+    const locked = source({ status: { ...source().status!, latestMoverStatus: { result: 'Failed', logs: 'unable to create lock in backend: repository is already locked by PID 27' } } })
+    expect(attentionReasons(locked, NOW, undefined, { cluster: 'apps', kubeconfig: '/k/my apps.yaml' })).toContain(
+      "the repository is locked: run task volsync:unlock APP=odoo NAMESPACE=business CLUSTER=apps KUBECONFIG='/k/my apps.yaml'",
+    )
+  })
+
   const healthy = source().status!
   it.each<[string, ReturnType<typeof source>, string[]]>([
     ['paused', source({ spec: { paused: true } }), ['paused: no backups run until spec.paused is removed']],
@@ -66,7 +73,7 @@ describe('attentionReasons', () => {
       }),
       [
         'last mover run failed: unable to create lock in backend: repository is already locked exclusively by PID 27 on mover-x by  (UID 1000, GID 1000)',
-        'the repository is locked: run task volsync:unlock',
+        'the repository is locked: run task volsync:unlock APP=odoo NAMESPACE=business',
       ],
     ],
     [
@@ -123,7 +130,7 @@ describe('attentionReasons', () => {
     [
       'a locked repository',
       source({ status: { ...healthy, latestMoverStatus: { result: 'Successful', logs: 'unable to create lock in backend: repository is already locked by PID 27' } } }),
-      ['the repository is locked: run task volsync:unlock'],
+      ['the repository is locked: run task volsync:unlock APP=odoo NAMESPACE=business'],
     ],
   ])('%s', (_name, rs, reasons) => {
     expect(attentionReasons(rs, NOW)).toEqual(reasons)
@@ -153,7 +160,7 @@ describe('attentionReasons', () => {
       'manual trigger left set ("x"): the schedule @hourly is ignored',
       `overdue: the next sync was due at ${ago(2 * H)}`,
       'has never synced',
-      'the repository is locked: run task volsync:unlock',
+      'the repository is locked: run task volsync:unlock APP=odoo NAMESPACE=business',
     ])
   })
 })
