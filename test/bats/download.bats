@@ -10,7 +10,7 @@ setup() {
 }
 
 POD='volsync-download-odoo-?????'
-FIND="get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json"
+FIND="get --raw /apis/volsync.backube/v1alpha1/replicationsources?limit=500"
 DELETE="delete pod $POD -n business --ignore-not-found --wait=false --grace-period=0 : echo pod deleted"
 EXEC="exec $POD -n business -c restic --"
 

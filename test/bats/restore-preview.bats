@@ -43,7 +43,7 @@ plan_dry_run() {
 
 @test "a ReadWriteOncePod PVC in use cannot be mounted beside the app: the preview says so and is skipped, the dry run succeeds" {
   stub kubectl \
-    "$K get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$K $RS_ALL : render \"\$FIXTURES/rs-odoo.json\"" \
     "$K get persistentvolumeclaims odoo-data -n business -o json : jq '.status.accessModes = [\"ReadWriteOncePod\"]' \"\$RF/pvc-odoo-data.json\"" \
     "$K get pods -n business -o json : cat \"\$RF/pods.json\""
   plan_dry_run
@@ -55,7 +55,7 @@ plan_dry_run() {
 
 @test "restic failing in the preview pod skips the preview; the dry run succeeds and the pod is deleted" {
   stub kubectl \
-    "$K get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$K $RS_ALL : render \"\$FIXTURES/rs-odoo.json\"" \
     "$K get persistentvolumeclaims odoo-data -n business -o json : cat \"\$RF/pvc-odoo-data.json\"" \
     "$K get pods -n business -o json : cat \"\$RF/pods.json\"" \
     "$K create -f - -o json : render \"\$FIXTURES/pod-list-pending.json\"" \

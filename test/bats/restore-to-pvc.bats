@@ -13,7 +13,7 @@ RDN_COPY="$RDN"
 # the source, its PVC, no PVC of the new name, the snapshot listing
 plan_copy_listing() {
   stub kubectl \
-    "$K get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$K $RS_ALL : render \"\$FIXTURES/rs-odoo.json\"" \
     "$K get persistentvolumeclaims odoo-data -n business -o json : cat \"\$RF/pvc-odoo-data.json\"" \
     "$K get persistentvolumeclaims ${1:-odoo-copy} -n ${2:-business} -o json : echo 'Error from server (NotFound): persistentvolumeclaims \"x\" not found' >&2; exit 1" \
     "$K create -f - -o json : cat >\"\$STUB_DIR/pod.json\"; render \"\$FIXTURES/pod-list-pending.json\"" \
@@ -54,7 +54,7 @@ plan_copy_restore() {
 
 @test "an existing PVC of that name is refused before anything is created" {
   stub kubectl \
-    "$K get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$K $RS_ALL : render \"\$FIXTURES/rs-odoo.json\"" \
     "$K get persistentvolumeclaims odoo-data -n business -o json : cat \"\$RF/pvc-odoo-data.json\"" \
     "$K get persistentvolumeclaims odoo-data -n business -o json : cat \"\$RF/pvc-odoo-data.json\""
   run -1 restore --to-pvc odoo-data
@@ -65,7 +65,7 @@ plan_copy_restore() {
 
 @test "TO_NAMESPACE without the repository Secret stops before any change, naming it; the Secret is never read" {
   stub kubectl \
-    "$K get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$K $RS_ALL : render \"\$FIXTURES/rs-odoo.json\"" \
     "$K get persistentvolumeclaims odoo-data -n business -o json : cat \"\$RF/pvc-odoo-data.json\"" \
     "$K get namespace forensics -n forensics -o name : echo namespace/forensics" \
     "$K get secret volsync-r2-secret -n forensics -o name : echo 'Error from server (NotFound): secrets \"volsync-r2-secret\" not found' >&2; exit 1"

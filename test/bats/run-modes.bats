@@ -65,6 +65,8 @@ plan_restore() {
     "$k get deployments.apps,statefulsets.apps,replicasets.apps -n business -o json : cat \"\$FIXTURES/restore/apps.json\"" \
     "$k get helmreleases.helm.toolkit.fluxcd.io odoo-cron -n business -o json : cat \"\$FIXTURES/restore/helmrelease-odoo-cron.json\"" \
     "$k get kustomizations.kustomize.toolkit.fluxcd.io odoo -n flux-system -o json : cat \"\$FIXTURES/restore/kustomization-odoo.json\"" \
+    "$k get cronjobs.batch -n business -o json : cat \"\$FIXTURES/empty-list.json\"" \
+    "$k get scaledobjects.keda.sh -n business -o json : echo 'error: the server doesn'\''t have a resource type \"scaledobjects\"' >&2; exit 1" \
     "$k create --dry-run=server -f - -o json : cat"
   EXPECT='The API server accepted it (kubectl create --dry-run=server). Dry run: nothing was changed.'
 }
@@ -100,7 +102,7 @@ plan_unlock() {
 
 # files, download and verify: one idle restic pod (made like the mover),
 # restic run in it with kubectl exec, the pod deleted at the end
-IDLE_FIND="get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json"
+IDLE_FIND="get --raw /apis/volsync.backube/v1alpha1/replicationsources?limit=500"
 # as_idle_pod FIXTURE: a pod fixture named like the pod the script created
 as_idle_pod() {
   render "$FIXTURES/$1" | sed "s/\"name\": \"POD\"/\"name\": \"$(jq -r .metadata.name "$STUB_DIR/pod.json")\"/"

@@ -42,7 +42,7 @@ setup() {
   stub kubectl "$K $RS_ALL : render \"\$FIXTURES/rs-empty-source.json\""
   COLUMNS=200 run -1 script status --kubeconfig "$KC" --cluster apps
   unstub kubectl
-  assert_line --regexp '^business +empty-backup +empty-data +0 \*/8 \* \* \* +[0-9:]{5} 10m[0-9]*s? +1s +in (7h|6h59m) +ok +- +scheduled$'
+  assert_line --regexp '^business +empty-backup +empty-data +0 \*/8 \* \* \* +[0-9:]{5} 10m[0-9]*s? +1s +in (7h|6h59m) +ok +- +scheduled +never$'
   assert_line '! business/empty-backup'
   assert_line '    last sync backed up nothing: the mover found PVC empty-data empty ("Directory is empty skipping backup") and made no snapshot'
   assert_line '0 healthy, 1 need attention (cluster apps)'
@@ -155,7 +155,7 @@ fleet() {
     "$KE $RS_ALL : cat \"\$FIXTURES/empty-list.json\""
   COLUMNS=200 run -1 script status --cluster all
   unstub kubectl
-  assert_line --regexp '^CLUSTER +NAMESPACE +NAME +PVC +TRIGGER +LAST SYNC +TOOK +NEXT +RESULT +SNAPSHOT +STATE$'
+  assert_line --regexp '^CLUSTER +NAMESPACE +NAME +PVC +TRIGGER +LAST SYNC +TOOK +NEXT +RESULT +SNAPSHOT +STATE +VERIFIED$'
   assert_line --regexp '^apps +business +odoo-backup +odoo-data +'
   assert_line --regexp '^apps +media +plex-backup +'
   assert_line --regexp '^lab +business +odoo-backup +odoo-data +'

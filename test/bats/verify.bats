@@ -10,7 +10,7 @@ setup() {
 }
 
 POD='volsync-verify-odoo-?????'
-FIND="get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json"
+FIND="get --raw /apis/volsync.backube/v1alpha1/replicationsources?limit=500"
 DELETE="delete pod $POD -n business --ignore-not-found --wait=false --grace-period=0 : echo pod deleted"
 EXEC="exec $POD -n business -c"
 SUMMARY='{"message_type":"summary","total_files":1600,"files_restored":1600,"total_bytes":852000000,"bytes_restored":852000000}'
@@ -124,10 +124,10 @@ plan_record() {
   stale=$(jq -c -n '{time: (now - 86400 * 40 | todate), snapshot: "7c2d9e41", depth: "quick", ok: true, files: null, bytes: null, message: "ok", lastSuccess: (now - 86400 * 40 | todate)}')
   export failed stale
   stub kubectl \
-    "$K get replicationsources.volsync.backube --all-namespaces -o json : render \"\$FIXTURES/rs-odoo.json\" | jq --arg v \"\$failed\" '.items[0].metadata.annotations[\"volsync-ops/verification\"] = \$v'" \
-    "$K get replicationsources.volsync.backube --all-namespaces -o json : render \"\$FIXTURES/rs-odoo.json\" | jq --arg v \"\$stale\" '.items[0].metadata.annotations[\"volsync-ops/verification\"] = \$v'" \
-    "$K get replicationsources.volsync.backube --all-namespaces -o json : render \"\$FIXTURES/rs-odoo.json\" | jq --arg v \"\$stale\" '.items[0].metadata.annotations[\"volsync-ops/verification\"] = \$v'" \
-    "$K get replicationsources.volsync.backube --all-namespaces -o json : render \"\$FIXTURES/rs-odoo.json\" | jq --arg v \"\$failed\" '.items[0].metadata.annotations[\"volsync-ops/verification\"] = \$v'"
+    "$K $RS_ALL : render \"\$FIXTURES/rs-odoo.json\" | jq --arg v \"\$failed\" '.items[0].metadata.annotations[\"volsync-ops/verification\"] = \$v'" \
+    "$K $RS_ALL : render \"\$FIXTURES/rs-odoo.json\" | jq --arg v \"\$stale\" '.items[0].metadata.annotations[\"volsync-ops/verification\"] = \$v'" \
+    "$K $RS_ALL : render \"\$FIXTURES/rs-odoo.json\" | jq --arg v \"\$stale\" '.items[0].metadata.annotations[\"volsync-ops/verification\"] = \$v'" \
+    "$K $RS_ALL : render \"\$FIXTURES/rs-odoo.json\" | jq --arg v \"\$failed\" '.items[0].metadata.annotations[\"volsync-ops/verification\"] = \$v'"
   COLUMNS=200 run -1 script status --kubeconfig "$KC" --cluster apps
   assert_line --regexp '^business +odoo-backup .* scheduled +FAILED$'
   assert_line '    last verification failed (deep, 1h ago): the CHECK exited 1'

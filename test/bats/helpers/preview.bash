@@ -7,7 +7,7 @@ PREVIEW_POD='volsync-restore-preview-odoo-?????'
 plan_preview() {
   local k=${1:-$K} kw=${2:-$KW}
   stub kubectl \
-    "$k get replicationsources.volsync.backube --all-namespaces --field-selector metadata.name=odoo-backup -o json : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$k $RS_ALL : render \"\$FIXTURES/rs-odoo.json\"" \
     "$k get persistentvolumeclaims odoo-data -n business -o json : cat \"\$FIXTURES/restore/pvc-odoo-data.json\"" \
     "$k get pods -n business -o json : cat \"\$FIXTURES/restore/pods.json\"" \
     "$k create -f - -o json : cat >\"\$STUB_DIR/preview-pod.json\"; render \"\$FIXTURES/pod-list-pending.json\"" \
