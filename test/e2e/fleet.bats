@@ -53,7 +53,7 @@ source_error() { [[ $(k2 -n fl-two get "$RS" ghost-backup -o json | jq -r '.stat
   COLUMNS=200 run -1 fleet_status
   assert_line --regexp '^CLUSTER +NAMESPACE +NAME +PVC +TRIGGER +LAST SYNC +TOOK +NEXT +RESULT +SNAPSHOT +STATE +VERIFIED$'
   assert_line --regexp '^e2e +fl-one +web-backup +web-data +0 \*/8 \* \* \* .* ok +[0-9a-f]{8} +scheduled +never$'
-  assert_line --regexp '^second +fl-two +ghost-backup +ghost-data +.* ERROR$'
+  assert_line --regexp '^second +fl-two +ghost-backup +ghost-data +.* ERROR +never$'
   assert_line '! fl-two/ghost-backup (cluster second)'
   assert_line '    error: PersistentVolumeClaim "ghost-data" not found'
   assert_line 'e2e:    1 healthy, 0 need attention'
