@@ -3,7 +3,7 @@
 #  stub: `task volsync:status` and `task volsync:list` against a kubectl that
 #        answers at once from canned files (bench/kubectl), i.e. the tool's own
 #        overhead; then status over generated lists of 200 to 4000 sources.
-#  real: the e2e tier's etcd and kube-apiserver (test/e2e/controlplane.sh, its
+#  real: the e2e tier's etcd and kube-apiserver (sandbox/controlplane.sh, its
 #        own run directory and ports), N ReplicationSources created with their
 #        status; per N, paired runs (each round runs all three in turn): a raw
 #        GET of the list, `kubectl get -o json` of it, and `task volsync:status`;
@@ -31,7 +31,7 @@ WORK=$(mktemp -d)
 REAL_RUN_DIR=$ROOT/.cache/e2e/bench
 cleanup() {
   if [[ -f $WORK/started-control-plane && ${BENCH_KEEP_UP:-} != 1 ]]; then
-    E2E_RUN_DIR=$REAL_RUN_DIR test/e2e/controlplane.sh down >/dev/null 2>&1 || true
+    E2E_RUN_DIR=$REAL_RUN_DIR sandbox/controlplane.sh down >/dev/null 2>&1 || true
   fi
   rm -rf "$WORK"
 }
@@ -155,14 +155,14 @@ real_case() {
   local port=${BENCH_PORT_BASE:-26840}
   # reused when its API server answers (from an earlier BENCH_KEEP_UP=1 run)
   if ! "$ROOT/.cache/e2e/bin/kubectl" --kubeconfig "$REAL_RUN_DIR/kubeconfig" get --raw /readyz >/dev/null 2>&1; then
-    E2E_RUN_DIR=$REAL_RUN_DIR test/e2e/controlplane.sh down >/dev/null 2>&1 || true
-    E2E_RUN_DIR=$REAL_RUN_DIR E2E_PORT_BASE=$port E2E_CLUSTER_NAME=real test/e2e/controlplane.sh up >/dev/null 2>"$WORK/up.log" ||
+    E2E_RUN_DIR=$REAL_RUN_DIR sandbox/controlplane.sh down >/dev/null 2>&1 || true
+    E2E_RUN_DIR=$REAL_RUN_DIR E2E_PORT_BASE=$port E2E_CLUSTER_NAME=real sandbox/controlplane.sh up >/dev/null 2>"$WORK/up.log" ||
       { cat "$WORK/up.log" >&2; exit 1; }
     touch "$WORK/started-control-plane"
   fi
   # only etcd and the API server: VolSync would rewrite the statuses written here
   for c in volsync harness kube-controller-manager fakes3; do
-    E2E_RUN_DIR=$REAL_RUN_DIR test/e2e/controlplane.sh stop "$c" >/dev/null 2>&1
+    E2E_RUN_DIR=$REAL_RUN_DIR sandbox/controlplane.sh stop "$c" >/dev/null 2>&1
   done
   local kc=$REAL_RUN_DIR/kubeconfig
   kubectl() { "$ROOT/.cache/e2e/bin/kubectl" --kubeconfig "$kc" "$@"; }

@@ -6,8 +6,10 @@
 #
 # Usage: test/e2e/ci.sh
 set -euo pipefail
-# shellcheck source=test/e2e/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=sandbox/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../sandbox/lib.sh"
+# this tier's own files (the *.bats, helpers/, selfcheck.sh)
+E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 phase() {
   local name="$1" started=$SECONDS
@@ -17,10 +19,10 @@ phase() {
   log "$name: $((SECONDS - started))s"
 }
 
-run_unit_tests() { (cd "$E2E_DIR" && go test ./...); }
+run_unit_tests() { (cd "$SANDBOX_DIR" && go test ./...); }
 
 total=$SECONDS
-phase "build" "$E2E_DIR/build.sh"
+phase "build" "$SANDBOX_DIR/build.sh"
 phase "harness unit tests" run_unit_tests
 phase "selfcheck" "$E2E_DIR/selfcheck.sh"
 log "e2e tier: $((SECONDS - total))s"

@@ -11,7 +11,7 @@ setup_file() {
   local port=${E2E_APISERVER##*:}
   export SECOND_RUN_DIR="$E2E_RUN_DIR-second" SECOND_PORT_BASE=$((port + 100))
   E2E_RUN_DIR=$SECOND_RUN_DIR E2E_PORT_BASE=$SECOND_PORT_BASE E2E_CLUSTER_NAME=second \
-    "$E2E_DIR/controlplane.sh" up >&2
+    "$SANDBOX_DIR/controlplane.sh" up >&2
   # a repository root of its own that knows both clusters: kubeconfig-e2e and kubeconfig-second
   export FLEET_ROOT="$BATS_FILE_TMPDIR/fleet root"
   mkdir -p "$FLEET_ROOT"
@@ -21,7 +21,7 @@ setup_file() {
 
 teardown_file() {
   load helpers/e2e
-  E2E_RUN_DIR=$SECOND_RUN_DIR "$E2E_DIR/controlplane.sh" down >&2 || true
+  E2E_RUN_DIR=$SECOND_RUN_DIR "$SANDBOX_DIR/controlplane.sh" down >&2 || true
 }
 
 setup() {
@@ -61,7 +61,7 @@ source_error() { [[ $(k2 -n fl-two get "$RS" ghost-backup -o json | jq -r '.stat
   assert_line '2 clusters: 1 healthy, 1 need attention'
 
   # the second control plane's API server goes away
-  E2E_RUN_DIR=$SECOND_RUN_DIR "$E2E_DIR/controlplane.sh" stop kube-apiserver >&2
+  E2E_RUN_DIR=$SECOND_RUN_DIR "$SANDBOX_DIR/controlplane.sh" stop kube-apiserver >&2
   COLUMNS=200 run -1 fleet_status
   assert_line --regexp '^e2e +fl-one +web-backup '
   refute_line --regexp '^second '
@@ -74,7 +74,7 @@ source_error() { [[ $(k2 -n fl-two get "$RS" ghost-backup -o json | jq -r '.stat
   json_true '[.sources[] | "\(.cluster)/\(.namespace)/\(.name)"] == ["e2e/fl-one/web-backup"]
     and ([.clusters[] | {cluster, ok}] == [{cluster: "e2e", ok: true}, {cluster: "second", ok: false}])
     and (.clusters[1].error | test("refused"))' <<<"$output" >/dev/null
-  E2E_RUN_DIR=$SECOND_RUN_DIR "$E2E_DIR/controlplane.sh" start kube-apiserver >&2
+  E2E_RUN_DIR=$SECOND_RUN_DIR "$SANDBOX_DIR/controlplane.sh" start kube-apiserver >&2
 }
 
 @test "status CLUSTER=all while one control plane stops in the middle of the run: that one is NOT READ, the other shown" {
@@ -82,7 +82,7 @@ source_error() { [[ $(k2 -n fl-two get "$RS" ghost-backup -o json | jq -r '.stat
   make_app fl-mid web
   # many sources on the second, read 500 a page: the read takes several requests
   # (its VolSync stopped: 3000 sources without PVCs would keep it busy)
-  E2E_RUN_DIR=$SECOND_RUN_DIR "$E2E_DIR/controlplane.sh" stop volsync >&2
+  E2E_RUN_DIR=$SECOND_RUN_DIR "$SANDBOX_DIR/controlplane.sh" stop volsync >&2
   k2 create namespace fl-many >/dev/null
   jq -n '{apiVersion: "v1", kind: "List", items: [range(0; 3000) | {apiVersion: "volsync.backube/v1alpha1",
     kind: "ReplicationSource", metadata: {name: "app-\(.)-backup"},
@@ -95,7 +95,7 @@ source_error() { [[ $(k2 -n fl-two get "$RS" ghost-backup -o json | jq -r '.stat
       pgrep -f "kubeconfig-second.*continue=" >/dev/null && break
       sleep 0.02
     done
-    E2E_RUN_DIR=$SECOND_RUN_DIR "$E2E_DIR/controlplane.sh" stop kube-apiserver >/dev/null 2>&1
+    E2E_RUN_DIR=$SECOND_RUN_DIR "$SANDBOX_DIR/controlplane.sh" stop kube-apiserver >/dev/null 2>&1
   ) 3>&- &
   local stopper=$!
   COLUMNS=200 run -1 fleet_status
@@ -103,6 +103,6 @@ source_error() { [[ $(k2 -n fl-two get "$RS" ghost-backup -o json | jq -r '.stat
   assert_line --regexp '^e2e +fl-mid +web-backup '
   assert_line --regexp "^second: NOT READ: "
   assert_line --regexp '^2 clusters: 1 healthy, 0 need attention, 1 not read$'
-  E2E_RUN_DIR=$SECOND_RUN_DIR "$E2E_DIR/controlplane.sh" start kube-apiserver >&2
+  E2E_RUN_DIR=$SECOND_RUN_DIR "$SANDBOX_DIR/controlplane.sh" start kube-apiserver >&2
   k2 delete namespace fl-many --wait=false >/dev/null
 }

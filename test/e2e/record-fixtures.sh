@@ -32,12 +32,14 @@
 # and stops it afterwards. Then run the bats suite (npm test): commit the
 # refreshed fixtures only if it passes.
 set -euo pipefail
-# shellcheck source=test/e2e/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=sandbox/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../sandbox/lib.sh"
+# this tier's own files (the *.bats, helpers/, selfcheck.sh)
+E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 export E2E_RUN_DIR="${E2E_RUN_DIR:-$E2E_CACHE/record}"
 export E2E_PORT_BASE="${E2E_PORT_BASE:-26740}"
-CONTROLPLANE="$E2E_DIR/controlplane.sh"
+CONTROLPLANE="$SANDBOX_DIR/controlplane.sh"
 # FIXTURES_DIR: another fixtures directory (the tier's own test of validate uses a doctored copy)
 FIXTURES="${FIXTURES_DIR:-$REPO_ROOT/test/fixtures}"
 RECORDED="$FIXTURES/recorded"

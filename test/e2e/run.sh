@@ -14,13 +14,15 @@
 # A failed run keeps the run directory (logs in <run>/logs) for whoever investigates.
 # Needs: Go (builds the components), node_modules (npm ci), jq, curl, openssl.
 set -euo pipefail
-# shellcheck source=test/e2e/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=sandbox/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../sandbox/lib.sh"
+# this tier's own files (the *.bats, helpers/, selfcheck.sh)
+E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 export E2E_RUN_DIR="${E2E_RUN_DIR:-$E2E_CACHE/tier}"
 export E2E_PORT_BASE="${E2E_PORT_BASE:-26640}"
 E2E_TIMEOUT="${E2E_TIMEOUT:-2700}"
-CONTROLPLANE="$E2E_DIR/controlplane.sh"
+CONTROLPLANE="$SANDBOX_DIR/controlplane.sh"
 BATS="$REPO_ROOT/node_modules/bats/bin/bats"
 
 usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -68,9 +70,9 @@ log "tools"
   jq --version
 } | sed 's/^/    /' >&2
 
-phase build "$E2E_DIR/build.sh"
+phase build "$SANDBOX_DIR/build.sh"
 # the harness's and fakes3's own unit tests (output on stderr: no TAP lines)
-harness_unit_tests() { (cd "$E2E_DIR" && go test ./... >&2); }
+harness_unit_tests() { (cd "$SANDBOX_DIR" && go test ./... >&2); }
 phase "harness unit tests" harness_unit_tests
 if "$CONTROLPLANE" status >/dev/null 2>&1; then
   log "reusing the control plane already up in $E2E_RUN_DIR (left running afterwards)"

@@ -12,13 +12,15 @@
 # Uses the running control plane of E2E_RUN_DIR; if none is up it starts one
 # and stops it afterwards (E2E_KEEP_UP=1 leaves it running).
 set -euo pipefail
-# shellcheck source=test/e2e/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=sandbox/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../sandbox/lib.sh"
+# this tier's own files (the *.bats, helpers/, selfcheck.sh)
+E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 NAMESPACE="selfcheck"
 APP="demo"
 TIMEOUT="${SELFCHECK_TIMEOUT:-180}"
-CONTROLPLANE="$E2E_DIR/controlplane.sh"
+CONTROLPLANE="$SANDBOX_DIR/controlplane.sh"
 
 passed=0
 failed=0

@@ -106,3 +106,24 @@ describe('layout', () => {
     ])
   })
 })
+
+describe('the sandbox', () => {
+  // users run the sandbox (task sandbox:*); the e2e tier uses its control
+  // plane. The arrow points from test/ to sandbox/, never back.
+  const files = readdirSync(path.join(ROOT, 'sandbox'), { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && /\.(sh|bash|go|mod)$/.test(e.name))
+    .map((e) => path.relative(ROOT, path.join(e.parentPath, e.name)))
+
+  it('lives outside test/ and is what task sandbox:* runs', () => {
+    expect(files).toContain('sandbox/sandbox.sh')
+    expect(files).toContain('sandbox/controlplane.sh')
+    expect(readFileSync(path.join(ROOT, '.taskfiles/sandbox/Taskfile.yaml'), 'utf8')).toContain('/../../sandbox/sandbox.sh')
+  })
+
+  it.each(files)('%s uses nothing under test/ (comments aside)', (file) => {
+    const code = readFileSync(path.join(ROOT, file), 'utf8')
+      .split('\n')
+      .filter((line) => !/^\s*(#|\/\/)/.test(line))
+    expect(code.filter((line) => /(^|[^a-z_])test\//.test(line))).toEqual([])
+  })
+})

@@ -6,7 +6,9 @@
 # `fail` (bats-support's, or the fallback below).
 E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROOT="$(cd "$E2E_DIR/../.." && pwd)"
-export ROOT E2E_DIR
+# the control plane the tier runs on: the sandbox's (sandbox/)
+SANDBOX_DIR="$ROOT/sandbox"
+export ROOT E2E_DIR SANDBOX_DIR
 declare -F fail >/dev/null || fail() {
   echo "error: $*" >&2
   exit 1
@@ -23,8 +25,8 @@ export RS RD KS VS VSC SCHEDULE
 
 # The control plane's settings (KUBECONFIG, E2E_S3_ENDPOINT, E2E_PVC_ROOT...).
 if [[ -z ${E2E_PVC_ROOT:-} ]]; then
-  env_lines=$("$E2E_DIR/controlplane.sh" env) || {
-    echo "no e2e control plane is up: run test/e2e/run.sh, or test/e2e/controlplane.sh up first" >&2
+  env_lines=$("$SANDBOX_DIR/controlplane.sh" env) || {
+    echo "no e2e control plane is up: run test/e2e/run.sh, or sandbox/controlplane.sh up first" >&2
     exit 1
   }
   eval "$env_lines"

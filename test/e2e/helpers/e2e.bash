@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Loaded by every e2e bats file (test/e2e/*.bats). The control plane must be
-# up (test/e2e/run.sh starts it; by hand: test/e2e/controlplane.sh up, with
+# up (test/e2e/run.sh starts it; by hand: sandbox/controlplane.sh up, with
 # the same E2E_RUN_DIR). Tests drive the toolkit through `task`, exactly as an
 # operator types it, and assert on real API objects, the real restic
 # repository in S3 and the real PVC directories.
@@ -47,11 +47,11 @@ job_says() { grep -qF -- "$1" "$BATS_TEST_TMPDIR/job.out"; }
 
 # Components stopped by a test; teardown starts them again.
 stop_component() {
-  "$E2E_DIR/controlplane.sh" stop "$1" >/dev/null 2>&1
+  "$SANDBOX_DIR/controlplane.sh" stop "$1" >/dev/null 2>&1
   echo "$1" >>"$BATS_TEST_TMPDIR/stopped"
 }
 
-start_component() { "$E2E_DIR/controlplane.sh" start "$1" >&2; }
+start_component() { "$SANDBOX_DIR/controlplane.sh" start "$1" >&2; }
 
 # ------------------------------------------------------------ teardown
 

@@ -4,11 +4,11 @@
 # stamp (version, Go version, and the hash of its wrapper module or sources)
 # changed, so a warm machine reuses its binaries.
 #
-# Usage: test/e2e/build.sh [--force] [COMPONENT...]
+# Usage: sandbox/build.sh [--force] [COMPONENT...]
 #   COMPONENT: etcd kubernetes volsync restic task harness (default: all)
 # Env: E2E_CACHE (default <repo>/.cache/e2e), GOFLAGS/GOCACHE as usual.
 set -euo pipefail
-# shellcheck source=test/e2e/lib.sh
+# shellcheck source=sandbox/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ALL_COMPONENTS=(etcd kubernetes volsync restic task harness)
@@ -40,14 +40,14 @@ hash_files() { cat "$@" | sha256sum | cut -c1-16; }
 # stamp_of COMPONENT: what its binaries were built from.
 stamp_of() {
   case "$1" in
-    etcd) echo "etcd $ETCD_VERSION $GO_VERSION $(hash_files "$E2E_DIR"/tools/etcd/{go.mod,go.sum,main.go})" ;;
-    kubernetes) echo "kubernetes $KUBERNETES_VERSION $GO_VERSION $(hash_files "$E2E_DIR"/tools/kubernetes/{go.mod,go.sum})" ;;
+    etcd) echo "etcd $ETCD_VERSION $GO_VERSION $(hash_files "$SANDBOX_DIR"/tools/etcd/{go.mod,go.sum,main.go})" ;;
+    kubernetes) echo "kubernetes $KUBERNETES_VERSION $GO_VERSION $(hash_files "$SANDBOX_DIR"/tools/kubernetes/{go.mod,go.sum})" ;;
     volsync) echo "volsync $VOLSYNC_VERSION $GO_VERSION" ;;
     restic) echo "restic $RESTIC_VERSION $GO_VERSION" ;;
     task) echo "task $TASK_VERSION $GO_VERSION" ;;
     harness)
       # shellcheck disable=SC2046
-      echo "harness $GOFAKES3_VERSION $CLIENT_GO_VERSION $GO_VERSION $(hash_files "$E2E_DIR"/go.mod "$E2E_DIR"/go.sum $(find "$E2E_DIR/harness" "$E2E_DIR/fakes3" -name '*.go' | sort))"
+      echo "harness $GOFAKES3_VERSION $CLIENT_GO_VERSION $GO_VERSION $(hash_files "$SANDBOX_DIR"/go.mod "$SANDBOX_DIR"/go.sum $(find "$SANDBOX_DIR/harness" "$SANDBOX_DIR/fakes3" -name '*.go' | sort))"
       ;;
   esac
 }
@@ -69,7 +69,7 @@ up_to_date() {
 }
 
 build_etcd() {
-  (cd "$E2E_DIR/tools/etcd" && go build -buildvcs=false -ldflags="$LDFLAGS_STRIP" -o "$E2E_BIN/etcd" .)
+  (cd "$SANDBOX_DIR/tools/etcd" && go build -buildvcs=false -ldflags="$LDFLAGS_STRIP" -o "$E2E_BIN/etcd" .)
 }
 
 build_kubernetes() {
@@ -80,7 +80,7 @@ build_kubernetes() {
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     flags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
   done
-  (cd "$E2E_DIR/tools/kubernetes" && go build -buildvcs=false -ldflags="$flags" -o "$E2E_BIN/" \
+  (cd "$SANDBOX_DIR/tools/kubernetes" && go build -buildvcs=false -ldflags="$flags" -o "$E2E_BIN/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl)
 }
 
@@ -101,7 +101,7 @@ build_task() {
 }
 
 build_harness() {
-  (cd "$E2E_DIR" && go build -buildvcs=false -ldflags="$LDFLAGS_STRIP" -o "$E2E_BIN/" ./harness ./fakes3)
+  (cd "$SANDBOX_DIR" && go build -buildvcs=false -ldflags="$LDFLAGS_STRIP" -o "$E2E_BIN/" ./harness ./fakes3)
 }
 
 print_versions() {

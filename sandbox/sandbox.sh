@@ -3,7 +3,7 @@
 # control plane (its own run directory and ports, apart from the tests') plus a
 # sample app, with its kubeconfig at <repo>/kubeconfig-sandbox.
 #
-# Usage: test/e2e/sandbox.sh up|down|status|env
+# Usage: sandbox/sandbox.sh up|down|status|env
 # Env:
 #   SANDBOX_APP        app name (default demo): PVC <app>-data, Deployment <app>,
 #                      Secret <app>-volsync-r2-secret, ReplicationSource <app>-backup
@@ -13,7 +13,7 @@
 #   SANDBOX_KUBECONFIG its kubeconfig (default <repo>/kubeconfig-sandbox); the
 #                      e2e tier points both at its own control plane
 set -euo pipefail
-# shellcheck source=test/e2e/lib.sh
+# shellcheck source=sandbox/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 export E2E_RUN_DIR="${SANDBOX_RUN_DIR:-$E2E_CACHE/sandbox}"
@@ -28,7 +28,7 @@ NAMESPACE="${SANDBOX_NAMESPACE:-$APP}"
 SECRET="$APP-volsync-r2-secret"
 PASSWORD="sandbox-$NAMESPACE-$APP-password"
 RS="replicationsources.volsync.backube"
-CONTROLPLANE="$E2E_DIR/controlplane.sh"
+CONTROLPLANE="$SANDBOX_DIR/controlplane.sh"
 FIRST_SNAPSHOT=""
 
 usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }

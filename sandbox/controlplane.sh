@@ -4,7 +4,7 @@
 # outside the cluster, with its CRDs and the VolumeSnapshot CRDs from the Go
 # module cache), an S3 server standing in for R2, and the kubelet stand-in.
 #
-# Usage: test/e2e/controlplane.sh up|down|env|status|stop NAME|start NAME
+# Usage: sandbox/controlplane.sh up|down|env|status|stop NAME|start NAME
 #   up          build what is missing, start everything, wait until it is ready
 #   down        stop everything and remove the run directory (E2E_KEEP_RUN=1 keeps it)
 #   env         print `export` lines: KUBECONFIG, the S3 endpoint, the PVC root...
@@ -20,7 +20,7 @@
 #   E2E_S3_BUCKET       bucket created at start (default volsync)
 #   E2E_USER_NAMESPACE  harness runs containers in a user namespace too: auto (when not root)|true|false
 set -euo pipefail
-# shellcheck source=test/e2e/lib.sh
+# shellcheck source=sandbox/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RUN_DIR="${E2E_RUN_DIR:-$E2E_CACHE/run}"
@@ -306,7 +306,7 @@ cmd_up() {
     port_free "$port" || die "port 127.0.0.1:$port is in use; stop what uses it or set E2E_PORT_BASE"
   done
 
-  "$E2E_DIR/build.sh"
+  "$SANDBOX_DIR/build.sh"
   VOLSYNC_SRC="$(volsync_dir)"
   mkdir -p "$RUN_DIR" "$LOGS" "$PIDS" "$HARNESS_DATA"
   touch "$MARKER"

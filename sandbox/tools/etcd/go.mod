@@ -1,5 +1,5 @@
 // Builds the etcd server for the e2e tier from the pinned etcd release.
-module volsync-ops/test/e2e/tools/etcd
+module volsync-ops/sandbox/tools/etcd
 
 go 1.26.0
 

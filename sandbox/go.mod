@@ -1,6 +1,6 @@
-// The e2e tier's own programs: the kubelet stand-in (harness/) and the S3
+// The sandbox's own programs (its control plane, which the e2e tier uses): the kubelet stand-in (harness/) and the S3
 // server standing in for R2 (fakes3/).
-module volsync-ops/test/e2e
+module volsync-ops/sandbox
 
 go 1.25.0
 

@@ -1,10 +1,13 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables are for the scripts that source this file
-# Shared settings of the e2e tier: where things live, which versions are pinned.
-# Sourced by build.sh, controlplane.sh and selfcheck.sh; defines, runs nothing.
+# Shared settings of the sandbox's control plane (etcd, kube-apiserver,
+# kube-controller-manager, VolSync, the kubelet stand-in, an S3 server): where
+# things live, which versions are pinned. Sourced by sandbox.sh, build.sh,
+# controlplane.sh and by the e2e tier's scripts, which use this control plane
+# (nothing here uses the tests); defines, runs nothing.
 
-E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_ROOT="$(cd "$E2E_DIR/../.." && pwd)"
+SANDBOX_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SANDBOX_DIR/.." && pwd)"
 E2E_CACHE="${E2E_CACHE:-$REPO_ROOT/.cache/e2e}"
 E2E_BIN="$E2E_CACHE/bin"
 
@@ -19,10 +22,10 @@ module_version() {
   awk -v m="$2" '$1 == m && $2 ~ /^v/ { print $2; exit } $1 == "require" && $2 == m { print $3; exit }' "$1"
 }
 
-ETCD_VERSION="$(module_version "$E2E_DIR/tools/etcd/go.mod" go.etcd.io/etcd/server/v3)"
-KUBERNETES_VERSION="$(module_version "$E2E_DIR/tools/kubernetes/go.mod" k8s.io/kubernetes)"
-GOFAKES3_VERSION="$(module_version "$E2E_DIR/go.mod" github.com/johannesboyne/gofakes3)"
-CLIENT_GO_VERSION="$(module_version "$E2E_DIR/go.mod" k8s.io/client-go)"
+ETCD_VERSION="$(module_version "$SANDBOX_DIR/tools/etcd/go.mod" go.etcd.io/etcd/server/v3)"
+KUBERNETES_VERSION="$(module_version "$SANDBOX_DIR/tools/kubernetes/go.mod" k8s.io/kubernetes)"
+GOFAKES3_VERSION="$(module_version "$SANDBOX_DIR/go.mod" github.com/johannesboyne/gofakes3)"
+CLIENT_GO_VERSION="$(module_version "$SANDBOX_DIR/go.mod" k8s.io/client-go)"
 
 # The mover image VolSync is told to use; the harness runs pods of this image
 # with VolSync's own mover-restic/entry.sh.

@@ -1,7 +1,7 @@
 // Builds kube-apiserver, kube-controller-manager and kubectl v1.35.4 for the e2e tier.
 // k8s.io/kubernetes points its staging modules at ./staging; outside its own
 // repository they resolve to their published v0.35.4 releases, pinned here.
-module volsync-ops/test/e2e/tools/kubernetes
+module volsync-ops/sandbox/tools/kubernetes
 
 go 1.25.0
 
