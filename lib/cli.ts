@@ -261,7 +261,7 @@ export const FLAGS: Record<Flag, FlagInfo> = {
   },
   lookback: {
     value: '<age>', variable: 'LOOKBACK', default: '24h',
-    describe: 'how far back failed syncs and Warning events count: 24h, 3d, 90m',
+    describe: 'how far back failed mover pods and Warning events count: 24h, 3d, 90m',
   },
 }
 

@@ -12,6 +12,8 @@ import {
   crdFinding,
   eventFindings,
   eventsUnread,
+  failedMoverFindings,
+  moversUnread,
   fluxFinding,
   grantsToAsk,
   noEventsFinding,
@@ -25,6 +27,7 @@ import {
   type Finding,
   type GrantAnswer,
   type KubeEvent,
+  type MoverPod,
   type Presence,
   type Read,
   type SnapshotClass,
@@ -157,6 +160,18 @@ export async function diagnose(run: DoctorRun): Promise<Finding[]> {
   findings.push(...perSource.flat())
   if (crds.ok && crds.value !== null && sources.length === 0 && !findings.some((f) => f.check === 'sources')) {
     findings.push({ severity: 'ok', check: 'sources', subject: null, reason: `no ReplicationSources in ${where}`, fix: null })
+  }
+
+  // movers that failed within the lookback (pods of VolSync's mover Jobs)
+  if (crds.ok && crds.value !== null) {
+    const pods = await read(async () => {
+      const items: MoverPod[] = []
+      const selectors = { label: 'app.kubernetes.io/created-by=volsync', field: 'status.phase=Failed' }
+      for await (const page of kubectl.pages<MoverPod>({ group: '', version: 'v1', plural: 'pods' }, scope, { selectors })) items.push(...page)
+      return items
+    })
+    if (!pods.ok) findings.push(moversUnread(pods.error, pods.forbidden))
+    else findings.push(...failedMoverFindings(pods.value, now, lookbackMs, hints))
   }
 
   // 4. RBAC: in NAMESPACE, or in each namespace that has sources

@@ -502,6 +502,68 @@ export function eventsUnread(error: string, forbidden: boolean): Finding {
   )
 }
 
+// ------------------------------------------------------------ failed movers
+
+/** A mover pod as doctor.io.ts reads it: VolSync labels its movers' pods app.kubernetes.io/created-by=volsync. */
+export interface MoverPod {
+  metadata: { name: string; namespace?: string; ownerReferences?: { kind: string; name: string }[] }
+  status?: {
+    phase?: string
+    containerStatuses?: { name: string; state?: { terminated?: { exitCode?: number; finishedAt?: string; reason?: string } } }[]
+  }
+}
+
+/** The object a mover Job works for: volsync-src-<name> is a ReplicationSource's, volsync-dst-<name> a ReplicationDestination's. */
+export function moverOwner(job: string): string {
+  const m = /^volsync-(src|dst)-(.+)$/.exec(job)
+  if (!m) return `Job ${job}`
+  return `${m[1] === 'src' ? 'ReplicationSource' : 'ReplicationDestination'} ${m[2]}`
+}
+
+/**
+ * Mover pods that failed within the lookback, one warning per mover Job
+ * (VolSync's Job retries up to 8 times; the source's own Failed result,
+ * once it gives up, is an error of its own: sourceFindings).
+ */
+export function failedMoverFindings(pods: readonly MoverPod[], now: Date, lookbackMs: number, hints: HintTarget): Finding[] {
+  const jobs = new Map<string, { ns: string; job: string; count: number; at: number; exit?: number; pod: string }>()
+  for (const pod of pods) {
+    if (pod.status?.phase !== 'Failed') continue
+    const terminated = pod.status.containerStatuses?.map((c) => c.state?.terminated).find((t) => t?.finishedAt)
+    const at = terminated?.finishedAt ? Date.parse(terminated.finishedAt) : NaN
+    if (Number.isNaN(at) || now.getTime() - at > lookbackMs) continue
+    const job = pod.metadata.ownerReferences?.find((o) => o.kind === 'Job')?.name ?? pod.metadata.name
+    const ns = pod.metadata.namespace ?? ''
+    const key = `${ns}/${job}`
+    const g = jobs.get(key)
+    if (!g) jobs.set(key, { ns, job, count: 1, at, exit: terminated?.exitCode, pod: pod.metadata.name })
+    else {
+      g.count++
+      if (at > g.at) Object.assign(g, { at, exit: terminated?.exitCode, pod: pod.metadata.name })
+    }
+  }
+  return [...jobs.values()]
+    .sort((a, b) => b.at - a.at)
+    .map((g) =>
+      finding(
+        'warning',
+        'mover',
+        `${moverOwner(g.job).replace(' ', ` ${g.ns}/`)}`,
+        `its mover failed ${g.count} time${g.count > 1 ? 's' : ''} in the last ${formatAge(lookbackMs)} (the latest ${formatAge(now.getTime() - g.at)} ago${g.exit === undefined ? '' : `, exit code ${g.exit}`})`,
+        kubectlHint(hints.kubectl, ['logs', g.pod, '-n', g.ns]),
+      ),
+    )
+}
+
+export function moversUnread(error: string, forbidden: boolean): Finding {
+  return finding(
+    'warning',
+    'mover',
+    null,
+    forbidden ? 'failed mover pods were not checked: your RBAC does not grant list pods' : `failed mover pods were not checked: ${error}`,
+  )
+}
+
 // ------------------------------------------------------------ the report
 
 const ORDER: Record<Severity, number> = { error: 0, warning: 1, ok: 2 }

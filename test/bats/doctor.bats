@@ -7,10 +7,12 @@ setup() {
   NOT_FOUND="echo 'Error from server (NotFound): the server could not find the requested resource' >&2; exit 1"
   FORBIDDEN_SECRET="echo 'Error from server (Forbidden): secrets \"volsync-r2-secret\" is forbidden: User \"ops\" cannot get resource \"secrets\" in API group \"\" in the namespace \"business\"' >&2; exit 1"
   EVENTS='get --raw /api/v1/events?fieldSelector=type%3DWarning%2CinvolvedObject.kind%3D'
+  MOVER_PODS='get --raw /api/v1/pods?labelSelector=app.kubernetes.io%2Fcreated-by%3Dvolsync&fieldSelector=status.phase%3DFailed&limit=500'
 }
 
-# plan_cluster: the reads of a healthy cluster up to the source list (VolSync
-# 0.16.0 in volsync-system, no Flux, odoo-backup in business: rs-odoo.json)
+# plan_cluster [PODS]: the reads of a healthy cluster but the Secret, the
+# RBAC and the events (VolSync 0.16.0 in volsync-system, no Flux, odoo-backup
+# in business: rs-odoo.json); PODS: its failed mover pods (none)
 plan_cluster() {
   stub kubectl \
     "$K get --raw /version : echo '{\"major\":\"1\",\"minor\":\"35\",\"gitVersion\":\"v1.35.4\"}'" \
@@ -21,7 +23,8 @@ plan_cluster() {
     "$K get --raw /apis/helm.toolkit.fluxcd.io/v2 : $NOT_FOUND" \
     "$K $RS_ALL : render \"\$FIXTURES/rs-odoo.json\"" \
     "$K get --raw /apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses?limit=500 : cat \"\$FIXTURES/doctor/volumesnapshotclasses.json\"" \
-    "$K get persistentvolumeclaims odoo-data -n business -o name : echo persistentvolumeclaim/odoo-data"
+    "$K get persistentvolumeclaims odoo-data -n business -o name : echo persistentvolumeclaim/odoo-data" \
+    "$K $MOVER_PODS : render \"\$FIXTURES/${1:-empty-list.json}\""
 }
 
 # plan_can_i N: N more `kubectl auth can-i` questions, each answered yes
@@ -56,6 +59,7 @@ GRANTS=15
   assert_line 'ok       rbac: all 15 permissions the commands use are granted (namespace business)'
   assert_line 'ok       events: no Warning events of ReplicationSources or ReplicationDestinations in the last 24h'
   assert_line '0 errors, 0 warnings, 8 ok (cluster apps): ready'
+  refute_line --regexp '^(ERROR|WARNING)'
   # the Secret is read by name only
   run stub_calls kubectl
   assert_line --partial 'get secrets volsync-r2-secret -n business -o name'
@@ -150,4 +154,15 @@ GRANTS=15
   assert_line 'WARNING  kubectl-version: kubectl v1.35.4, server v1.32.1: 3 minor versions apart (kubectl supports one either way)'
   assert_line --regexp '^WARNING  controller: no Deployment runs a volsync image'
   refute_line --regexp '^ok +sources'
+}
+
+@test "mover pods that failed within LOOKBACK are a warning with the command that shows the latest log" {
+  plan_cluster job-mover-src-pods.json
+  stub kubectl "$K get secrets volsync-r2-secret -n business -o name : echo secret/volsync-r2-secret"
+  plan_can_i $GRANTS
+  plan_events
+  run -0 script doctor --kubeconfig "$KC" --cluster apps
+  unstub kubectl
+  assert_line --regexp '^WARNING  mover ReplicationSource business/odoo-backup: its mover failed 2 times in the last 24h \(the latest [0-9]+s ago, exit code 1\)$'
+  assert_line --regexp "^         fix: kubectl --kubeconfig '$KC' logs volsync-src-odoo-backup-[a-z0-9]{5} -n business$"
 }

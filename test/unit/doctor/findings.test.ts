@@ -7,6 +7,8 @@ import {
   doctorExitCode,
   doctorText,
   eventFindings,
+  failedMoverFindings,
+  moverOwner,
   imageVersion,
   isVolsyncImage,
   minorOf,
@@ -18,6 +20,7 @@ import {
   summaryLine,
   type Finding,
   type GrantAnswer,
+  type MoverPod,
   type SourceFacts,
 } from '../../../lib/doctor/findings.ts'
 import { hintTarget } from '../../../lib/hints.ts'
@@ -234,6 +237,38 @@ describe('events', () => {
     expect(fs.map((f) => `${f.severity} ${f.subject}: ${f.reason}`)).toEqual([
       'warning ReplicationSource business/odoo-backup: TransferFailed (2 times), 1h ago: TransferFailed happened',
       'warning ReplicationDestination business/odoo-restore: NoSnapshot, 2h ago: NoSnapshot happened',
+    ])
+  })
+})
+
+describe('failed movers', () => {
+  const pod = (name: string, job: string, phase: string, finished: string, exitCode = 1): MoverPod => ({
+    metadata: { name, namespace: 'business', ownerReferences: [{ kind: 'Job', name: job }] },
+    status: { phase, containerStatuses: [{ name: 'restic', state: { terminated: { exitCode, finishedAt: finished } } }] },
+  })
+
+  it.each([
+    ['volsync-src-odoo-backup', 'ReplicationSource odoo-backup'],
+    ['volsync-dst-odoo-restore-20261126', 'ReplicationDestination odoo-restore-20261126'],
+    ['backup-x', 'Job backup-x'],
+  ])('%s works for %s', (job, owner) => expect(moverOwner(job)).toBe(owner))
+
+  it('counts the failed pods of each mover Job within the lookback, newest first', () => {
+    const fs = failedMoverFindings(
+      [
+        pod('a1', 'volsync-src-odoo-backup', 'Failed', ago(3 * H), 1),
+        pod('a2', 'volsync-src-odoo-backup', 'Failed', ago(1 * H), 3),
+        pod('a3', 'volsync-src-odoo-backup', 'Failed', ago(30 * H)),
+        pod('a4', 'volsync-src-odoo-backup', 'Succeeded', ago(1 * H)),
+        pod('b1', 'volsync-dst-odoo-restore', 'Failed', ago(2 * H)),
+      ],
+      NOW,
+      24 * H,
+      HINTS,
+    )
+    expect(fs.map((f) => `${f.severity} ${f.subject}: ${f.reason} | ${f.fix}`)).toEqual([
+      `warning ReplicationSource business/odoo-backup: its mover failed 2 times in the last 24h (the latest 1h ago, exit code 3) | ${K} logs a2 -n business`,
+      `warning ReplicationDestination business/odoo-restore: its mover failed 1 time in the last 24h (the latest 2h ago, exit code 1) | ${K} logs b1 -n business`,
     ])
   })
 })
