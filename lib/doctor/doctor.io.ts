@@ -15,6 +15,7 @@ import {
   failedMoverFindings,
   moversUnread,
   fluxFinding,
+  fluxNamespaces,
   grantsToAsk,
   noEventsFinding,
   rbacFindings,
@@ -122,8 +123,8 @@ export async function diagnose(run: DoctorRun): Promise<Finding[]> {
   findings.push(controllerFinding(deployments, hints))
   const flux = await read(async () => {
     const [k, h] = await Promise.all([
-      groupResources(kubectl, '/apis/kustomize.toolkit.fluxcd.io/v1'),
-      groupResources(kubectl, '/apis/helm.toolkit.fluxcd.io/v2'),
+      groupResources(kubectl, '/apis/kustomize.toolkit.fluxcd.io'),
+      groupResources(kubectl, '/apis/helm.toolkit.fluxcd.io'),
     ])
     return k !== null || h !== null
   })
@@ -179,7 +180,8 @@ export async function diagnose(run: DoctorRun): Promise<Finding[]> {
   const grants = grantsToAsk(flux.ok && flux.value)
   const questions: { grant: (typeof grants)[number]; namespace: string | null }[] = [
     ...(namespace ? [] : grants.filter((g) => g.cluster).map((grant) => ({ grant, namespace: null }))),
-    ...namespaces.flatMap((ns) => grants.filter((g) => !g.cluster).map((grant) => ({ grant, namespace: ns }))),
+    ...namespaces.flatMap((ns) => grants.filter((g) => !g.cluster && !g.flux).map((grant) => ({ grant, namespace: ns }))),
+    ...grants.flatMap((grant) => (grant.flux ? fluxNamespaces(sources, grant.flux).map((ns) => ({ grant, namespace: ns })) : [])),
   ]
   const answers = await mapLimit(questions, CONCURRENCY, async (q): Promise<GrantAnswer> => {
     try {

@@ -348,8 +348,8 @@ export interface Grant {
   subresource?: string
   usedBy: string
   stops: boolean
-  /** asked only when Flux is installed */
-  flux?: boolean
+  /** asked only when Flux is installed, in the namespaces of that kind's objects (fluxNamespaces) */
+  flux?: 'kustomization' | 'helmrelease'
   /** cluster-wide (--all-namespaces), not per namespace */
   cluster?: boolean
 }
@@ -369,13 +369,26 @@ export const GRANTS: readonly Grant[] = [
   { verb: 'patch', resource: 'deployments.apps', subresource: 'scale', usedBy: 'restore (stopping the app)', stops: true },
   { verb: 'patch', resource: 'statefulsets.apps', subresource: 'scale', usedBy: 'restore (stopping the app)', stops: true },
   { verb: 'watch', resource: 'jobs.batch', usedBy: "following VolSync's mover Jobs (else only the status is followed)", stops: false },
-  { verb: 'patch', resource: 'kustomizations.kustomize.toolkit.fluxcd.io', usedBy: 'restore (suspending Flux)', stops: true, flux: true },
-  { verb: 'patch', resource: 'helmreleases.helm.toolkit.fluxcd.io', usedBy: 'restore (suspending Flux)', stops: true, flux: true },
+  { verb: 'patch', resource: 'kustomizations.kustomize.toolkit.fluxcd.io', usedBy: 'restore (suspending Flux)', stops: true, flux: 'kustomization' },
+  { verb: 'patch', resource: 'helmreleases.helm.toolkit.fluxcd.io', usedBy: 'restore (suspending Flux)', stops: true, flux: 'helmrelease' },
   { verb: 'list', resource: RS, usedBy: 'status and doctor without NAMESPACE', stops: false, cluster: true },
 ]
 
 /** "patch deployments.apps/scale" */
 export const grantText = (g: Pick<Grant, 'verb' | 'resource' | 'subresource'>) => `${g.verb} ${g.resource}${g.subresource ? `/${g.subresource}` : ''}`
+
+/**
+ * Where the Flux objects that manage these sources' apps live, as restore
+ * finds them (lib/restore/flux.ts: the labels Flux puts on what it applies):
+ * the namespaces the sources' <kind>.toolkit.fluxcd.io/namespace labels name,
+ * plus flux-system for Kustomizations and the sources' own namespaces for
+ * HelmReleases (where they usually are). Sorted, distinct.
+ */
+export function fluxNamespaces(sources: readonly Pick<ReplicationSource, 'metadata'>[], kind: 'kustomization' | 'helmrelease'): string[] {
+  const label = kind === 'kustomization' ? 'kustomize.toolkit.fluxcd.io/namespace' : 'helm.toolkit.fluxcd.io/namespace'
+  const found = sources.flatMap((rs) => [rs.metadata.labels?.[label] ?? [], kind === 'helmrelease' ? (rs.metadata.namespace ?? []) : []].flat())
+  return [...new Set([...found, ...(kind === 'kustomization' ? ['flux-system'] : [])])].sort()
+}
 
 /** One `kubectl auth can-i` answer: true, false, or the error of the question. */
 export interface GrantAnswer {

@@ -12,15 +12,16 @@ setup() {
 
 # plan_cluster [PODS]: the reads of a healthy cluster but the Secret, the
 # RBAC and the events (VolSync 0.16.0 in volsync-system, no Flux, odoo-backup
-# in business: rs-odoo.json); PODS: its failed mover pods (none)
+# in business: rs-odoo.json); PODS: its failed mover pods (none). $FLUX: the
+# answer to the reads of Flux's API groups (default NotFound: no Flux)
 plan_cluster() {
   stub kubectl \
     "$K get --raw /version : echo '{\"major\":\"1\",\"minor\":\"35\",\"gitVersion\":\"v1.35.4\"}'" \
     "$K version --client -o json : echo '{\"clientVersion\":{\"major\":\"1\",\"minor\":\"35\",\"gitVersion\":\"v1.35.4\"}}'" \
     "$K get --raw /apis/volsync.backube/v1alpha1 : cat \"\$FIXTURES/doctor/volsync-api.json\"" \
     "$K get --raw /apis/apps/v1/deployments?limit=500 : cat \"\$FIXTURES/doctor/deployments.json\"" \
-    "$K get --raw /apis/kustomize.toolkit.fluxcd.io/v1 : $NOT_FOUND" \
-    "$K get --raw /apis/helm.toolkit.fluxcd.io/v2 : $NOT_FOUND" \
+    "$K get --raw /apis/kustomize.toolkit.fluxcd.io : ${FLUX:-$NOT_FOUND}" \
+    "$K get --raw /apis/helm.toolkit.fluxcd.io : ${FLUX:-$NOT_FOUND}" \
     "$K $RS_ALL : render \"\$FIXTURES/rs-odoo.json\"" \
     "$K get --raw /apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses?limit=500 : cat \"\$FIXTURES/doctor/volumesnapshotclasses.json\"" \
     "$K get persistentvolumeclaims odoo-data -n business -o name : echo persistentvolumeclaim/odoo-data" \
@@ -144,8 +145,8 @@ GRANTS=15
     "$K version --client -o json : echo '{\"clientVersion\":{\"major\":\"1\",\"minor\":\"35\",\"gitVersion\":\"v1.35.4\"}}'" \
     "$K get --raw /apis/volsync.backube/v1alpha1 : $NOT_FOUND" \
     "$K get --raw /apis/apps/v1/deployments?limit=500 : cat \"\$FIXTURES/empty-list.json\"" \
-    "$K get --raw /apis/kustomize.toolkit.fluxcd.io/v1 : $NOT_FOUND" \
-    "$K get --raw /apis/helm.toolkit.fluxcd.io/v2 : $NOT_FOUND" \
+    "$K get --raw /apis/kustomize.toolkit.fluxcd.io : $NOT_FOUND" \
+    "$K get --raw /apis/helm.toolkit.fluxcd.io : $NOT_FOUND" \
     "$K auth can-i list replicationsources.volsync.backube --all-namespaces : echo yes"
   plan_events
   run -1 script doctor --kubeconfig "$KC" --cluster apps
@@ -165,4 +166,18 @@ GRANTS=15
   unstub kubectl
   assert_line --regexp '^WARNING  mover ReplicationSource business/odoo-backup: its mover failed 2 times in the last 24h \(the latest [0-9]+s ago, exit code 1\)$'
   assert_line --regexp "^         fix: kubectl --kubeconfig '$KC' logs volsync-src-odoo-backup-[a-z0-9]{5} -n business$"
+}
+
+@test "with Flux installed, patching Kustomizations is asked where the sources' labels put them, and a missing grant is an error" {
+  FLUX="echo '{\"kind\":\"APIGroup\"}'" plan_cluster
+  stub kubectl \
+    "$K get secrets volsync-r2-secret -n business -o name : echo secret/volsync-r2-secret" \
+    "$K auth can-i patch kustomizations.kustomize.toolkit.fluxcd.io -n flux-system : echo no; exit 1" \
+    "$K auth can-i patch helmreleases.helm.toolkit.fluxcd.io -n business : echo yes"
+  plan_can_i $GRANTS
+  plan_events
+  run -1 script doctor --kubeconfig "$KC" --cluster apps
+  unstub kubectl
+  assert_line 'ok       flux: Flux is installed (restore suspends its Kustomizations and HelmReleases)'
+  assert_line 'ERROR    rbac patch kustomizations.kustomize.toolkit.fluxcd.io: your RBAC does not grant patch kustomizations.kustomize.toolkit.fluxcd.io in namespace flux-system: needed by restore (suspending Flux)'
 }

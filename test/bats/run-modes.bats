@@ -49,8 +49,8 @@ plan_doctor() {
     "$k version --client -o json : echo '{\"clientVersion\":{\"major\":\"1\",\"minor\":\"35\",\"gitVersion\":\"v1.35.4\"}}'" \
     "$k get --raw /apis/volsync.backube/v1alpha1 : cat \"\$FIXTURES/doctor/volsync-api.json\"" \
     "$k get --raw /apis/apps/v1/deployments?limit=500 : cat \"\$FIXTURES/doctor/deployments.json\"" \
-    "$k get --raw /apis/kustomize.toolkit.fluxcd.io/v1 : $nf" \
-    "$k get --raw /apis/helm.toolkit.fluxcd.io/v2 : $nf" \
+    "$k get --raw /apis/kustomize.toolkit.fluxcd.io : $nf" \
+    "$k get --raw /apis/helm.toolkit.fluxcd.io : $nf" \
     "$k $(rs_in business) : render \"\$FIXTURES/rs-odoo.json\"" \
     "$k get --raw /apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses?limit=500 : cat \"\$FIXTURES/doctor/volumesnapshotclasses.json\"" \
     "$k get persistentvolumeclaims odoo-data -n business -o name : echo persistentvolumeclaim/odoo-data" \

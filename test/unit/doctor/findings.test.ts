@@ -8,6 +8,7 @@ import {
   doctorText,
   eventFindings,
   failedMoverFindings,
+  fluxNamespaces,
   moverOwner,
   imageVersion,
   isVolsyncImage,
@@ -203,6 +204,16 @@ describe('RBAC', () => {
     expect(brief(fs)).toEqual(['error rbac', 'warning rbac'])
     expect(fs[0]!.reason).toContain('does not grant create replicationdestinations.volsync.backube in namespaces business, media: needed by restore')
     expect(fs[0]!.fix).toContain(`${K} auth can-i create replicationdestinations.volsync.backube -n business`)
+  })
+
+  it("asks about Flux's objects where the sources' labels put them", () => {
+    const rs = (namespace: string, labels?: Record<string, string>) => ({ metadata: { name: 'x', namespace, labels } })
+    const sources = [
+      rs('business', { 'kustomize.toolkit.fluxcd.io/namespace': 'flux-system', 'helm.toolkit.fluxcd.io/namespace': 'business' }),
+      rs('media', { 'kustomize.toolkit.fluxcd.io/namespace': 'clusters' }),
+    ]
+    expect(fluxNamespaces(sources, 'kustomization')).toEqual(['clusters', 'flux-system'])
+    expect(fluxNamespaces(sources, 'helmrelease')).toEqual(['business', 'media'])
   })
 
   it('a question that failed is a warning, never ok', () => {
