@@ -150,6 +150,7 @@ export type Flag =
   | 'scratch-size'
   | 'scratch-class'
   | 'stale-after'
+  | 'lookback'
 
 interface FlagInfo {
   value: string
@@ -258,6 +259,10 @@ export const FLAGS: Record<Flag, FlagInfo> = {
     value: '<age>', variable: 'STALE_AFTER', default: '30d',
     describe: 'a verification older than this needs attention: 30d, 12h, 90m',
   },
+  lookback: {
+    value: '<age>', variable: 'LOOKBACK', default: '24h',
+    describe: 'how far back failed mover pods and Warning events count: 24h, 3d, 90m',
+  },
 }
 
 /** --namespace of a command that reads a whole cluster (no --app). */
@@ -347,6 +352,8 @@ export interface Options {
   staleAfterMs: number
   /** TIMEOUT was given (not the command's default): restore's wait for its mover is bounded only then */
   timeoutGiven: boolean
+  /** LOOKBACK: how far back doctor counts Warning events */
+  lookbackMs: number
 }
 
 export type Parsed = { help: true } | { help: false; options: Options }
@@ -442,6 +449,7 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
       scratchClass: given('scratch-class') === undefined ? undefined : validateSubdomain('scratch-class', given('scratch-class')!),
       staleAfterMs: validateAge(given('stale-after') ?? '30d'),
       timeoutGiven: given('timeout') !== undefined,
+      lookbackMs: validateAge(given('lookback') ?? '24h', 'lookback'),
     },
   }
 }
@@ -506,11 +514,11 @@ function validateSubdomain(flag: Flag, value: string): string {
 }
 
 /** STALE_AFTER: days ("30d") or a duration ("12h", "90m"); at least a minute. */
-export function validateAge(value: string): number {
+export function validateAge(value: string, flag: Flag = 'stale-after'): number {
   const days = /^([1-9][0-9]{0,3})d$/.exec(value)
   const ms = days ? Number(days[1]) * 86_400_000 : parseGoDuration(value, ['s', 'm', 'h'])
   if (ms === undefined || ms < 60_000) {
-    throw new UsageError(`${label('stale-after')} ${JSON.stringify(value)} is not an age such as 30d, 12h or 90m`)
+    throw new UsageError(`${label(flag)} ${JSON.stringify(value)} is not an age such as 30d, 12h or 90m`)
   }
   return ms
 }

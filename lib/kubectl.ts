@@ -362,6 +362,44 @@ export class Kubectl {
     }
   }
 
+  /**
+   * Whether an object exists, by name only (`kubectl get <resource> <name> -o name`):
+   * nothing of its content is read (a Secret's values never leave the server).
+   * `namespace` undefined: a cluster-scoped resource. 'forbidden': RBAC does
+   * not let this user read it, so whether it exists is unknown.
+   */
+  async exists(resource: string, name: string, namespace?: string): Promise<'yes' | 'no' | 'forbidden'> {
+    try {
+      await this.run(['get', resource, name, ...(namespace === undefined ? [] : ['-n', namespace]), '-o', 'name'])
+      return 'yes'
+    } catch (err) {
+      if (err instanceof KubectlError && err.failure === 'not-found') return 'no'
+      if (err instanceof KubectlError && err.failure === 'forbidden') return 'forbidden'
+      throw err
+    }
+  }
+
+  /**
+   * `kubectl auth can-i <verb> <resource> [--subresource=x] (-n <ns> | --all-namespaces)`:
+   * true (yes), false (no); a KubectlError when the question itself failed
+   * (kubectl exits 1 for "no" too: its answer is on stdout).
+   */
+  async canI(verb: string, resource: string, scope: Scope | 'cluster', subresource?: string): Promise<boolean> {
+    const args = ['auth', 'can-i', verb, resource, ...(subresource ? [`--subresource=${subresource}`] : [])]
+    if (scope !== 'cluster') args.push(...scopeFlags(scope))
+    const out = await this.spawn(args)
+    const answer = out.stdout.trim().split(/\s/)[0]
+    if (answer === 'yes' && out.exitCode === 0) return true
+    if (answer === 'no') return false
+    throw new KubectlError(args, out.stderr || out.stdout, out.exitCode)
+  }
+
+  /** The kubectl client's version (`kubectl version --client -o json`: no server involved). */
+  async clientVersion(): Promise<{ major?: string; minor?: string; gitVersion?: string }> {
+    const v = await this.json<{ clientVersion?: { major?: string; minor?: string; gitVersion?: string } }>(['version', '--client'])
+    return v.clientVersion ?? {}
+  }
+
   /** Names of the contexts in the user's default kubeconfig (no target flags). */
   async defaultContexts(): Promise<string[]> {
     const out = await $({ quiet: true, nothrow: true })`${this.bin} config get-contexts -o name`

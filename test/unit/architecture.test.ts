@@ -34,7 +34,7 @@ export function importsOf(file: string, text: string): Edge[] {
 const files = [...tsFiles('lib'), ...tsFiles('scripts')]
 const edges = files.flatMap((f) => importsOf(f, readFileSync(path.join(ROOT, f), 'utf8')))
 const folder = (f: string) => path.dirname(f)
-const CONCERNS = ['lib/volsync', 'lib/snapshots', 'lib/sync', 'lib/restore', 'lib/recover']
+const CONCERNS = ['lib/volsync', 'lib/snapshots', 'lib/sync', 'lib/restore', 'lib/recover', 'lib/doctor']
 /** What each concern folder may import besides itself and the cross-cutting lib/*.ts. */
 const MAY_IMPORT: Record<string, string[]> = {
   'lib/volsync': [],
@@ -42,6 +42,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   'lib/sync': ['lib/volsync'],
   'lib/restore': ['lib/volsync', 'lib/snapshots', 'lib/sync'],
   'lib/recover': ['lib/volsync', 'lib/snapshots', 'lib/sync', 'lib/restore'],
+  'lib/doctor': ['lib/volsync'],
 }
 /** Cross-cutting modules that act (run processes, wait, ask): pure modules may import their types only. */
 const ACTING = ['lib/kubectl.ts', 'lib/run.ts', 'lib/wait.ts', 'lib/cleanup.ts', 'lib/prompt.ts', 'lib/fleet.ts']

@@ -55,6 +55,7 @@ const defaults: Options = {
   depth: 'deep',
   staleAfterMs: 30 * 86_400_000,
   timeoutGiven: false,
+  lookbackMs: 24 * 3_600_000,
 }
 
 function options(spec: CommandSpec, argv: string[]): Options {
@@ -287,7 +288,7 @@ describe('errors and labels', () => {
     expect(label('dry-run')).toBe('DRY_RUN (--dry-run)')
     expect(Object.values(FLAGS).map((f) => f.variable)).toEqual([
       'APP', 'CLUSTER', 'NAMESPACE', 'KUBECONFIG', 'OUTPUT', 'TIMEOUT', 'SNAPSHOT', 'YES', 'DRY_RUN', 'KEEP', 'ERROR_GRACE', 'SOURCE',
-      'DIR', 'FILE', 'TO', 'FORCE', 'TO_PVC', 'TO_NAMESPACE', 'DEPTH', 'CHECK', 'SCRATCH_SIZE', 'SCRATCH_CLASS', 'STALE_AFTER',
+      'DIR', 'FILE', 'TO', 'FORCE', 'TO_PVC', 'TO_NAMESPACE', 'DEPTH', 'CHECK', 'SCRATCH_SIZE', 'SCRATCH_CLASS', 'STALE_AFTER', 'LOOKBACK',
     ])
   })
 

@@ -1,0 +1,67 @@
+// task volsync:doctor CLUSTER=<cluster> [NAMESPACE=<ns>] [LOOKBACK=<age>]
+// A preflight: what would stop a backup or a restore on this cluster, found
+// before one is needed. Reads only; changes nothing.
+import type { CommandSpec } from '../lib/cli.ts'
+import { EXIT } from '../lib/errors.ts'
+import { diagnose } from '../lib/doctor/doctor.io.ts'
+import { countBySeverity, doctorExitCode, doctorText, sortFindings } from '../lib/doctor/findings.ts'
+import { runCommand } from '../lib/run.ts'
+
+const spec: CommandSpec = {
+  name: 'doctor',
+  summary: 'check that a cluster is ready for backups and restores: what would stop one, and the fix',
+  flags: ['cluster', 'namespace', 'kubeconfig', 'output', 'lookback'],
+  notes: [
+    'Reads only. Each finding has a severity (error: it would stop a backup or a restore; warning: worth a look,',
+    'or something that could not be checked; ok), the check, the reason and the fix (the exact command where',
+    'there is one). Exit code 1 when there is any error, 0 otherwise (warnings included).',
+    '',
+    'Checks, in order: the API server answers (GET /version; when it does not, nothing else is checked) and',
+    'kubectl is within one minor version of it; VolSync\'s CRDs are served; the VolSync controller runs (a',
+    'Deployment with a volsync image, in any namespace; its version from the image tag); Flux is installed or',
+    'not. Each ReplicationSource (of NAMESPACE, or of the cluster): its sourcePVC exists; its repository Secret',
+    'exists, checked by name only (kubectl get secret <name> -o name: no value is read or printed); with',
+    'copyMethod Snapshot, its volumeSnapshotClassName (or a default VolumeSnapshotClass) exists; its',
+    "last sync is no older than two schedule periods (48h without a schedule); VolSync's Synchronizing",
+    'condition is not Error; its last mover run did not fail. RBAC: kubectl auth can-i for each verb and',
+    'resource the commands use, in NAMESPACE or in each namespace that has sources (replicationsources get,',
+    'list, watch, patch; replicationdestinations create, delete, watch; pods create, delete, exec, log;',
+    'deployments and statefulsets scale; jobs watch; list replicationsources in all namespaces without',
+    'NAMESPACE); with Flux installed, patch of Kustomizations in flux-system and the namespaces the sources\'',
+    'kustomize.toolkit.fluxcd.io/namespace labels name, and of HelmReleases in the sources\' namespaces and those',
+    'their helm.toolkit.fluxcd.io/namespace labels name.',
+    '',
+    'Within LOOKBACK: mover pods that failed (pods labelled app.kubernetes.io/created-by=volsync, phase',
+    'Failed; one warning per mover Job, with the command that shows the latest log; VolSync retries a mover up',
+    'to 8 times, and a source whose last mover run failed is an error whatever its age), and Warning events',
+    'of ReplicationSources and ReplicationDestinations.',
+    '',
+    'A check your RBAC does not let this command make is a warning naming the missing grant: an "ok" only',
+    'ever stands for something that was read.',
+    '',
+    'JSON: {cluster, namespace, errors, warnings, ok, findings: [{severity, check, subject, reason, fix}]}',
+    '(errors first).',
+  ],
+  examples: [
+    'task -x volsync:doctor CLUSTER=apps',
+    "task -x volsync:doctor CLUSTER=apps NAMESPACE=business LOOKBACK=3d OUTPUT=json | jq '.findings[] | select(.severity != \"ok\")'",
+    'tsx scripts/doctor.ts --cluster apps --namespace business',
+  ],
+}
+
+await runCommand(spec, async (ctx) => {
+  const { opts, kubectl, hints, out } = ctx
+  const findings = await diagnose({
+    kubectl,
+    hints,
+    cluster: opts.cluster,
+    namespace: opts.namespace,
+    lookbackMs: opts.lookbackMs,
+    now: new Date(),
+  })
+  const n = countBySeverity(findings)
+  out.data({ cluster: opts.cluster, namespace: opts.namespace ?? null, errors: n.error, warnings: n.warning, ok: n.ok, findings: sortFindings(findings) })
+  const where = opts.namespace ? `namespace ${opts.namespace} of cluster ${opts.cluster}` : `cluster ${opts.cluster}`
+  out.result(doctorText(findings, where, out.paint))
+  return doctorExitCode(findings) ? EXIT.FAILED : EXIT.OK
+})

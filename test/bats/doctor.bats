@@ -1,0 +1,183 @@
+#!/usr/bin/env bats
+# task volsync:doctor: every check, read through a stub kubectl; findings and exit codes.
+
+setup() {
+  load helpers/common
+  common_setup
+  NOT_FOUND="echo 'Error from server (NotFound): the server could not find the requested resource' >&2; exit 1"
+  FORBIDDEN_SECRET="echo 'Error from server (Forbidden): secrets \"volsync-r2-secret\" is forbidden: User \"ops\" cannot get resource \"secrets\" in API group \"\" in the namespace \"business\"' >&2; exit 1"
+  EVENTS='get --raw /api/v1/events?fieldSelector=type%3DWarning%2CinvolvedObject.kind%3D'
+  MOVER_PODS='get --raw /api/v1/pods?labelSelector=app.kubernetes.io%2Fcreated-by%3Dvolsync&fieldSelector=status.phase%3DFailed&limit=500'
+}
+
+# plan_cluster [PODS]: the reads of a healthy cluster but the Secret, the
+# RBAC and the events (VolSync 0.16.0 in volsync-system, no Flux, odoo-backup
+# in business: rs-odoo.json); PODS: its failed mover pods (none). $FLUX: the
+# answer to the reads of Flux's API groups (default NotFound: no Flux)
+plan_cluster() {
+  stub kubectl \
+    "$K get --raw /version : echo '{\"major\":\"1\",\"minor\":\"35\",\"gitVersion\":\"v1.35.4\"}'" \
+    "$K version --client -o json : echo '{\"clientVersion\":{\"major\":\"1\",\"minor\":\"35\",\"gitVersion\":\"v1.35.4\"}}'" \
+    "$K get --raw /apis/volsync.backube/v1alpha1 : cat \"\$FIXTURES/doctor/volsync-api.json\"" \
+    "$K get --raw /apis/apps/v1/deployments?limit=500 : cat \"\$FIXTURES/doctor/deployments.json\"" \
+    "$K get --raw /apis/kustomize.toolkit.fluxcd.io : ${FLUX:-$NOT_FOUND}" \
+    "$K get --raw /apis/helm.toolkit.fluxcd.io : ${FLUX:-$NOT_FOUND}" \
+    "$K $RS_ALL : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$K get --raw /apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses?limit=500 : cat \"\$FIXTURES/doctor/volumesnapshotclasses.json\"" \
+    "$K get persistentvolumeclaims odoo-data -n business -o name : echo persistentvolumeclaim/odoo-data" \
+    "$K $MOVER_PODS : render \"\$FIXTURES/${1:-empty-list.json}\""
+}
+
+# plan_can_i N: N more `kubectl auth can-i` questions, each answered yes
+plan_can_i() {
+  local i
+  for ((i = 0; i < $1; i++)); do stub kubectl "$K auth can-i * : echo yes"; done
+}
+
+# plan_events [FILE]: the two reads of Warning events (of sources, of destinations)
+plan_events() {
+  stub kubectl \
+    "$K ${EVENTS}ReplicationSource&limit=500 : render \"\$FIXTURES/${1:-empty-list.json}\"" \
+    "$K ${EVENTS}ReplicationDestination&limit=500 : cat \"\$FIXTURES/empty-list.json\""
+}
+
+# without Flux: 14 grants in business, and list replicationsources in all namespaces
+GRANTS=15
+
+@test "doctor on a healthy cluster: every check ok, the controller's version, exit 0" {
+  plan_cluster
+  stub kubectl "$K get secrets volsync-r2-secret -n business -o name : echo secret/volsync-r2-secret"
+  plan_can_i $GRANTS
+  plan_events
+  run -0 script doctor --kubeconfig "$KC" --cluster apps
+  unstub kubectl
+  assert_line 'ok       api-server: reachable, Kubernetes v1.35.4'
+  assert_line 'ok       kubectl-version: kubectl v1.35.4, server v1.35.4: within one minor version'
+  assert_line 'ok       controller volsync-system/volsync: VolSync 0.16.0 (quay.io/backube/volsync:0.16.0) is running'
+  assert_line 'ok       flux: Flux is not installed'
+  # ages: the stub renders its times after the run's now was taken
+  assert_line --regexp '^ok       source business/odoo-backup: PVC odoo-data, Secret volsync-r2-secret, VolumeSnapshotClass csi-ceph-blockpool exists, last sync (2h|1h59m) ago$'
+  assert_line 'ok       rbac: all 15 permissions the commands use are granted (namespace business)'
+  assert_line 'ok       events: no Warning events of ReplicationSources or ReplicationDestinations in the last 24h'
+  assert_line '0 errors, 0 warnings, 8 ok (cluster apps): ready'
+  refute_line --regexp '^(ERROR|WARNING)'
+  # the Secret is read by name only
+  run stub_calls kubectl
+  assert_line --partial 'get secrets volsync-r2-secret -n business -o name'
+  refute_line --regexp 'secret.* -o json'
+}
+
+@test "a deleted repository Secret is an error naming it, with the command that checks it; exit 1" {
+  plan_cluster
+  stub kubectl "$K get secrets volsync-r2-secret -n business -o name : echo 'Error from server (NotFound): secrets \"volsync-r2-secret\" not found' >&2; exit 1"
+  plan_can_i $GRANTS
+  plan_events
+  run -1 script doctor --kubeconfig "$KC" --cluster apps
+  unstub kubectl
+  assert_line 'ERROR    repository-secret business/odoo-backup: its repository Secret volsync-r2-secret does not exist in namespace business: no backup or restore can run'
+  assert_line --partial "fix: recreate Secret business/volsync-r2-secret (RESTIC_REPOSITORY, RESTIC_PASSWORD and the storage credentials) from where your secrets are kept; check: kubectl --kubeconfig '$KC' get secret volsync-r2-secret -n business -o name"
+  assert_line '1 error, 0 warnings, 7 ok (cluster apps): a backup or restore would fail'
+  # the errors come first
+  [[ ${lines[0]} == ERROR* ]]
+
+  plan_cluster
+  stub kubectl "$K get secrets volsync-r2-secret -n business -o name : echo 'Error from server (NotFound): secrets \"volsync-r2-secret\" not found' >&2; exit 1"
+  plan_can_i $GRANTS
+  plan_events
+  run -1 --separate-stderr script doctor --kubeconfig "$KC" --cluster apps --output json
+  unstub kubectl
+  json_true '.errors == 1 and .warnings == 0 and .ok == 7 and (.findings[0] | .severity == "error" and .check == "repository-secret"
+    and .subject == "business/odoo-backup" and (.fix | contains("get secret volsync-r2-secret -n business -o name")))' <<<"$output"
+}
+
+@test "what RBAC forbids to read is a warning naming the grant, never ok; a missing grant a restore needs is an error" {
+  plan_cluster
+  stub kubectl \
+    "$K get secrets volsync-r2-secret -n business -o name : $FORBIDDEN_SECRET" \
+    "$K auth can-i create replicationdestinations.volsync.backube -n business : echo no; exit 1" \
+    "$K auth can-i watch jobs.batch -n business : echo no; exit 1"
+  plan_can_i $((GRANTS - 2))
+  stub kubectl \
+    "$K ${EVENTS}ReplicationSource&limit=500 : echo 'Error from server (Forbidden): events is forbidden: User \"ops\" cannot list resource \"events\"' >&2; exit 1" \
+    "$K ${EVENTS}ReplicationDestination&limit=500 : cat \"\$FIXTURES/empty-list.json\""
+  run -1 script doctor --kubeconfig "$KC" --cluster apps
+  unstub kubectl
+  assert_line 'WARNING  repository-secret business/odoo-backup: Secret volsync-r2-secret not checked: your RBAC does not grant get secrets in namespace business'
+  assert_line 'ERROR    rbac create replicationdestinations.volsync.backube: your RBAC does not grant create replicationdestinations.volsync.backube in namespace business: needed by restore'
+  assert_line --partial "fix: a cluster admin grants it (a Role or ClusterRole bound to you); check: kubectl --kubeconfig '$KC' auth can-i create replicationdestinations.volsync.backube -n business"
+  assert_line --regexp '^WARNING  rbac watch jobs.batch: .*in namespace business'
+  assert_line 'WARNING  events: Warning events were not checked: your RBAC does not grant list events'
+  refute_line --regexp '^ok +source '
+  refute_line --regexp '^ok +rbac'
+  refute_line --regexp '^ok +events'
+}
+
+@test "recent Warning events of a source are warnings; older than LOOKBACK they are left out" {
+  plan_cluster
+  stub kubectl "$K get secrets volsync-r2-secret -n business -o name : echo secret/volsync-r2-secret"
+  plan_can_i $GRANTS
+  plan_events doctor/events-warning.json
+  run -0 script doctor --kubeconfig "$KC" --cluster apps
+  unstub kubectl
+  assert_line --regexp '^WARNING  events ReplicationSource business/odoo-backup: PersistentVolumeClaimNotFound \(4 times\), (1h|59m59s) ago: Unable to find PersistentVolumeClaim odoo-data$'
+  refute_line --partial 'OldTrouble'
+
+  plan_cluster
+  stub kubectl "$K get secrets volsync-r2-secret -n business -o name : echo secret/volsync-r2-secret"
+  plan_can_i $GRANTS
+  plan_events doctor/events-warning.json
+  run -0 script doctor --kubeconfig "$KC" --cluster apps --lookback 4d
+  unstub kubectl
+  assert_line --regexp '^WARNING  events ReplicationSource business/odoo-backup: OldTrouble, (3d|2d23h) ago: long ago$'
+}
+
+@test "an unreachable API server is one error, and nothing else is claimed" {
+  stub kubectl "$K get --raw /version : echo 'The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?' >&2; exit 1"
+  run -1 script doctor --kubeconfig "$KC" --cluster apps
+  unstub kubectl
+  assert_line --regexp '^ERROR    api-server: the API server of cluster apps did not answer: .*was refused.*Nothing else could be checked$'
+  assert_line '1 error, 0 warnings, 0 ok (cluster apps): a backup or restore would fail'
+}
+
+@test "a cluster without VolSync: the CRDs are an error, and no source is claimed" {
+  stub kubectl \
+    "$K get --raw /version : echo '{\"major\":\"1\",\"minor\":\"32\",\"gitVersion\":\"v1.32.1\"}'" \
+    "$K version --client -o json : echo '{\"clientVersion\":{\"major\":\"1\",\"minor\":\"35\",\"gitVersion\":\"v1.35.4\"}}'" \
+    "$K get --raw /apis/volsync.backube/v1alpha1 : $NOT_FOUND" \
+    "$K get --raw /apis/apps/v1/deployments?limit=500 : cat \"\$FIXTURES/empty-list.json\"" \
+    "$K get --raw /apis/kustomize.toolkit.fluxcd.io : $NOT_FOUND" \
+    "$K get --raw /apis/helm.toolkit.fluxcd.io : $NOT_FOUND" \
+    "$K auth can-i list replicationsources.volsync.backube --all-namespaces : echo yes"
+  plan_events
+  run -1 script doctor --kubeconfig "$KC" --cluster apps
+  unstub kubectl
+  assert_line --regexp '^ERROR    crds: the API server does not serve replicationsources.volsync.backube or replicationdestinations.volsync.backube: VolSync is not installed$'
+  assert_line 'WARNING  kubectl-version: kubectl v1.35.4, server v1.32.1: 3 minor versions apart (kubectl supports one either way)'
+  assert_line --regexp '^WARNING  controller: no Deployment runs a volsync image'
+  refute_line --regexp '^ok +sources'
+}
+
+@test "mover pods that failed within LOOKBACK are a warning with the command that shows the latest log" {
+  plan_cluster job-mover-src-pods.json
+  stub kubectl "$K get secrets volsync-r2-secret -n business -o name : echo secret/volsync-r2-secret"
+  plan_can_i $GRANTS
+  plan_events
+  run -0 script doctor --kubeconfig "$KC" --cluster apps
+  unstub kubectl
+  assert_line --regexp '^WARNING  mover ReplicationSource business/odoo-backup: its mover failed 2 times in the last 24h \(the latest [0-9]+s ago, exit code 1\)$'
+  assert_line --regexp "^         fix: kubectl --kubeconfig '$KC' logs volsync-src-odoo-backup-[a-z0-9]{5} -n business$"
+}
+
+@test "with Flux installed, patching Kustomizations is asked where the sources' labels put them, and a missing grant is an error" {
+  FLUX="echo '{\"kind\":\"APIGroup\"}'" plan_cluster
+  stub kubectl \
+    "$K get secrets volsync-r2-secret -n business -o name : echo secret/volsync-r2-secret" \
+    "$K auth can-i patch kustomizations.kustomize.toolkit.fluxcd.io -n flux-system : echo no; exit 1" \
+    "$K auth can-i patch helmreleases.helm.toolkit.fluxcd.io -n business : echo yes"
+  plan_can_i $GRANTS
+  plan_events
+  run -1 script doctor --kubeconfig "$KC" --cluster apps
+  unstub kubectl
+  assert_line 'ok       flux: Flux is installed (restore suspends its Kustomizations and HelmReleases)'
+  assert_line 'ERROR    rbac patch kustomizations.kustomize.toolkit.fluxcd.io: your RBAC does not grant patch kustomizations.kustomize.toolkit.fluxcd.io in namespace flux-system: needed by restore (suspending Flux)'
+}

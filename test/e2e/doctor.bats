@@ -1,0 +1,40 @@
+#!/usr/bin/env bats
+# task volsync:doctor against the real control plane: a healthy app, then the
+# same app with its repository Secret deleted.
+
+setup() {
+  load helpers/e2e
+}
+
+teardown() {
+  e2e_teardown
+}
+
+@test "doctor on a healthy app: its source ok, nothing stops a backup or restore, exit 0" {
+  make_app doc-ok web
+
+  run -0 vtask volsync:doctor CLUSTER=e2e NAMESPACE=doc-ok
+  assert_line --regexp '^ok +api-server: reachable, Kubernetes v1\.35\.'
+  assert_line 'ok       crds: replicationsources.volsync.backube and replicationdestinations.volsync.backube are served'
+  assert_line --regexp '^ok +source doc-ok/web-backup: PVC web-data, Secret volsync-r2-secret, last sync [0-9ms]+ ago$'
+  assert_line --regexp '^ok +rbac: all [0-9]+ permissions the commands use are granted \(namespace doc-ok\)$'
+  # VolSync runs outside the cluster here: no Deployment of it, which is a warning, not an error
+  assert_line --regexp '^WARNING  controller: no Deployment runs a volsync image'
+  assert_line --regexp '^0 errors, [0-9]+ warnings?, [0-9]+ ok \(namespace doc-ok of cluster e2e\)'
+  refute_line --regexp '^ERROR'
+}
+
+@test "doctor names a deleted repository Secret and the fix, and exits 1; nothing of any Secret is read" {
+  make_app doc-bad web
+  kc -n doc-bad delete secret volsync-r2-secret >/dev/null
+
+  run -1 vtask volsync:doctor CLUSTER=e2e NAMESPACE=doc-bad
+  assert_line 'ERROR    repository-secret doc-bad/web-backup: its repository Secret volsync-r2-secret does not exist in namespace doc-bad: no backup or restore can run'
+  assert_line --regexp '^         fix: recreate Secret doc-bad/volsync-r2-secret .*; check: kubectl .*get secret volsync-r2-secret -n doc-bad -o name$'
+  assert_line --regexp '^1 error, [0-9]+ warnings?, [0-9]+ ok \(namespace doc-bad of cluster e2e\): a backup or restore would fail$'
+  refute_line --regexp '^ok +source doc-bad/web-backup'
+
+  run -1 --separate-stderr vtask volsync:doctor CLUSTER=e2e NAMESPACE=doc-bad OUTPUT=json
+  json_true '.errors == 1 and ([.findings[] | select(.severity == "error")][0]
+    | .check == "repository-secret" and .subject == "doc-bad/web-backup")' <<<"$output"
+}

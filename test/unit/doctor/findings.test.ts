@@ -1,0 +1,323 @@
+import { describe, expect, it } from 'vitest'
+import { parseArgs, type CommandSpec } from '../../../lib/cli.ts'
+import {
+  GRANTS,
+  controllerFinding,
+  crdFinding,
+  doctorExitCode,
+  doctorText,
+  eventFindings,
+  failedMoverFindings,
+  fluxNamespaces,
+  moverOwner,
+  imageVersion,
+  isVolsyncImage,
+  minorOf,
+  rbacFindings,
+  serverFinding,
+  skewFinding,
+  sourceFindings,
+  staleAfter,
+  summaryLine,
+  type Finding,
+  type GrantAnswer,
+  type MoverPod,
+  type SourceFacts,
+} from '../../../lib/doctor/findings.ts'
+import { hintTarget } from '../../../lib/hints.ts'
+import { painter } from '../../../lib/output.ts'
+import type { ReplicationSource } from '../../../lib/volsync/objects.ts'
+
+const NOW = new Date('2026-11-26T12:00:00Z')
+const H = 3_600_000
+const ago = (ms: number) => new Date(NOW.getTime() - ms).toISOString()
+const HINTS = hintTarget({ name: 'apps', how: 'kubeconfig-apps', kubeconfig: '/k/apps' })
+const K = 'kubectl --kubeconfig /k/apps'
+
+function source(o: { spec?: Partial<ReplicationSource['spec']>; restic?: Record<string, unknown>; status?: ReplicationSource['status'] } = {}): ReplicationSource {
+  return {
+    metadata: { name: 'odoo-backup', namespace: 'business' },
+    spec: {
+      sourcePVC: 'odoo-data',
+      trigger: { schedule: '0 */8 * * *' },
+      restic: { repository: 'odoo-restic', copyMethod: 'Direct', ...o.restic },
+      ...o.spec,
+    },
+    status: o.status ?? { lastSyncTime: ago(2 * H), latestMoverStatus: { result: 'Successful', logs: 'snapshot 7c2d9e41 saved' } },
+  }
+}
+const FINE: SourceFacts = { pvc: 'yes', secret: 'yes' }
+const brief = (fs: Finding[]) => fs.map((f) => `${f.severity} ${f.check}`)
+
+describe('the API server and kubectl', () => {
+  it('reads the minor version from minor, or from gitVersion', () => {
+    expect(minorOf({ minor: '35' })).toBe(35)
+    expect(minorOf({ minor: '30+' })).toBe(30)
+    expect(minorOf({ gitVersion: 'v1.29.3-eks' })).toBe(29)
+    expect(minorOf({})).toBeUndefined()
+  })
+
+  it.each<[string, string, string]>([
+    ['35', '35', 'ok'],
+    ['34', '35', 'ok'],
+    ['36', '35', 'ok'],
+    ['33', '35', 'warning'],
+    ['38', '35', 'warning'],
+  ])('kubectl 1.%s against a 1.%s server: %s', (c, s, severity) => {
+    const f = skewFinding({ ok: true, value: { minor: c, gitVersion: `v1.${c}.0` } }, { minor: s, gitVersion: `v1.${s}.4` })
+    expect(f.severity).toBe(severity)
+  })
+
+  it('an unreachable server is an error whose fix is the command that asks it again', () => {
+    const f = serverFinding({ ok: false, forbidden: false, error: 'connection refused' }, HINTS, 'apps')
+    expect(f).toMatchObject({ severity: 'error', check: 'api-server', fix: expect.stringContaining(`${K} get --raw /version`) })
+    expect(f.reason).toContain('connection refused')
+  })
+})
+
+describe('VolSync', () => {
+  it.each<[string[] | null, string]>([
+    [['replicationsources', 'replicationsources/status', 'replicationdestinations'], 'ok'],
+    [['replicationsources'], 'error'],
+    [null, 'error'],
+  ])('the CRDs %j: %s', (resources, severity) => {
+    expect(crdFinding({ ok: true, value: resources }, HINTS).severity).toBe(severity)
+  })
+
+  it.each<[string, boolean, string | undefined]>([
+    ['quay.io/backube/volsync:0.16.0', true, '0.16.0'],
+    ['volsync:latest', true, 'latest'],
+    ['registry:5000/backube/volsync@sha256:abc', true, undefined],
+    ['quay.io/backube/volsync-mover:1', false, '1'],
+    ['ghcr.io/x/notvolsync:1', false, '1'],
+  ])('%s: VolSync %s, version %s', (image, ok, version) => {
+    expect(isVolsyncImage(image)).toBe(ok)
+    expect(imageVersion(image)).toBe(version)
+  })
+
+  it('finds the controller and its version; a missing one, or one that could not be read, is a warning naming the grant', () => {
+    const d = (image: string, ready = 1) => ({ namespace: 'volsync-system', name: 'volsync', image, readyReplicas: ready })
+    expect(controllerFinding({ ok: true, value: [d('nginx:1'), d('quay.io/backube/volsync:0.16.0')] }, HINTS)).toMatchObject({
+      severity: 'ok',
+      reason: expect.stringContaining('VolSync 0.16.0'),
+    })
+    expect(controllerFinding({ ok: true, value: [d('quay.io/backube/volsync:0.16.0', 0)] }, HINTS).severity).toBe('error')
+    expect(controllerFinding({ ok: true, value: [d('nginx:1')] }, HINTS).severity).toBe('warning')
+    const forbidden = controllerFinding({ ok: false, forbidden: true, error: 'Forbidden' }, HINTS)
+    expect(forbidden.severity).toBe('warning')
+    expect(forbidden.reason).toContain('does not grant list deployments.apps in all namespaces')
+  })
+})
+
+describe('each source', () => {
+  it('a healthy source is one ok finding that says what was checked', () => {
+    const fs = sourceFindings(source(), FINE, NOW, HINTS)
+    expect(fs).toEqual([{ severity: 'ok', check: 'source', subject: 'business/odoo-backup', reason: 'PVC odoo-data, Secret odoo-restic, last sync 2h ago', fix: null }])
+  })
+
+  it('a missing Secret is an error naming it, with the command that checks it by name only', () => {
+    const [f] = sourceFindings(source(), { pvc: 'yes', secret: 'no' }, NOW, HINTS)
+    expect(f).toMatchObject({ severity: 'error', check: 'repository-secret', subject: 'business/odoo-backup' })
+    expect(f!.reason).toContain('Secret odoo-restic does not exist in namespace business')
+    expect(f!.fix).toContain(`${K} get secret odoo-restic -n business -o name`)
+  })
+
+  it.each<[string, SourceFacts, string[]]>([
+    ['a missing PVC', { pvc: 'no', secret: 'yes' }, ['error source-pvc']],
+    ['a PVC it may not read', { pvc: 'forbidden', secret: 'yes' }, ['warning source-pvc']],
+    ['a Secret it may not read', { pvc: 'yes', secret: 'forbidden' }, ['warning repository-secret']],
+    ['a failed read', { pvc: { error: 'timeout' }, secret: 'yes' }, ['warning source-pvc']],
+  ])('%s', (_, facts, expected) => {
+    expect(brief(sourceFindings(source(), facts, NOW, HINTS))).toEqual(expected)
+  })
+
+  it('a Secret it may not read names the missing grant, and is never reported ok', () => {
+    const fs = sourceFindings(source(), { pvc: 'yes', secret: 'forbidden' }, NOW, HINTS)
+    expect(fs[0]!.reason).toContain('does not grant get secrets in namespace business')
+    expect(fs.some((f) => f.severity === 'ok')).toBe(false)
+  })
+
+  it('VolSync\'s Error condition and a failed mover are errors', () => {
+    const rs = source({
+      status: {
+        lastSyncTime: ago(2 * H),
+        conditions: [{ type: 'Synchronizing', status: 'False', reason: 'Error', message: 'unable to get volume snapshot class' }],
+        latestMoverStatus: { result: 'Failed', logs: 'Fatal: wrong password or no key found' },
+      },
+    })
+    expect(brief(sourceFindings(rs, FINE, NOW, HINTS))).toEqual(['error sync-error', 'error mover'])
+  })
+
+  it.each<[string, string | undefined, number]>([
+    ['every 8h', '0 */8 * * *', 16 * H],
+    ['hourly', '@hourly', 2 * H],
+    ['daily', '0 3 * * *', 48 * H],
+    ['no schedule', undefined, 48 * H],
+    ['a zone that is not modelled', 'CRON_TZ=Europe/Paris 0 3 * * *', 48 * H],
+  ])('a last sync is stale after two schedule periods (%s)', (_, schedule, limit) => {
+    expect(staleAfter(source({ spec: { trigger: schedule ? { schedule } : {} } }), NOW)).toBe(limit)
+  })
+
+  it('a stale last sync and one never made are warnings', () => {
+    const stale = source({ status: { lastSyncTime: ago(17 * H) } })
+    const [f] = sourceFindings(stale, FINE, NOW, HINTS)
+    expect(f).toMatchObject({ severity: 'warning', check: 'last-sync', fix: expect.stringContaining('task volsync:snapshot APP=odoo') })
+    expect(brief(sourceFindings(source({ status: {} }), FINE, NOW, HINTS))).toEqual(['warning last-sync'])
+  })
+
+  it.each<[string, Record<string, unknown>, SourceFacts['snapshotClasses'], string[]]>([
+    ['its named class exists', { volumeSnapshotClassName: 'csi' }, { ok: true, value: [{ name: 'csi', isDefault: false }] }, ['ok source']],
+    ['its named class is missing', { volumeSnapshotClassName: 'gone' }, { ok: true, value: [{ name: 'csi', isDefault: true }] }, ['error snapshot-class']],
+    ['a default class exists', {}, { ok: true, value: [{ name: 'csi', isDefault: true }] }, ['ok source']],
+    ['no default class', {}, { ok: true, value: [{ name: 'csi', isDefault: false }] }, ['error snapshot-class']],
+    ['no snapshot API', {}, { ok: true, value: null }, ['error snapshot-class']],
+    ['classes it may not list', {}, { ok: false, forbidden: true, error: 'Forbidden' }, ['warning snapshot-class']],
+  ])('copyMethod Snapshot, %s', (_, restic, classes, expected) => {
+    const rs = source({ restic: { copyMethod: 'Snapshot', ...restic } })
+    expect(brief(sourceFindings(rs, { ...FINE, snapshotClasses: classes }, NOW, HINTS))).toEqual(expected)
+  })
+})
+
+describe('RBAC', () => {
+  const grant = (verb: string, resource: string) => GRANTS.find((g) => g.verb === verb && g.resource === resource && !g.cluster)!
+  const answer = (verb: string, resource: string, namespace: string | null, allowed: GrantAnswer['allowed']): GrantAnswer => ({
+    grant: grant(verb, resource),
+    namespace,
+    allowed,
+  })
+
+  it('every grant allowed: one ok finding', () => {
+    const fs = rbacFindings([answer('create', 'pods', 'business', true), answer('create', 'pods', 'media', true)], HINTS)
+    expect(brief(fs)).toEqual(['ok rbac'])
+  })
+
+  it('a missing grant a restore needs is an error naming it and its namespaces; one only a nicety needs, a warning', () => {
+    const fs = rbacFindings(
+      [
+        answer('create', 'replicationdestinations.volsync.backube', 'business', false),
+        answer('create', 'replicationdestinations.volsync.backube', 'media', false),
+        answer('watch', 'jobs.batch', 'business', false),
+        answer('get', 'replicationsources.volsync.backube', 'business', true),
+      ],
+      HINTS,
+    )
+    expect(brief(fs)).toEqual(['error rbac', 'warning rbac'])
+    expect(fs[0]!.reason).toContain('does not grant create replicationdestinations.volsync.backube in namespaces business, media: needed by restore')
+    expect(fs[0]!.fix).toContain(`${K} auth can-i create replicationdestinations.volsync.backube -n business`)
+  })
+
+  it("asks about Flux's objects where the sources' labels put them", () => {
+    const rs = (namespace: string, labels?: Record<string, string>) => ({ metadata: { name: 'x', namespace, labels } })
+    const sources = [
+      rs('business', { 'kustomize.toolkit.fluxcd.io/namespace': 'flux-system', 'helm.toolkit.fluxcd.io/namespace': 'business' }),
+      rs('media', { 'kustomize.toolkit.fluxcd.io/namespace': 'clusters' }),
+    ]
+    expect(fluxNamespaces(sources, 'kustomization')).toEqual(['clusters', 'flux-system'])
+    expect(fluxNamespaces(sources, 'helmrelease')).toEqual(['business', 'media'])
+  })
+
+  it('a question that failed is a warning, never ok', () => {
+    const fs = rbacFindings([answer('create', 'pods', 'business', { error: 'timeout' })], HINTS)
+    expect(brief(fs)).toEqual(['warning rbac'])
+  })
+})
+
+describe('events', () => {
+  const ev = (kind: string, name: string, reason: string, at: string, type = 'Warning') => ({
+    type,
+    reason,
+    message: `${reason} happened`,
+    involvedObject: { kind, name, namespace: 'business' },
+    lastTimestamp: at,
+  })
+
+  it('keeps Warning events of VolSync objects within the lookback, one per object and reason', () => {
+    const fs = eventFindings(
+      [
+        ev('ReplicationSource', 'odoo-backup', 'TransferFailed', ago(1 * H)),
+        ev('ReplicationSource', 'odoo-backup', 'TransferFailed', ago(3 * H)),
+        ev('ReplicationSource', 'odoo-backup', 'Old', ago(30 * H)),
+        ev('ReplicationDestination', 'odoo-restore', 'NoSnapshot', ago(2 * H)),
+        ev('Pod', 'x', 'BackOff', ago(1 * H)),
+        ev('ReplicationSource', 'odoo-backup', 'Synced', ago(1 * H), 'Normal'),
+      ],
+      NOW,
+      24 * H,
+      HINTS,
+    )
+    expect(fs.map((f) => `${f.severity} ${f.subject}: ${f.reason}`)).toEqual([
+      'warning ReplicationSource business/odoo-backup: TransferFailed (2 times), 1h ago: TransferFailed happened',
+      'warning ReplicationDestination business/odoo-restore: NoSnapshot, 2h ago: NoSnapshot happened',
+    ])
+  })
+})
+
+describe('failed movers', () => {
+  const pod = (name: string, job: string, phase: string, finished: string, exitCode = 1): MoverPod => ({
+    metadata: { name, namespace: 'business', ownerReferences: [{ kind: 'Job', name: job }] },
+    status: { phase, containerStatuses: [{ name: 'restic', state: { terminated: { exitCode, finishedAt: finished } } }] },
+  })
+
+  it.each([
+    ['volsync-src-odoo-backup', 'ReplicationSource odoo-backup'],
+    ['volsync-dst-odoo-restore-20261126', 'ReplicationDestination odoo-restore-20261126'],
+    ['backup-x', 'Job backup-x'],
+  ])('%s works for %s', (job, owner) => expect(moverOwner(job)).toBe(owner))
+
+  it('counts the failed pods of each mover Job within the lookback, newest first', () => {
+    const fs = failedMoverFindings(
+      [
+        pod('a1', 'volsync-src-odoo-backup', 'Failed', ago(3 * H), 1),
+        pod('a2', 'volsync-src-odoo-backup', 'Failed', ago(1 * H), 3),
+        pod('a3', 'volsync-src-odoo-backup', 'Failed', ago(30 * H)),
+        pod('a4', 'volsync-src-odoo-backup', 'Succeeded', ago(1 * H)),
+        pod('b1', 'volsync-dst-odoo-restore', 'Failed', ago(2 * H)),
+      ],
+      NOW,
+      24 * H,
+      HINTS,
+    )
+    expect(fs.map((f) => `${f.severity} ${f.subject}: ${f.reason} | ${f.fix}`)).toEqual([
+      `warning ReplicationSource business/odoo-backup: its mover failed 2 times in the last 24h (the latest 1h ago, exit code 3) | ${K} logs a2 -n business`,
+      `warning ReplicationDestination business/odoo-restore: its mover failed 1 time in the last 24h (the latest 2h ago, exit code 1) | ${K} logs b1 -n business`,
+    ])
+  })
+})
+
+describe('the report', () => {
+  const f = (severity: Finding['severity'], check: string): Finding => ({ severity, check, subject: null, reason: 'r', fix: severity === 'ok' ? null : 'do x' })
+
+  it('exits 1 only when there is an error', () => {
+    expect(doctorExitCode([f('ok', 'a'), f('warning', 'b')])).toBe(0)
+    expect(doctorExitCode([f('ok', 'a'), f('error', 'b')])).toBe(1)
+  })
+
+  it('lists errors first, each with its fix, then the summary', () => {
+    const text = doctorText([f('ok', 'a'), f('warning', 'b'), f('error', 'c')], 'cluster apps', painter(false))
+    expect(text.split('\n')).toEqual([
+      'ERROR    c: r',
+      '         fix: do x',
+      'WARNING  b: r',
+      '         fix: do x',
+      'ok       a: r',
+      '',
+      '1 error, 1 warning, 1 ok (cluster apps): a backup or restore would fail',
+    ])
+    expect(summaryLine([f('ok', 'a')], 'cluster apps')).toBe('0 errors, 0 warnings, 1 ok (cluster apps): ready')
+  })
+})
+
+describe('LOOKBACK', () => {
+  const spec: CommandSpec = { name: 'doctor', summary: '', flags: ['cluster', 'lookback'], examples: [] }
+  it.each<[string, number]>([
+    ['24h', 24 * H],
+    ['3d', 72 * H],
+    ['90m', 1.5 * H],
+  ])('%s', (value, ms) => {
+    const parsed = parseArgs(spec, ['--lookback', value])
+    expect(parsed.help === false && parsed.options.lookbackMs).toBe(ms)
+  })
+  it('refuses what is not an age, naming LOOKBACK', () => {
+    expect(() => parseArgs(spec, ['--lookback', '3'])).toThrow('LOOKBACK (--lookback) "3" is not an age')
+  })
+})
