@@ -265,7 +265,7 @@ export const FLAGS: Record<Flag, FlagInfo> = {
     describe: 'how many sources are read at once (1 to 32), each by its own restic pod',
   },
   'read-data': {
-    value: '<percent>', variable: 'READ_DATA', default: 'none (structure only)',
+    value: '<percent>', variable: 'READ_DATA', default: 'none',
     describe: 'also read back and check this share of the data packs: 1 to 100, e.g. 10 or 10%',
   },
 }

@@ -2,6 +2,7 @@
 // `restic check` of an app's repository; a repository locked by a running backup or prune is "busy".
 import type { CommandSpec } from '../lib/cli.ts'
 import { EXIT, OperationError } from '../lib/errors.ts'
+import { taskHint } from '../lib/hints.ts'
 import { checkSource } from '../lib/recover/stats.io.ts'
 import { runCommand } from '../lib/run.ts'
 import { resticImage } from '../lib/snapshots/pod.ts'
@@ -42,7 +43,11 @@ await runCommand(spec, async (ctx) => {
   const verdict = await checkSource(ctx, rs, opts.app!, opts.readData)
   const details = verdict.kind === 'ok' ? '' : verdict.details
   out.data({ cluster: opts.cluster, source: ref(rs), readData: opts.readData ?? null, ok: verdict.kind === 'ok', busy: verdict.kind === 'busy', message: verdict.message, details })
-  if (verdict.kind === 'busy') throw new OperationError(`${ref(rs)}: ${verdict.message}`, details)
+  if (verdict.kind === 'busy') {
+    const unlock = taskHint('unlock', { APP: opts.app, NAMESPACE: rs.metadata.namespace, SOURCE: opts.source }, ctx.hints.task)
+    const stale = `Only when no backup, prune or check is running anywhere (another cluster too) and the lock is old, it is stale; clear it with:\n  ${unlock}`
+    throw new OperationError(`${ref(rs)}: ${verdict.message}`, `${details}\n${stale}`)
+  }
   if (verdict.kind === 'failed') throw new OperationError(`${ref(rs)}: ${verdict.message}`, details)
   out.log(`Checked ${ref(rs)}: ${verdict.message}.`)
   return EXIT.OK

@@ -114,7 +114,8 @@ plan_stats() {
   assert_output --partial 'the repository is busy'
   assert_output --partial 'try later'
   assert_output --partial 'repository is already locked by PID 26424'
-  refute_output --partial 'unlock '
+  # a stale lock is the operator's call: the command is shown, never run (unstub: no patch, no other call)
+  assert_output --partial 'task volsync:unlock APP=odoo NAMESPACE=business CLUSTER=apps'
   json_true '.busy and (.ok | not)' < <(sed -n '/^{/,/^}/p' <<<"$output")
 }
 
