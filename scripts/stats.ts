@@ -1,0 +1,71 @@
+// task volsync:stats [APP=<app>] CLUSTER=<cluster> [NAMESPACE=] [CONCURRENCY=4]
+// How big each repository is and what it holds: snapshots, sizes, deduplication, prune, retention.
+import type { CommandSpec } from '../lib/cli.ts'
+import { EXIT, OperationError, UsageError } from '../lib/errors.ts'
+import { hiddenNote } from '../lib/output.ts'
+import { statsOfMany, statsOfSource } from '../lib/recover/stats.io.ts'
+import { statsSummaryLine, statsTable, statsTotals } from '../lib/recover/stats.ts'
+import { runCommand } from '../lib/run.ts'
+import { resticImage } from '../lib/snapshots/pod.ts'
+import { ref } from '../lib/volsync/objects.ts'
+import { findSource, listSources } from '../lib/volsync/sources.io.ts'
+
+const spec: CommandSpec = {
+  name: 'stats',
+  summary: 'how big each restic repository is: snapshots, sizes, deduplication, last prune, retention',
+  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'timeout', 'source', 'concurrency'],
+  defaultTimeout: '30m',
+  checkEnv: (env) => void resticImage(env),
+  notes: [
+    "Reads only. Per source one restic pod in its namespace, built like the mover (as for files), in which",
+    '`restic snapshots`, `restic stats --mode restore-size latest`, `restic stats --mode restore-size` and',
+    '`restic stats --mode raw-data` run with `kubectl exec` (needs create on pods/exec), all with --no-lock:',
+    'a running backup is neither blocked nor blocking. The pod is deleted afterwards, on every path.',
+    '',
+    'Columns: SNAPSHOTS, OLDEST and NEWEST (UTC); LATEST, the restore size of the latest snapshot; STORED,',
+    'what the repository stores (raw data, after deduplication and compression); DEDUP, the restore size of',
+    'every snapshot together divided by STORED; LAST PRUNE, status.restic.lastPruned; RETAIN, spec.restic.retain.',
+    '',
+    'Without APP: every restic ReplicationSource of the cluster (or NAMESPACE), CONCURRENCY at a time, one',
+    'table with totals. A repository that cannot be read is a FAILED row (exit 1); the others are still shown.',
+    'TIMEOUT applies to each source.',
+    '',
+    'JSON: {cluster, sources: [{namespace, source, ok, message, details, snapshots, oldest, newest,',
+    'latestRestoreBytes, latestFiles, allRestoreBytes, rawBytes, dedupRatio, lastPruned, retain}], totals:',
+    '{sources, failed, snapshots, latestRestoreBytes, allRestoreBytes, rawBytes, dedupRatio}}.',
+  ],
+  examples: [
+    'task -x volsync:stats APP=odoo CLUSTER=apps',
+    'task -x volsync:stats CLUSTER=apps CONCURRENCY=8',
+    "task -x volsync:stats CLUSTER=apps OUTPUT=json | jq '.totals.rawBytes'",
+  ],
+}
+
+await runCommand(spec, async (ctx) => {
+  const { opts, kubectl, out } = ctx
+  if (opts.source && !opts.app) throw new UsageError('SOURCE names the source of an APP: give APP too (without APP, every source in scope is read)')
+  let rows
+  if (opts.app) {
+    const { source: rs } = await findSource(ctx)
+    if (!rs.spec.restic?.repository) throw new OperationError(`${ref(rs)} has no restic repository (spec.restic.repository): nothing to read`)
+    rows = [await statsOfSource(ctx, rs, opts.app)]
+  } else {
+    const scope = opts.namespace ? { namespace: opts.namespace } : { allNamespaces: true as const }
+    const sources = (await listSources(kubectl, scope))
+      .filter((rs) => rs.spec.restic?.repository)
+      .sort((a, b) => ref(a).localeCompare(ref(b)))
+    if (sources.length === 0) {
+      out.data({ cluster: opts.cluster, sources: [], totals: statsTotals([]) })
+      out.result(`No restic ReplicationSources in ${opts.namespace ? `namespace ${opts.namespace} of ` : ''}cluster ${opts.cluster}.`)
+      return EXIT.OK
+    }
+    rows = await statsOfMany(ctx, sources, opts.concurrency)
+  }
+  out.data({ cluster: opts.cluster, sources: rows, totals: statsTotals(rows) })
+  const table = statsTable(rows, out.width, out.paint)
+  out.result(table.text)
+  if (table.hidden.length) out.result(hiddenNote(table))
+  out.result(`\n${statsSummaryLine(rows)} (cluster ${opts.cluster})`)
+  for (const r of rows.filter((row) => !row.ok && row.details)) out.note(`${r.namespace}/${r.source}: ${r.message}\n${r.details}`)
+  return rows.every((r) => r.ok) ? EXIT.OK : EXIT.FAILED
+})

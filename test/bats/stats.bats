@@ -1,0 +1,131 @@
+#!/usr/bin/env bats
+# task volsync:stats and volsync:check: restic run in an idle restic pod
+# through kubectl exec (restic's answers recorded from restic 0.18.1 on a
+# local repository: test/fixtures/restic-stats-*.json, restic-check-*.log).
+
+setup() {
+  load helpers/common
+  common_setup
+}
+
+FIND="get --raw /apis/volsync.backube/v1alpha1/replicationsources?limit=500"
+FIND_TOOLS="get --raw /apis/volsync.backube/v1alpha1/namespaces/tools/replicationsources?limit=500"
+
+as_pod() {
+  render "$FIXTURES/$1" | sed "s/\"name\": \"POD\"/\"name\": \"$(jq -r .metadata.name "$STUB_DIR/pod.json")\"/"
+}
+export -f as_pod
+
+# plan_session COMPONENT APP NAMESPACE: the pod of one source, up to restic snapshots
+plan_session() {
+  local pod="volsync-$1-$2-?????"
+  stub kubectl \
+    "$K create -f - -o json : cat >\"\$STUB_DIR/pod.json\"; as_pod pod-list-pending.json" \
+    "$KW get pod $pod -n $3 --watch -o json : as_pod pod-list-running.json"
+  EXEC="$KW exec $pod -n $3 -c restic -- restic"
+  DELETE="$K delete pod $pod -n $3 --ignore-not-found --wait=false --grace-period=0 : echo pod deleted"
+}
+
+# plan_stats APP NAMESPACE: every restic command of stats answered with the recordings
+plan_stats() {
+  plan_session stats "$1" "$2"
+  stub kubectl \
+    "$EXEC snapshots --json --no-lock --no-cache : cat \"\$FIXTURES/restic-snapshots.log\"" \
+    "$EXEC stats --mode restore-size --json --no-lock --no-cache latest : cat \"\$FIXTURES/restic-stats-restore-latest.json\"" \
+    "$EXEC stats --mode restore-size --json --no-lock --no-cache : cat \"\$FIXTURES/restic-stats-restore-all.json\"" \
+    "$EXEC stats --mode raw-data --json --no-lock --no-cache : cat \"\$FIXTURES/restic-stats-raw.json\"" \
+    "$DELETE"
+}
+
+@test "stats of one app: snapshots, oldest and newest, sizes, dedup ratio, last prune and retention, read with --no-lock" {
+  stub kubectl "$K $FIND : render \"\$FIXTURES/rs-odoo.json\""
+  plan_stats odoo business
+  run -0 script stats --kubeconfig "$KC" --cluster apps --app odoo --output json
+  unstub kubectl
+  local n oldest newest
+  n=$(grep -m1 '^\[' "$FIXTURES/restic-snapshots.log" | jq length)
+  oldest=$(grep -m1 '^\[' "$FIXTURES/restic-snapshots.log" | jq -r 'min_by(.time).time')
+  newest=$(grep -m1 '^\[' "$FIXTURES/restic-snapshots.log" | jq -r 'max_by(.time).time')
+  json_true --argjson n "$n" --arg oldest "$oldest" --arg newest "$newest" '.sources | length == 1 and (.[0] |
+    .source == "odoo-backup" and .ok and .snapshots == $n and .oldest == $oldest and .newest == $newest and
+    .latestRestoreBytes == 400005 and .latestFiles == 4 and .allRestoreBytes == 1200010 and .rawBytes == 201271 and
+    .dedupRatio == 5.96 and .retain == {"daily": 7, "hourly": 24} and (.lastPruned | type == "string"))' < <(sed -n '/^{/,/^}/p' <<<"$output")
+  # the pod runs nothing by itself (restic runs through exec); it is deleted
+  json_true '.metadata.labels["app.kubernetes.io/component"] == "stats"' "$STUB_DIR/pod.json"
+}
+
+@test "stats of every source in a namespace: one table with totals; an unreadable repository is a FAILED row, exit 1, the others shown" {
+  stub kubectl "$K $FIND_TOOLS : render \"\$FIXTURES/rs-all.json\" | jq '.items |= map(select(.metadata.namespace == \"tools\"))'"
+  plan_stats git tools
+  plan_session stats wiki tools
+  stub kubectl \
+    "$EXEC snapshots --json --no-lock --no-cache : echo 'Fatal: wrong password or no key found' >&2; exit 12" \
+    "$DELETE"
+  COLUMNS=200 run -1 script stats --kubeconfig "$KC" --cluster apps --namespace tools --concurrency 1
+  unstub kubectl
+  assert_line --regexp '^SOURCE +SNAPSHOTS +OLDEST +NEWEST +LATEST +STORED +DEDUP +LAST PRUNE +RETAIN'
+  assert_line --regexp '^tools/git-backup +[0-9]+ .* 391K +197K +5\.96x '
+  assert_line --regexp '^tools/wiki-backup +- .*FAILED: restic could not list the repository'
+  assert_line --regexp '^TOTAL \(2 sources\) +[0-9]+ +391K +197K +5\.96x'
+  assert_line --partial '1 read, 1 failed; '
+  assert_output --partial 'Fatal: wrong password or no key found'
+}
+
+@test "stats: CONCURRENCY is checked before any kubectl call; SOURCE needs APP" {
+  run -2 script stats --kubeconfig "$KC" --cluster apps --concurrency 0
+  assert_output --partial 'CONCURRENCY (--concurrency) "0" must be a whole number from 1 to 32'
+  run -2 script stats --kubeconfig "$KC" --cluster apps --source odoo-r2
+  assert_output --partial 'SOURCE names the source of an APP'
+  unstub kubectl
+}
+
+@test "check: restic check with the data share asked for; success is one line" {
+  stub kubectl "$K $FIND : render \"\$FIXTURES/rs-odoo.json\""
+  plan_session check odoo business
+  stub kubectl \
+    "$EXEC check --no-cache --read-data-subset=10% : echo 'no errors were found'" \
+    "$DELETE"
+  run -0 script check --kubeconfig "$KC" --cluster apps --app odoo --read-data 10%
+  unstub kubectl
+  assert_line 'Checked business/odoo-backup: restic check --read-data-subset=10% found no errors.'
+}
+
+@test "check: a damaged pack exits 1 with restic's words" {
+  stub kubectl "$K $FIND : render \"\$FIXTURES/rs-odoo.json\""
+  plan_session check odoo business
+  stub kubectl \
+    "$EXEC check --no-cache : echo 'check all packs'; cat \"\$FIXTURES/restic-check-damaged.log\" >&2; exit 1" \
+    "$DELETE"
+  run -1 script check --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_output --partial 'business/odoo-backup: restic check found errors (exit code 1); restic said:'
+  assert_output --partial 'contains 1 errors: [unexpected pack id'
+  assert_output --partial 'Fatal: repository contains errors'
+}
+
+@test "check: a repository locked by a running backup is busy, exit 1, and no lock is removed" {
+  stub kubectl "$K $FIND : render \"\$FIXTURES/rs-odoo.json\""
+  plan_session check odoo business
+  stub kubectl \
+    "$EXEC check --no-cache : cat \"\$FIXTURES/restic-check-locked.log\" >&2; exit 11" \
+    "$DELETE"
+  run -1 script check --kubeconfig "$KC" --cluster apps --app odoo --output json
+  unstub kubectl
+  assert_output --partial 'the repository is busy'
+  assert_output --partial 'try later'
+  assert_output --partial 'repository is already locked by PID 26424'
+  # a stale lock is the operator's call: the command is shown, never run (unstub: no patch, no other call)
+  assert_output --partial 'task volsync:unlock APP=odoo NAMESPACE=business CLUSTER=apps'
+  json_true '.busy and (.ok | not)' < <(sed -n '/^{/,/^}/p' <<<"$output")
+}
+
+@test "check: READ_DATA is checked before any kubectl call; APP is required" {
+  for bad in 0 101 5.5 abc 10%%; do
+    run -2 script check --kubeconfig "$KC" --cluster apps --app odoo --read-data "$bad"
+    assert_output --partial 'READ_DATA (--read-data)'
+    assert_output --partial 'must be a whole percent from 1 to 100'
+  done
+  run -2 script check --kubeconfig "$KC" --cluster apps
+  assert_output --partial 'APP (--app) is required'
+  unstub kubectl
+}
