@@ -176,9 +176,9 @@ plan_verify() {
 plan_stats() {
   plan_idle_pod stats 'restic --'
   stub kubectl \
-    "$IDLE_EXEC restic stats --mode restore-size --json --no-lock --no-cache latest : cat \"\$FIXTURES/restic-stats-restore-latest.json\"" \
-    "$IDLE_EXEC restic stats --mode restore-size --json --no-lock --no-cache : cat \"\$FIXTURES/restic-stats-restore-all.json\"" \
-    "$IDLE_EXEC restic stats --mode raw-data --json --no-lock --no-cache : cat \"\$FIXTURES/restic-stats-raw.json\"" \
+    "$IDLE_EXEC restic stats --mode restore-size --json --no-lock --no-cache latest : cat \"\$FIXTURES/restic-stats-restore-latest.jsonl\"" \
+    "$IDLE_EXEC restic stats --mode restore-size --json --no-lock --no-cache : cat \"\$FIXTURES/restic-stats-restore-all.jsonl\"" \
+    "$IDLE_EXEC restic stats --mode raw-data --json --no-lock --no-cache : cat \"\$FIXTURES/restic-stats-raw.jsonl\"" \
     "$IDLE_DELETE"
   EXPECT_RE='^1 read, 0 failed; 3 snapshots, 197K stored for 391K of latest snapshots \(deduplication 5\.96x\) \(cluster apps\)$'
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # task volsync:stats and volsync:check: restic run in an idle restic pod
 # through kubectl exec (restic's answers recorded from restic 0.18.1 on a
-# local repository: test/fixtures/restic-stats-*.json, restic-check-*.log).
+# local repository: test/fixtures/restic-stats-*.jsonl, restic-check-*.log).
 
 setup() {
   load helpers/common
@@ -31,9 +31,9 @@ plan_stats() {
   plan_session stats "$1" "$2"
   stub kubectl \
     "$EXEC snapshots --json --no-lock --no-cache : cat \"\$FIXTURES/restic-snapshots.log\"" \
-    "$EXEC stats --mode restore-size --json --no-lock --no-cache latest : cat \"\$FIXTURES/restic-stats-restore-latest.json\"" \
-    "$EXEC stats --mode restore-size --json --no-lock --no-cache : cat \"\$FIXTURES/restic-stats-restore-all.json\"" \
-    "$EXEC stats --mode raw-data --json --no-lock --no-cache : cat \"\$FIXTURES/restic-stats-raw.json\"" \
+    "$EXEC stats --mode restore-size --json --no-lock --no-cache latest : cat \"\$FIXTURES/restic-stats-restore-latest.jsonl\"" \
+    "$EXEC stats --mode restore-size --json --no-lock --no-cache : cat \"\$FIXTURES/restic-stats-restore-all.jsonl\"" \
+    "$EXEC stats --mode raw-data --json --no-lock --no-cache : cat \"\$FIXTURES/restic-stats-raw.jsonl\"" \
     "$DELETE"
 }
 

@@ -19,7 +19,7 @@ import {
 import { withOffsets, type ResticSnapshot } from '../../../lib/snapshots/restic.ts'
 import type { ReplicationSource } from '../../../lib/volsync/objects.ts'
 
-// recorded with restic 0.18.1 on a local repository (test/fixtures/restic-stats-*.json, restic-check-*.log)
+// recorded with restic 0.18.1 on a local repository (test/fixtures/restic-stats-*.jsonl, restic-check-*.log)
 const FIX = path.resolve(import.meta.dirname, '../../fixtures')
 const fixture = (f: string) => readFileSync(path.join(FIX, f), 'utf8')
 
@@ -46,9 +46,9 @@ describe('restic arguments', () => {
 
 describe('parseStats', () => {
   it.each([
-    ['restic-stats-raw.json', 201271],
-    ['restic-stats-restore-all.json', 1200010],
-    ['restic-stats-restore-latest.json', 400005],
+    ['restic-stats-raw.jsonl', 201271],
+    ['restic-stats-restore-all.jsonl', 1200010],
+    ['restic-stats-restore-latest.jsonl', 400005],
   ])('%s', (file, size) => {
     expect(parseStats(fixture(file))?.total_size).toBe(size)
   })
@@ -87,9 +87,9 @@ describe('retainText', () => {
 
 const facts = () => ({
   snapshots: withOffsets([snap('bbbbbbbb', '2026-11-30T04:00:00Z'), snap('aaaaaaaa', '2026-11-01T04:00:00.5Z'), snap('cccccccc', '2026-11-29T04:00:00Z')]),
-  latest: parseStats(fixture('restic-stats-restore-latest.json')),
-  all: parseStats(fixture('restic-stats-restore-all.json')),
-  raw: parseStats(fixture('restic-stats-raw.json')),
+  latest: parseStats(fixture('restic-stats-restore-latest.jsonl')),
+  all: parseStats(fixture('restic-stats-restore-all.jsonl')),
+  raw: parseStats(fixture('restic-stats-raw.jsonl')),
 })
 
 describe('sourceStats', () => {
