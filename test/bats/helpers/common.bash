@@ -134,3 +134,17 @@ wait_job() {
   output=$(cat "$TEST_DIR/job.out")
   mapfile -t lines <<<"$output"
 }
+
+# mark NAME / wait_mark NAME: in stubbed watch answers, one stream waits (up to 10 s) for a point another
+# stream marked (both run in the stub's processes, hence exported)
+mark() { : >"$STUB_DIR/mark.$1"; }
+wait_mark() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ -e $STUB_DIR/mark.$1 ]] && return 0
+    sleep 0.1
+  done
+  echo "wait_mark: no mark $1" >&2
+  return 1
+}
+export -f mark wait_mark

@@ -194,17 +194,7 @@ plan_movers() {
     "$KW get --raw /api/v1/namespaces/business/pods?watch=1&resourceVersion=92500 : mark movers; ${1:-exec sleep 30}"
 }
 
-mark() { : >"$STUB_DIR/mark.$1"; }
-wait_mark() {
-  local i
-  for ((i = 0; i < 100; i++)); do
-    [[ -e $STUB_DIR/mark.$1 ]] && return 0
-    sleep 0.1
-  done
-  echo "wait_mark: no mark $1" >&2
-  return 1
-}
-export -f mark wait_mark
+# mark / wait_mark: helpers/common.bash
 
 # --- the mover Job of the restore: job-mover-dst.json is the Job VolSync
 # v0.16.0 created for a ReplicationDestination on the e2e tier (API server 1.35;

@@ -264,17 +264,7 @@ gone_reads() {
   stub kubectl "$K get pods -n $ns --selector batch.kubernetes.io/controller-uid=$(job_uid "$1") -o json : cat \"\$FIXTURES/empty-list.json\""
 }
 
-# mark NAME / wait_mark NAME: in watch answers, one stream waits (up to 10 s) for a point of another
-mark() { : >"$STUB_DIR/mark.$1"; }
-wait_mark() {
-  local i
-  for ((i = 0; i < 100; i++)); do
-    [[ -e $STUB_DIR/mark.$1 ]] && return 0
-    sleep 0.1
-  done
-  echo "wait_mark: no mark $1" >&2
-  return 1
-}
+# mark / wait_mark: helpers/common.bash
 # wait_reads N: wait (up to 10 s) until N pod logs were read
 wait_reads() {
   local i
@@ -285,7 +275,7 @@ wait_reads() {
   echo "wait_reads: fewer than $1 log reads" >&2
   return 1
 }
-export -f mark wait_mark wait_reads
+export -f wait_reads
 
 # --- plans in words: answers built from named states
 #
