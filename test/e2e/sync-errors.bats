@@ -77,20 +77,20 @@ drop_pvc() {
   make_app se-restore odoo
   # the mover must not run before the Secret is gone: once the app is scaled
   # down (the harness deletes its pods), the harness is stopped
-  spawn_task volsync:restore APP=odoo CLUSTER=e2e YES=true TIMEOUT=8m
+  spawn_task volsync:restore APP=odoo CLUSTER=e2e YES=true ERROR_GRACE=20s TIMEOUT=5m
   wait_until 120 "the app scaled down" deployment_scaled_down se-restore odoo
   stop_component harness
   wait_until 60 "the ReplicationDestination created" rd_exists se-restore
   kc -n se-restore delete secret volsync-r2-secret >/dev/null
   SECONDS=0
-  # VolSync looks again within a minute (InProgress requeues after 1m), then ERROR_GRACE (2m)
-  wait_until 300 "the restore ending on VolSync's error" job_says 'VolSync reports an error for 2m'
-  ((SECONDS < 240)) || fail "the restore saw VolSync's error only ${SECONDS}s after the Secret was deleted"
+  # VolSync looks again within a minute (InProgress requeues after 1m), then ERROR_GRACE (20s)
+  wait_until 200 "the restore ending on VolSync's error" job_says 'VolSync reports an error for 2'
+  ((SECONDS < 150)) || fail "the restore saw VolSync's error only ${SECONDS}s after the Secret was deleted"
   # the mover pods may be deleted again now (the clean-up waits for them)
   start_component harness
   wait_job 420
   assert_equal "$status" 1
-  assert_line --regexp '^se-restore/odoo-restore-[0-9]+: VolSync reports an error: Secret "volsync-r2-secret" not found \(it retries; waiting stops if the error lasts 2m\)$'
-  assert_output --regexp 'the restore of se-restore/odoo-restore-[0-9]+: VolSync reports an error for 2m[0-9]*s?: Secret "volsync-r2-secret" not found'
+  assert_line --regexp '^se-restore/odoo-restore-[0-9]+: VolSync reports an error: Secret "volsync-r2-secret" not found \(it retries; waiting stops if the error lasts 20s\)$'
+  assert_output --regexp 'the restore of se-restore/odoo-restore-[0-9]+: VolSync reports an error for 2[0-9]s: Secret "volsync-r2-secret" not found'
   refute_output --partial 'timed out'
 }
