@@ -1,11 +1,12 @@
 #!/usr/bin/env bats
-# Hostile input: every variable of every command, given shell
-# metacharacters, quotes, spaces, newlines, ../, $(id), backticks, YAML and
-# jsonpath breakers, upper case, too long, or empty where required. Each must
-# exit 2 with a message that says what is allowed, and the kubectl stub must
-# prove kubectl was never called (no kubeconfig-<cluster> file exists, so a
-# run that got past validation would at least call `kubectl config
-# get-contexts`).
+# Hostile input through the processes: variables of the commands, given shell
+# metacharacters, quotes, newlines, ../, $(id), YAML breakers, or empty where
+# required, exit 2 with a message that says what is allowed, and the kubectl
+# stub proves kubectl was never called (no kubeconfig-<cluster> file exists,
+# so a run that got past validation would at least call `kubectl config
+# get-contexts`). Each script and each task is run, by a representative
+# handful of values per variable: what every value of every variable of every
+# command gets is test/unit/hostile.test.ts (the same validation, in-process).
 #
 # ADDING A COMMAND: one line in COMMANDS below: the script name, then the
 # Taskfile variables it takes. The variables' hostile values and the message
@@ -22,23 +23,20 @@ COMMANDS=(
   'restore       APP CLUSTER NAMESPACE OUTPUT TIMEOUT SNAPSHOT YES DRY_RUN KEEP SOURCE'
 )
 
-# values that no variable accepts
-COMMON=(
-  'a;id' 'a|id&' '$(id)' '`id`' "a'b" 'a"b' 'a b' $'a\nb' '../etc' 'a: b' '- x' '{}' '{.items[*]}' ']' '*'
-  'a\b' '--help' 'Odoo' "$(printf 'a%.0s' {1..300})"
-)
+# values that no variable accepts (every one of the long list: test/unit/hostile.test.ts)
+COMMON=('a;id' '$(id)' "a'b" $'a\nb' '../etc' 'a: b')
 # per variable: more values it must refuse ('' = empty, where the variable is required)
 declare -A VALUES=(
-  [APP]="'' $(printf 'a%.0s' {1..41}) a- -a a.b a_b"
-  [CLUSTER]="$(printf 'a%.0s' {1..64}) a- a.b a_b"
-  [NAMESPACE]="$(printf 'a%.0s' {1..64}) a- a.b a_b"
-  [OUTPUT]='yaml JSON wide'
-  [TIMEOUT]='30 0s -5m 1d 169h 1h30 5M'
-  [SNAPSHOT]='-1 01 latest ABCDEF12 abc1234 2026-02-30T00:00:00Z 2026-11-26 2026-11-26T04:00:00'
-  [YES]='yes no 1 0 TRUE y'
-  [DRY_RUN]='yes no 1 0 TRUE y'
-  [KEEP]='yes no 1 0 TRUE y'
-  [SOURCE]="$(printf 'a%.0s' {1..254}) a..b .a a. a- a_b"
+  [APP]="'' $(printf 'a%.0s' {1..41}) a_b"
+  [CLUSTER]="$(printf 'a%.0s' {1..64}) a.b"
+  [NAMESPACE]="$(printf 'a%.0s' {1..64}) a.b"
+  [OUTPUT]='yaml JSON'
+  [TIMEOUT]='30 169h'
+  [SNAPSHOT]='-1 2026-02-30T00:00:00Z'
+  [YES]='yes 1'
+  [DRY_RUN]='yes 1'
+  [KEEP]='yes 1'
+  [SOURCE]="$(printf 'a%.0s' {1..254}) a..b"
 )
 NAME_RULE="is not a valid Kubernetes name: use at most %s lower-case letters, digits and '-', starting and ending with a letter or digit"
 declare -A ALLOWED=(
@@ -54,7 +52,7 @@ declare -A ALLOWED=(
   [SOURCE]="is not a valid ReplicationSource name: use at most 253 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit"
 )
 # through task (slower): a representative subset, incl. task's own template syntax
-TASK_VALUES=('$(id)' $'a\nb' 'a: b' "a'b" '{{.ROOT_DIR}}' 'Odoo')
+TASK_VALUES=('$(id)' $'a\nb' "a'b" '{{.ROOT_DIR}}')
 
 setup() {
   load helpers/common

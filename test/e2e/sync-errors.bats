@@ -56,7 +56,7 @@ drop_pvc() {
   drop_pvc se-all-bad beta
   SECONDS=0
   COLUMNS=250 run -1 vtask volsync:snapshot-all CLUSTER=e2e ERROR_GRACE=10s TIMEOUT=5m
-  ((SECONDS < 150)) || fail "the wait took ${SECONDS}s: it ran out the clock"
+  ((SECONDS < 240)) || fail "the wait took ${SECONDS}s: it ran out the clock"
   assert_line --regexp '^se-all-ok/alpha-backup +ok +'
   assert_line --regexp '^se-all-bad/beta-backup +FAILED +- +- +VolSync reports an error for 1[0-9]s: PersistentVolumeClaim "beta-data" not found'
   assert_line '1 backed up, 1 failed (cluster e2e)'
@@ -77,15 +77,15 @@ drop_pvc() {
   make_app se-restore odoo
   # the mover must not run before the Secret is gone: once the app is scaled
   # down (the harness deletes its pods), the harness is stopped
-  spawn_task volsync:restore APP=odoo CLUSTER=e2e YES=true ERROR_GRACE=20s TIMEOUT=5m
+  spawn_task volsync:restore APP=odoo CLUSTER=e2e YES=true ERROR_GRACE=20s TIMEOUT=8m
   wait_until 120 "the app scaled down" deployment_scaled_down se-restore odoo
   stop_component harness
   wait_until 60 "the ReplicationDestination created" rd_exists se-restore
   kc -n se-restore delete secret volsync-r2-secret >/dev/null
   SECONDS=0
   # VolSync looks again within a minute (InProgress requeues after 1m), then ERROR_GRACE (20s)
-  wait_until 200 "the restore ending on VolSync's error" job_says 'VolSync reports an error for 2'
-  ((SECONDS < 150)) || fail "the restore saw VolSync's error only ${SECONDS}s after the Secret was deleted"
+  wait_until 300 "the restore ending on VolSync's error" job_says 'VolSync reports an error for 2'
+  ((SECONDS < 240)) || fail "the restore saw VolSync's error only ${SECONDS}s after the Secret was deleted"
   # the mover pods may be deleted again now (the clean-up waits for them)
   start_component harness
   wait_job 420
