@@ -23,8 +23,8 @@ setup_file() {
 
 teardown_file() {
   load helpers/e2e
-  [[ ! -f $BATS_FILE_TMPDIR/helmrelease-crd ]] || kc delete crd "$HR" --wait=false >/dev/null 2>&1 || true
-  [[ ! -f $BATS_FILE_TMPDIR/keda-crd ]] || kc delete crd "$SO" --wait=false >/dev/null 2>&1 || true
+  [[ ! -f $BATS_FILE_TMPDIR/helmrelease-crd ]] || kc delete crd "$HR" --wait=true --timeout=60s >/dev/null 2>&1 || true
+  [[ ! -f $BATS_FILE_TMPDIR/keda-crd ]] || kc delete crd "$SO" --wait=true --timeout=60s >/dev/null 2>&1 || true
 }
 
 setup() {
