@@ -18,10 +18,11 @@ NAMESPACES_FILE=${NAMESPACES_FILE:-/dev/null}
 RS=replicationsources.volsync.backube
 RD=replicationdestinations.volsync.backube
 KS=kustomizations.kustomize.toolkit.fluxcd.io
+HR=helmreleases.helm.toolkit.fluxcd.io
 VS=volumesnapshots.snapshot.storage.k8s.io
 VSC=volumesnapshotcontents.snapshot.storage.k8s.io
 SCHEDULE='0 */8 * * *'
-export RS RD KS VS VSC SCHEDULE
+export RS RD KS HR VS VSC SCHEDULE
 
 # The control plane's settings (KUBECONFIG, E2E_S3_ENDPOINT, E2E_PVC_ROOT...).
 if [[ -z ${E2E_PVC_ROOT:-} ]]; then
@@ -290,6 +291,30 @@ install_flux_crd() {
                          status: {type: "object", "x-kubernetes-preserve-unknown-fields": true}}}}}]}}' |
     kc apply -f - >/dev/null
   wait_until 30 "the Kustomization CRD established" kc get "$KS" --all-namespaces
+}
+
+# install_flux_helmrelease_crd: the same for Flux's HelmRelease (helm.toolkit.fluxcd.io);
+# returns 0 when it installed it, 1 when it was there already (the caller may remove it after)
+install_flux_helmrelease_crd() {
+  kc get crd "$HR" >/dev/null 2>&1 && return 1
+  jq -n '{apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition",
+    metadata: {name: "helmreleases.helm.toolkit.fluxcd.io"},
+    spec: {group: "helm.toolkit.fluxcd.io", scope: "Namespaced",
+           names: {kind: "HelmRelease", listKind: "HelmReleaseList", plural: "helmreleases", singular: "helmrelease", shortNames: ["hr"]},
+           versions: [{name: "v2", served: true, storage: true,
+                       schema: {openAPIV3Schema: {type: "object", properties: {
+                         spec: {type: "object", "x-kubernetes-preserve-unknown-fields": true,
+                                properties: {suspend: {type: "boolean"}, interval: {type: "string"}}},
+                         status: {type: "object", "x-kubernetes-preserve-unknown-fields": true}}}}}]}}' |
+    kc apply -f - >/dev/null
+  wait_until 30 "the HelmRelease CRD established" kc get "$HR" --all-namespaces
+}
+
+# create_helmrelease NS NAME
+create_helmrelease() {
+  jq -n --arg name "$2" '{apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease",
+    metadata: {name: $name}, spec: {interval: "30m", chart: {spec: {chart: $name, sourceRef: {kind: "HelmRepository", name: "charts"}}}}}' |
+    kc -n "$1" apply -f - >/dev/null
 }
 
 # create_kustomization NS NAME
