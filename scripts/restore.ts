@@ -289,6 +289,6 @@ await runCommand(spec, async (ctx) => {
   if (end.hold) throw new OperationError(`${verdict.message}, but the app is HELD: ${end.reason}`)
   const took = tookText(outcome)
   out.log(`\n${verdict.message}${took ? `, ${took}` : ''}.`)
-  if (quiesce.workloads.some((w) => w.before > 0)) out.log('The workloads are scaled back and Flux is resumed now (clean-up below); check the app.')
+  if (quiesce.workloads.some((w) => w.before > 0)) out.log('The clean-up below scales the workloads back and resumes Flux, each as it was found unless someone changed it meanwhile; check the app.')
   return EXIT.OK
 })
