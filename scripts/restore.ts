@@ -34,7 +34,7 @@ import { findSource } from '../lib/volsync/sources.io.ts'
 const spec: CommandSpec = {
   name: 'restore',
   summary: "restore an app's PVC from a restic snapshot, with the app stopped",
-  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'snapshot', 'yes', 'dry-run', 'keep', 'timeout', 'source', 'to-pvc', 'to-namespace'],
+  flags: ['app', 'cluster', 'namespace', 'kubeconfig', 'output', 'snapshot', 'yes', 'dry-run', 'keep', 'timeout', 'source', 'to-pvc', 'to-namespace', 'error-grace'],
   required: ['app'],
   defaultTimeout: '2h',
   checkEnv: (env) => void resticImage(env),
