@@ -198,6 +198,20 @@ export class Kubectl {
     return out.stdout
   }
 
+  /**
+   * stdout of one call, read as bytes and decoded once: for large outputs
+   * (a page of a list) zx would keep two copies of every chunk and decode
+   * each on its own.
+   */
+  private async readAll(args: readonly string[]): Promise<string> {
+    const proc = this.spawn(args, { streamed: true })
+    const chunks: Buffer[] = []
+    for await (const chunk of proc.stdout) chunks.push(chunk as Buffer)
+    const out = await proc
+    if (out.exitCode !== 0) throw new KubectlError(args, out.stderr, out.exitCode)
+    return Buffer.concat(chunks).toString('utf8')
+  }
+
   async json<T>(args: readonly string[], opts: { input?: string } = {}): Promise<T> {
     const stdout = await this.run([...args, '-o', 'json'], opts)
     return JSON.parse(stdout) as T
@@ -242,7 +256,7 @@ export class Kubectl {
         continue: token,
       })
       const args = ['get', '--raw', path]
-      const text = await this.run(args)
+      const text = await this.readAll(args)
       let page: RawList<T>
       try {
         page = JSON.parse(text) as RawList<T>
