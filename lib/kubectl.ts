@@ -198,6 +198,20 @@ export class Kubectl {
     return out.stdout
   }
 
+  /**
+   * stdout of one call, read as bytes and decoded once: for large outputs
+   * (a page of a list) zx would keep two copies of every chunk and decode
+   * each on its own.
+   */
+  private async readAll(args: readonly string[]): Promise<string> {
+    const proc = this.spawn(args, { streamed: true })
+    const chunks: Buffer[] = []
+    for await (const chunk of proc.stdout) chunks.push(chunk as Buffer)
+    const out = await proc
+    if (out.exitCode !== 0) throw new KubectlError(args, out.stderr, out.exitCode)
+    return Buffer.concat(chunks).toString('utf8')
+  }
+
   async json<T>(args: readonly string[], opts: { input?: string } = {}): Promise<T> {
     const stdout = await this.run([...args, '-o', 'json'], opts)
     return JSON.parse(stdout) as T
@@ -226,33 +240,49 @@ export class Kubectl {
    * (`kubectl get --raw <path>`: no decoding and re-encoding by kubectl, which
    * costs more than the read itself on large lists), `limit` objects per
    * request, following the server's `continue` token. Yields one page at a
-   * time, so only one page is in memory however many objects there are.
+   * time, so only one page is in memory however many objects there are
+   * (and the bytes of the next: its request starts before the caller works on
+   * this one, so kubectl's start overlaps that work).
    */
   async *pages<T>(
     resource: ApiResource,
     scope: Scope,
     opts: { limit?: number; selectors?: Selectors } = {},
   ): AsyncGenerator<T[]> {
-    let token: string | undefined
-    do {
-      const path = collectionPath(resource, scope, {
-        labelSelector: opts.selectors?.label,
-        fieldSelector: opts.selectors?.field,
-        limit: String(opts.limit ?? PAGE_SIZE),
-        continue: token,
-      })
-      const args = ['get', '--raw', path]
-      const text = await this.run(args)
-      let page: RawList<T>
-      try {
-        page = JSON.parse(text) as RawList<T>
-      } catch (err) {
-        throw new KubectlError(args, `unreadable output: ${errorText(err)}`, 0)
+    const request = (token: string | undefined) => {
+      const args = [
+        'get',
+        '--raw',
+        collectionPath(resource, scope, {
+          labelSelector: opts.selectors?.label,
+          fieldSelector: opts.selectors?.field,
+          limit: String(opts.limit ?? PAGE_SIZE),
+          continue: token,
+        }),
+      ]
+      return { args, text: this.readAll(args) }
+    }
+    let next: ReturnType<typeof request> | undefined = request(undefined)
+    try {
+      while (next) {
+        const { args, text } = next
+        next = undefined
+        let page: RawList<T>
+        try {
+          page = JSON.parse(await text) as RawList<T>
+        } catch (err) {
+          if (err instanceof KubectlError) throw err
+          throw new KubectlError(args, `unreadable output: ${errorText(err)}`, 0)
+        }
+        if (!Array.isArray(page?.items)) throw new KubectlError(args, 'unreadable output: not a list (no items)', 0)
+        const token = page.metadata?.continue || undefined
+        if (token) next = request(token)
+        yield page.items
       }
-      if (!Array.isArray(page?.items)) throw new KubectlError(args, 'unreadable output: not a list (no items)', 0)
-      token = page.metadata?.continue || undefined
-      yield page.items
-    } while (token)
+    } finally {
+      // the caller stopped before the next page: its read ends on its own, unread
+      next?.text.catch(() => undefined)
+    }
   }
 
   async patch<T>(

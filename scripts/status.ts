@@ -13,7 +13,9 @@ import { summarizeSource, type SourceSummary } from '../lib/volsync/health.ts'
 import { eachSource } from '../lib/volsync/sources.io.ts'
 import {
   attentionList,
+  compareNames,
   fleetSummaryLines,
+  plainNameOrder,
   statusSummaryLine,
   statusTable,
   type ClusterStatus,
@@ -72,8 +74,11 @@ const spec: CommandSpec = {
   ],
 }
 
+const plain = plainNameOrder(process.env)
 const byRef = (a: StatusRow, b: StatusRow) =>
-  (a.cluster ?? '').localeCompare(b.cluster ?? '') || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name)
+  compareNames(a.cluster ?? '', b.cluster ?? '', plain) ||
+  compareNames(a.namespace, b.namespace, plain) ||
+  compareNames(a.name, b.name, plain)
 
 /**
  * Every source in scope, summarised as it arrives (a page at a time); only the

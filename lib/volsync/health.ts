@@ -2,7 +2,7 @@
 // `status` shows about it. Pure. Facts: shared/volsync-contract.md.
 import { parseGoDuration } from '../duration.ts'
 import { shellQuote, taskHint, type TaskTarget } from '../hints.ts'
-import { readMoverLogs } from './mover-log.ts'
+import { readMoverLogs, type MoverLogFacts } from './mover-log.ts'
 import { syncCondition, type ReplicationSource } from './objects.ts'
 import { readVerification, verificationAttention, type VerificationRecord } from './verification.ts'
 
@@ -83,10 +83,10 @@ export const OVERDUE_GRACE_MS = 60 * 60 * 1000
  * directory and still succeeds (`== Directory is empty skipping backup ===`);
  * a finished backup (`Restic completed in`) always logs `snapshot <id> saved`.
  */
-export function backedUpNothing(rs: ReplicationSource): string | undefined {
+export function backedUpNothing(rs: ReplicationSource, logFacts?: MoverLogFacts): string | undefined {
   const mover = rs.status?.latestMoverStatus
   if (mover?.result !== 'Successful') return undefined
-  const facts = readMoverLogs(mover.logs)
+  const facts = logFacts ?? readMoverLogs(mover.logs)
   if (facts.savedSnapshot) return undefined
   const pvc = rs.spec?.sourcePVC ? `PVC ${rs.spec.sourcePVC}` : 'the source PVC'
   if (facts.emptySource) {
@@ -112,21 +112,34 @@ export function sourceTaskCommand(name: string, rs: Pick<ReplicationSource, 'met
 /** `task volsync:resume APP=<app> NAMESPACE=<ns>`, for this run's cluster when `target` is given. */
 export const resumeCommand = (rs: Pick<ReplicationSource, 'metadata'>, target?: TaskTarget) => sourceTaskCommand('resume', rs, target)
 
+/** What a source's mover log and verification record say: read once per source (status reads thousands). */
+export interface SourceFacts {
+  logs: MoverLogFacts
+  verification: VerificationRecord | null
+}
+
+export const sourceFacts = (rs: ReplicationSource): SourceFacts => ({
+  logs: readMoverLogs(rs.status?.latestMoverStatus?.logs),
+  verification: readVerification(rs),
+})
+
 /**
  * Why a source needs attention; empty when healthy. `staleAfterMs`: how old
  * its last verification may be; `target`: this run's cluster, for the
- * commands a reason names (lib/hints.ts).
+ * commands a reason names (lib/hints.ts); `read`: sourceFacts(rs), when the
+ * caller has it already.
  */
 export function attentionReasons(
   rs: ReplicationSource,
   now: Date,
   staleAfterMs = DEFAULT_STALE_AFTER_MS,
   target?: TaskTarget,
+  read: SourceFacts = sourceFacts(rs),
 ): string[] {
   const reasons: string[] = []
   const status = rs.status ?? {}
   const cond = syncCondition(rs)
-  const facts = readMoverLogs(status.latestMoverStatus?.logs)
+  const facts = read.logs
   const schedule = rs.spec?.trigger?.schedule
   const manual = rs.spec?.trigger?.manual
 
@@ -138,7 +151,7 @@ export function attentionReasons(
     const why = facts.errorSummary
     reasons.push(`last mover run failed${why ? `: ${why}` : ''}`)
   }
-  const nothing = backedUpNothing(rs)
+  const nothing = backedUpNothing(rs, facts)
   if (nothing) reasons.push(nothing)
   if (cond?.reason === 'Error') reasons.push(`error: ${cond.message ?? 'no message'}`)
   if (manual !== undefined && schedule) {
@@ -161,7 +174,7 @@ export function attentionReasons(
   }
   if (!status.lastSyncTime && !status.lastSyncStartTime) reasons.push('has never synced')
   if (facts.lockError) reasons.push(`the repository is locked: run ${sourceTaskCommand('unlock', rs, target)}`)
-  const verified = verificationAttention(readVerification(rs), now, staleAfterMs)
+  const verified = verificationAttention(read.verification, now, staleAfterMs)
   if (verified) reasons.push(verified)
   return reasons
 }
@@ -198,8 +211,9 @@ export function summarizeSource(
   const status = rs.status ?? {}
   const cond = syncCondition(rs)
   const duration = parseGoDuration(status.lastSyncDuration)
-  const attention = attentionReasons(rs, now, staleAfterMs, target)
-  const verification = readVerification(rs)
+  const read = sourceFacts(rs)
+  const attention = attentionReasons(rs, now, staleAfterMs, target, read)
+  const verification = read.verification
   return {
     namespace: rs.metadata.namespace ?? '',
     name: rs.metadata.name,
@@ -211,7 +225,7 @@ export function summarizeSource(
     nextSyncTime: status.nextSyncTime ?? null,
     syncing: Boolean(status.lastSyncStartTime),
     result: status.latestMoverStatus?.result ?? null,
-    latestSnapshot: readMoverLogs(status.latestMoverStatus?.logs).savedSnapshot ?? null,
+    latestSnapshot: read.logs.savedSnapshot ?? null,
     state: cond?.reason ?? null,
     stateMessage: cond?.message ?? null,
     healthy: attention.length === 0,

@@ -129,3 +129,79 @@ plan_stats() {
   assert_output --partial 'APP (--app) is required'
   unstub kubectl
 }
+
+# --- several pods at once: each pod is known by its name; `alive` counts the
+# pods created and not yet deleted, alive.log every count it reached
+four_sources() {
+  render "$FIXTURES/rs-odoo.json" |
+    jq '.items[0] as $rs | .items = [("git", "wiki", "vault", "media") | . as $app | $rs |
+      .metadata.namespace = "tools" | .metadata.name = "\($app)-backup"]'
+}
+count_pod() {
+  (
+    flock 8
+    local n=$(($(cat "$STUB_DIR/alive" 2>/dev/null || echo 0) + $1))
+    echo "$n" >"$STUB_DIR/alive"
+    echo "$n" >>"$STUB_DIR/alive.log"
+  ) 8>>"$STUB_DIR/alive.lock"
+}
+pod_created() {
+  local manifest name
+  manifest=$(cat)
+  name=$(jq -r .metadata.name <<<"$manifest")
+  echo "$name" >>"$STUB_DIR/created"
+  count_pod 1
+  render "$FIXTURES/pod-list-pending.json" | sed "s/\"name\": \"POD\"/\"name\": \"$name\"/"
+}
+pod_running() {
+  local name
+  name=$(for a in "$@"; do printf '%s\n' "$a"; done | grep -m1 '^volsync-stats-')
+  render "$FIXTURES/pod-list-running.json" | sed "s/\"name\": \"POD\"/\"name\": \"$name\"/"
+}
+# restic snapshots in a pod: slow enough for the pods to overlap; vault's repository is unreadable
+pod_snapshots() {
+  sleep 0.4
+  if [[ $* == *volsync-stats-vault-* ]]; then
+    echo 'Fatal: wrong password or no key found' >&2
+    exit 12
+  fi
+  cat "$FIXTURES/restic-snapshots.log"
+}
+pod_deleted() {
+  for a in "$@"; do printf '%s\n' "$a"; done | grep -m1 '^volsync-stats-' >>"$STUB_DIR/deleted"
+  count_pod -1
+  echo 'pod deleted'
+}
+export -f four_sources count_pod pod_created pod_running pod_snapshots pod_deleted
+
+@test "stats of many: at most CONCURRENCY pods at a time, every pod deleted, also the one whose repository fails" {
+  # four sources of one namespace, shaped like the recorded one
+  stub kubectl "$K $FIND_TOOLS : four_sources"
+  local pod='volsync-stats-*' exec i
+  exec="$KW exec $pod -n tools -c restic -- restic"
+  for i in 1 2 3 4; do
+    stub kubectl \
+      "$K create -f - -o json : pod_created" \
+      "$KW get pod $pod -n tools --watch -o json : pod_running \"\$@\"" \
+      "$exec snapshots --json --no-lock --no-cache : pod_snapshots \"\$@\"" \
+      "$K delete pod $pod -n tools --ignore-not-found --wait=false --grace-period=0 : pod_deleted \"\$@\""
+  done
+  for i in 1 2 3; do
+    stub kubectl \
+      "$exec stats --mode restore-size --json --no-lock --no-cache latest : cat \"\$FIXTURES/restic-stats-restore-latest.jsonl\"" \
+      "$exec stats --mode restore-size --json --no-lock --no-cache : cat \"\$FIXTURES/restic-stats-restore-all.jsonl\"" \
+      "$exec stats --mode raw-data --json --no-lock --no-cache : cat \"\$FIXTURES/restic-stats-raw.jsonl\""
+  done
+  COLUMNS=200 run -1 script stats --kubeconfig "$KC" --cluster apps --namespace tools --concurrency 2
+  unstub kubectl
+  assert_line --regexp '^tools/git-backup +[0-9]+ .* 5\.96x '
+  assert_line --regexp '^tools/media-backup +[0-9]+ .* 5\.96x '
+  assert_line --regexp '^tools/wiki-backup +[0-9]+ .* 5\.96x '
+  assert_line --regexp '^tools/vault-backup +- .*FAILED: restic could not list the repository'
+  assert_line --partial '3 read, 1 failed; '
+  # two pods at once, never more; each of the four deleted, none left
+  [[ $(sort -n "$STUB_DIR/alive.log" | tail -1) == 2 ]] || fail "pods alive at once: $(tr '\n' ' ' <"$STUB_DIR/alive.log")"
+  assert_equal "$(wc -l <"$STUB_DIR/created")" 4
+  assert_equal "$(sort "$STUB_DIR/deleted")" "$(sort "$STUB_DIR/created")"
+  assert_equal "$(cat "$STUB_DIR/alive")" 0
+}

@@ -2,7 +2,8 @@
 # Knowing a repository (issue 10): stats (sizes, counts, dedup ratio) checked
 # against restic run directly on the same repository with the Secret's
 # credentials; check passes on a good repository and fails with restic's own
-# words once a data pack is damaged.
+# words once a data pack is damaged, and says "busy" (never unlocking) while a
+# real restic backup holds the repository's lock.
 
 setup_file() {
   load helpers/e2e
@@ -21,10 +22,20 @@ setup() {
 }
 
 teardown() {
+  # the lock-holding backup of the busy test, if that test stopped before it ended it
+  if [[ -f $BATS_TEST_TMPDIR/holder.pid ]]; then
+    # its input ends (a writer that opens and closes the pipe, should it not be open yet): it finishes
+    exec 7>&- 2>/dev/null || true
+    timeout 5 bash -c ': >"$1"' _ "$BATS_TEST_TMPDIR/stdin" || true
+    wait "$(cat "$BATS_TEST_TMPDIR/holder.pid")" 2>/dev/null || true
+  fi
   e2e_teardown
 }
 
 toolkit_pods() { kc -n "$1" get pods -l app.kubernetes.io/managed-by=volsync-ops -o json | jq -c '[.items[].metadata.name]'; }
+# polled by wait_until: evaluated on every try
+no_toolkit_pod() { [[ $(toolkit_pods "$1") == '[]' ]]; }
+has_lock() { [[ -n $(repo_restic "$1" list locks --no-lock) ]]; }
 
 @test "stats shows the numbers restic itself gives for the repository, one app and every source of the namespace, and leaves no pod" {
   local snaps latest all raw
@@ -46,7 +57,7 @@ toolkit_pods() { kc -n "$1" get pods -l app.kubernetes.io/managed-by=volsync-ops
   assert_line --regexp '^SOURCE +SNAPSHOTS +OLDEST +NEWEST +LATEST +STORED +DEDUP +LAST PRUNE +RETAIN'
   assert_line --regexp '^st-app/notes-backup +2 '
   assert_line --partial '1 read, 0 failed; 2 snapshots, '
-  wait_until 30 "no toolkit pod left in st-app" test "$(toolkit_pods st-app)" == '[]'
+  wait_until 30 "no toolkit pod left in st-app" no_toolkit_pod st-app
 }
 
 @test "check passes on a good repository, and fails with restic's words once a data pack is damaged; no lock is left" {
@@ -74,5 +85,39 @@ toolkit_pods() { kc -n "$1" get pods -l app.kubernetes.io/managed-by=volsync-ops
   assert_output --partial "pack ${key##*/}"
   # check took restic's exclusive lock and released it: no lock left in the repository
   [[ -z $(repo_restic "$ns" list locks --no-lock) ]] || fail "a lock was left in the repository"
-  wait_until 30 "no toolkit pod left in $ns" test "$(toolkit_pods "$ns")" == '[]'
+  wait_until 30 "no toolkit pod left in $ns" no_toolkit_pod "$ns"
+}
+
+@test "check while a backup holds the repository's lock: busy, try later, exit 1, the holder named, the unlock command shown, the lock kept" {
+  local ns=st-busy app=ledger fifo lock holder
+  make_app "$ns" "$app"
+  # a real restic backup that reads its stdin from a pipe kept open: it holds its lock until the pipe closes.
+  # It ignores SIGHUP: the check's restic runs on this machine's hostname too, and restic probes a
+  # same-host holder with SIGHUP (a holder on another host, as in a cluster, is never signalled)
+  fifo="$BATS_TEST_TMPDIR/stdin"
+  mkfifo "$fifo"
+  (trap '' HUP && repo_restic "$ns" backup --stdin --stdin-filename held.txt) <"$fifo" >"$BATS_TEST_TMPDIR/holder.log" 2>&1 &
+  echo $! >"$BATS_TEST_TMPDIR/holder.pid"
+  exec 7>"$fifo"
+  wait_until 60 "the backup holds a lock" has_lock "$ns" || fail "the backup said: $(cat "$BATS_TEST_TMPDIR/holder.log")"
+  lock=$(repo_restic "$ns" list locks --no-lock)
+  holder=$(repo_restic "$ns" cat lock "$lock" --no-lock)
+
+  run -1 vtask volsync:check APP="$app" CLUSTER=e2e
+  assert_output --partial 'the repository is busy'
+  assert_output --partial 'try later'
+  # restic's own line naming the holder: the backup's PID and host, as its lock file records them
+  assert_output --partial "repository is already locked by PID $(jq -r .pid <<<"$holder") on $(jq -r .hostname <<<"$holder")"
+  assert_output --partial "task volsync:unlock APP=$app NAMESPACE=$ns CLUSTER=e2e"
+  # never removed: the backup's lock is still there, and the backup still runs
+  assert_equal "$(repo_restic "$ns" list locks --no-lock)" "$lock"
+  kill -0 "$(cat "$BATS_TEST_TMPDIR/holder.pid")" || fail "the backup holding the lock ended: $(cat "$BATS_TEST_TMPDIR/holder.log")"
+
+  # the backup ends normally once its input ends (restic exits 3 on an empty one), and takes its lock with it
+  echo 'held' >&7
+  exec 7>&-
+  wait "$(cat "$BATS_TEST_TMPDIR/holder.pid")" || fail "the held backup failed: $(cat "$BATS_TEST_TMPDIR/holder.log")"
+  rm "$BATS_TEST_TMPDIR/holder.pid"
+  [[ -z $(repo_restic "$ns" list locks --no-lock) ]] || fail "a lock was left in the repository"
+  wait_until 30 "no toolkit pod left in $ns" no_toolkit_pod "$ns"
 }

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { painter } from '../../../lib/output.ts'
 import type { SourceSummary } from '../../../lib/volsync/health.ts'
-import { attentionList, compactWhen, fleetSummaryLines, statusSummaryLine, statusTable } from '../../../lib/volsync/status-view.ts'
+import {
+  attentionList,
+  compactWhen,
+  compareNames,
+  fleetSummaryLines,
+  plainNameOrder,
+  statusSummaryLine,
+  statusTable,
+} from '../../../lib/volsync/status-view.ts'
 
 // vitest.config.ts runs the tests in Europe/Berlin (UTC+1 in November)
 const NOW = new Date('2026-11-26T12:00:00Z')
@@ -181,5 +189,43 @@ describe('CLUSTER=all: the CLUSTER column and one summary line per cluster', () 
       '1 cluster: 1 healthy, 0 need attention (namespace business)',
     ])
     expect(fleetSummaryLines([{ cluster: 'lab', error: 'x' }], painter(true))[0]).toBe('\x1b[31mlab: NOT READ: x\x1b[39m')
+  })
+})
+
+describe('compareNames: the order of localeCompare, without ICU for plain names', () => {
+  // every Kubernetes name of up to 2 characters, and some longer ones
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789.-'
+  const names = ['', ...alphabet]
+  for (const a of alphabet) for (const b of alphabet) names.push(a + b)
+  names.push('app-1-backup', 'app.1-backup', 'app1-backup', 'aa', 'ch', 'hz', 'y', 'i', 'z', 'odoo-r2', 'odoo-local', 'odoo')
+
+  it.each(['en', 'de', 'fr', 'es', 'it', 'nl', 'pt', 'pl', 'ru', 'uk', 'sv', 'fi', 'ja', 'zh', 'ko', 'el', 'ro', 'ca', 'tr', 'id'])(
+    'orders names as Intl.Collator(%s) does where plainNameOrder says so',
+    (lang) => {
+      expect(plainNameOrder({ LANG: `${lang}_XX.UTF-8` })).toBe(true)
+      const collator = new Intl.Collator(lang)
+      expect([...names].sort((a, b) => compareNames(a, b, true))).toEqual([...names].sort(collator.compare))
+    },
+  )
+
+  it.each([
+    [{}, true],
+    [{ LANG: 'C.UTF-8' }, true],
+    [{ LANG: 'POSIX' }, true],
+    [{ LANG: 'en_US.UTF-8' }, true],
+    [{ LANG: 'da_DK.UTF-8' }, false], // "aa" sorts after "z"
+    [{ LANG: 'cs_CZ.UTF-8' }, false], // "ch" after "h"
+    [{ LANG: 'lt_LT.UTF-8' }, false],
+    [{ LANG: 'en_US.UTF-8', LC_MESSAGES: 'da_DK.UTF-8' }, false],
+    [{ LANG: 'da_DK.UTF-8', LC_ALL: 'C' }, true],
+    [{ LANG: 'en_US.UTF-8', LC_COLLATE: 'da_DK.UTF-8' }, true], // ICU does not read LC_COLLATE
+  ])('plainNameOrder(%j) is %s', (env, want) => {
+    expect(plainNameOrder(env)).toBe(want)
+  })
+
+  it('falls back to localeCompare for other names or other locales', () => {
+    expect(compareNames('aa', 'z', false)).toBe('aa'.localeCompare('z'))
+    expect(compareNames('B', 'a', true)).toBe('B'.localeCompare('a')) // not a Kubernetes name: a < B there, B < a in code units
+    expect(compareNames('B', 'a', true)).toBeGreaterThan(0)
   })
 })
