@@ -52,8 +52,10 @@ snapshot() { jq -r ".[$1].$2" "$BATS_FILE_TMPDIR/snapshots.json"; }
 
 toolkit_pods() { kc -n "${1:-$NS}" get pods -l app.kubernetes.io/managed-by=volsync-ops -o json | jq -c '[.items[].metadata.name]'; }
 
+# polled by wait_until: the pods are read on every try
+toolkit_pods_gone() { [[ $(toolkit_pods "$@") == '[]' ]]; }
 no_toolkit_pods() {
-  wait_until 30 "no toolkit pod left in ${1:-$NS}" test "$(toolkit_pods "${1:-}")" == '[]'
+  wait_until 30 "no toolkit pod left in ${1:-$NS}" toolkit_pods_gone "$@"
 }
 
 # ------------------------------------------------------------------ files
