@@ -63,6 +63,7 @@ last_sync() { field "$1" "$RS" "$2" .status.lastSyncTime; }
 synced_since() { [[ $(last_sync "$1" "$2") != "$3" ]] && idle "$1" "$2"; }
 sync_started() { [[ -n $(field "$1" "$RS" "$2" .status.lastSyncStartTime) ]]; }
 paused() { [[ $(field "$1" "$RS" "$2" .spec.paused) == true ]]; }
+paused_or_ended() { paused "$1" "$2" || ! kill -0 "$JOB_PID" 2>/dev/null; }
 newest() { snapshots_json "$1" | jq -r 'max_by(.time) | .'"$2"; }
 
 # poll_snapshots NS: every snapshot the repository holds, every 2 s, into
@@ -147,8 +148,10 @@ spawn_prompted() {
   hold_pods "$ns" "$app"
   t0=$(date -u +%s)
   spawn_task volsync:restore APP="$app" CLUSTER=e2e YES=true
-  wait_until 60 "the source paused by the restore" paused "$ns" "$app-backup"
-  wait_until 90 "the schedule firing during the restore" sync_started "$ns" "$app-backup"
+  wait_until 60 "the source paused by the restore" paused_or_ended "$ns" "$app-backup"
+  kill -0 "$JOB_PID" 2>/dev/null || fail "the restore ended before the schedule fired: $(job_output)"
+  wait_until 90 "the schedule firing during the restore" sync_started "$ns" "$app-backup" ||
+    fail "$(job_output)"
   # what VolSync does with a sync it started: time to freeze a copy, were it allowed to
   sleep 10
   release_pods
