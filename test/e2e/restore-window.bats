@@ -48,6 +48,8 @@ release_pods() {
 # returns once the first sync (at creation) has made the first snapshot
 new_app() {
   local ns=$1 app=$2
+  # the namespace of an earlier run on a control plane left up may still be terminating
+  wait_until 120 "namespace $ns of an earlier run deleted" no_namespace "$ns"
   create_namespace "$ns"
   create_secret "$ns" volsync-r2-secret "pw-$app-$E2E_RUN_ID" "$(repo_url "$ns" "$app")"
   create_pvc "$ns" "$app-data"
@@ -59,6 +61,7 @@ new_app() {
 }
 
 epoch() { date -u -d "$1" +%s; }
+no_namespace() { ! kc get namespace "$1" >/dev/null 2>&1; }
 last_sync() { field "$1" "$RS" "$2" .status.lastSyncTime; }
 synced_since() { [[ $(last_sync "$1" "$2") != "$3" ]] && idle "$1" "$2"; }
 sync_started() { [[ -n $(field "$1" "$RS" "$2" .status.lastSyncStartTime) ]]; }
