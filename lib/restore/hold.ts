@@ -29,7 +29,7 @@ export interface QuiescePlan {
   fluxLeft: { ref: FluxRef; reason: string }[]
   cronJobs: { name: string; suspendWasSet: boolean; suspendedNow: boolean }[]
   cronJobsLeft: { name: string; reason: string }[]
-  scaledObjects: { name: string; target: string; pausedNow: boolean }[]
+  scaledObjects: { name: string; target: string; pausedNow: boolean; pausedWas?: string }[]
   scaledObjectsLeft: { name: string; target: string; reason: string }[]
   /** `now`: the count now; `before`: the count to put back */
   workloads: { kind: WorkloadKind; name: string; namespace: string; now: number; before: number }[]
@@ -44,7 +44,9 @@ export function liveHold(live: LiveState): HoldRecord {
     copyTrigger: copyTriggerKeys(live.pvcAnnotations, live.copyMethod),
     flux: live.flux.flatMap((d) => (d.action === 'suspend' ? [{ ...d.ref, suspendWasSet: d.suspendWasSet }] : [])),
     cronJobs: live.cronJobs.flatMap((c) => (c.action === 'suspend' ? [{ name: c.name, suspendWasSet: c.suspendWasSet }] : [])),
-    scaledObjects: live.scaledObjects.flatMap((s) => (s.action === 'pause' ? [{ name: s.name }] : [])),
+    scaledObjects: live.scaledObjects.flatMap((s) =>
+      s.action === 'pause' ? [{ name: s.name, ...(s.pausedWas === undefined ? {} : { pausedWas: s.pausedWas }) }] : [],
+    ),
     workloads: live.workloads.map((w) => ({ kind: w.kind, name: w.name, replicas: w.replicas })),
   }
 }
@@ -75,7 +77,7 @@ export function quiescePlan(live: LiveState, namespace: string, recorded?: HoldR
     cronJobsLeft: live.cronJobs.flatMap((c) => (c.action === 'leave' && !cronOurs.has(c.name) ? [{ name: c.name, reason: c.reason }] : [])),
     scaledObjects: hold.scaledObjects.flatMap((s) => {
       const d = live.scaledObjects.find((x) => x.name === s.name)
-      return [{ name: s.name, target: d?.target ?? '?', pausedNow: d?.action === 'leave' }]
+      return [{ name: s.name, target: d?.target ?? '?', pausedNow: d?.action === 'leave', ...(s.pausedWas === undefined ? {} : { pausedWas: s.pausedWas }) }]
     }),
     scaledObjectsLeft: live.scaledObjects.flatMap((s) =>
       s.action === 'leave' && !kedaOurs.has(s.name) ? [{ name: s.name, target: s.target, reason: s.reason }] : [],

@@ -26,7 +26,8 @@ export interface HoldRecord {
   copyTrigger: string[]
   flux: { kind: FluxKind; name: string; namespace: string; suspendWasSet: boolean }[]
   cronJobs: { name: string; suspendWasSet: boolean }[]
-  scaledObjects: { name: string }[]
+  /** `pausedWas`: KEDA's pause annotation before, when it was there (not "true"): put back as found */
+  scaledObjects: { name: string; pausedWas?: string }[]
   /** replica counts before; the ones above 0 are scaled to 0 and back */
   workloads: { kind: WorkloadKind; name: string; replicas: number }[]
 }

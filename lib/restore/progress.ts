@@ -7,7 +7,10 @@
 // 41.2 MiB, total 210 files/dirs 100 MiB"). The elapsed time in front changes
 // every time; what follows changes only when data is written. So progress is
 // a log line that differs from the one before (the elapsed time aside), a new
-// mover pod, or a change of a mover pod's phase or container state. STALLED
+// mover pod, or a change of a mover pod's phase or container state. restic's
+// retry warnings ("Load(<data/1a2b>, 0, 0) returned error, retrying after
+// 1.3s: ...") are not progress: they differ each time while restic writes
+// nothing, and it retries for 15 minutes when the repository is gone. STALLED
 // means none of these for the stall window (default 30m: restic can be quiet
 // that long while it loads the index of a large repository before it writes
 // anything). A stalled mover ends the wait; so does a failed one (lib/sync);
@@ -101,10 +104,14 @@ export function seePod(p: MoverProgress, pod: Pod, now: number, deleted = false)
 /** "[1:02:03] " / "[0:40] " in front of restic's status line. */
 const ELAPSED = /^\[\d+(?::\d{2}){1,2}\]\s*/
 
+/** restic's warning when a request to the repository failed and is retried (cmd/restic/global.go). */
+const RETRYING = / returned error, retrying after \S+: /
+
 /** A line of the mover's log. */
 export function seeLogLine(p: MoverProgress, line: string, now: number): MoverProgress {
   const text = line.trimEnd()
   if (text === '') return p
+  if (RETRYING.test(text)) return { ...p, lastLine: text }
   const key = text.replace(ELAPSED, '')
   if (key === p.line) return { ...p, lastLine: text }
   return { ...p, at: now, line: key, lastLine: text }

@@ -210,13 +210,13 @@ export function resumeCronJobStep(ctx: Context, namespace: string, name: string,
   }
 }
 
-/** Lets KEDA scale the workload again: removes the pause annotation, only while it is still ours. */
-export function unpauseScaledObjectStep(ctx: Context, namespace: string, name: string): UndoStep {
+/** Lets KEDA scale the workload again: puts the pause annotation back as found (`pausedWas`), only while it is still ours. */
+export function unpauseScaledObjectStep(ctx: Context, namespace: string, name: string, pausedWas?: string): UndoStep {
   const { kubectl } = ctx
   return {
     what: `unpause scaledobject ${namespace}/${name} (KEDA)`,
     undo: () =>
-      guarded(kubectl, SCALED_OBJECTS, name, namespace, unpauseScaledObjectPatch, async () => {
+      guarded(kubectl, SCALED_OBJECTS, name, namespace, unpauseScaledObjectPatch(pausedWas), async () => {
         const now = await listOptional<ScaledObject>(kubectl, SCALED_OBJECTS, namespace).then(
           (all) => all.find((s) => s.metadata.name === name) ?? null,
         )
@@ -224,7 +224,13 @@ export function unpauseScaledObjectStep(ctx: Context, namespace: string, name: s
         if (now.metadata.annotations?.[KEDA_PAUSED] !== 'true') return 'it is not paused any more (someone unpaused it)'
         return undefined
       }),
-    manual: [kubectl.commandLine(['annotate', SCALED_OBJECTS, name, '-n', namespace, `${KEDA_PAUSED}-`])],
+    manual: [
+      kubectl.commandLine(
+        pausedWas === undefined
+          ? ['annotate', SCALED_OBJECTS, name, '-n', namespace, `${KEDA_PAUSED}-`]
+          : ['annotate', '--overwrite', SCALED_OBJECTS, name, '-n', namespace, `${KEDA_PAUSED}=${pausedWas}`],
+      ),
+    ],
   }
 }
 
@@ -269,7 +275,7 @@ export function putBackSteps(ctx: Context, source: { name: string; namespace: st
   const ns = source.namespace
   return [
     ...hold.workloads.filter((w) => w.replicas > 0).map((w) => scaleBackStep(ctx, { ...w, namespace: ns }, w.replicas)),
-    ...hold.scaledObjects.map((s) => unpauseScaledObjectStep(ctx, ns, s.name)),
+    ...hold.scaledObjects.map((s) => unpauseScaledObjectStep(ctx, ns, s.name, s.pausedWas)),
     ...hold.cronJobs.map((c) => resumeCronJobStep(ctx, ns, c.name, c.suspendWasSet)),
     ...hold.flux.map((f) => resumeFluxStep(ctx, f, f.suspendWasSet)),
     ...(hold.copyTrigger.length ? [releaseCopiesStep(ctx, ns, pvc, hold.copyTrigger)] : []),
@@ -347,9 +353,16 @@ export async function suspendCronJob(
   await ctx.kubectl.patch(CRONJOBS, name, namespace, 'merge', suspendCronJobPatch)
 }
 
-export async function pauseScaledObject(ctx: Context, namespace: string, name: string, pausedNow: boolean, push: PushUndo): Promise<void> {
+export async function pauseScaledObject(
+  ctx: Context,
+  namespace: string,
+  name: string,
+  pausedNow: boolean,
+  pausedWas: string | undefined,
+  push: PushUndo,
+): Promise<void> {
   ctx.checkpoint()
-  push('keda', unpauseScaledObjectStep(ctx, namespace, name))
+  push('keda', unpauseScaledObjectStep(ctx, namespace, name, pausedWas))
   if (pausedNow) return
   ctx.out.note(`pausing scaledobject ${namespace}/${name} (KEDA)`)
   await ctx.kubectl.patch(SCALED_OBJECTS, name, namespace, 'merge', pauseScaledObjectPatch)

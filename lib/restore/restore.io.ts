@@ -176,7 +176,7 @@ export class RestoreRun {
     await holdCopies(ctx, ns, input.pvc, plan.hold.copyTrigger, input.pvcAnnotations, push)
     for (const f of plan.flux) await suspendFlux(ctx, f.ref, f.suspendWasSet, f.suspendedNow, push)
     for (const c of plan.cronJobs) await suspendCronJob(ctx, ns, c.name, c.suspendWasSet, c.suspendedNow, push)
-    for (const s of plan.scaledObjects) await pauseScaledObject(ctx, ns, s.name, s.pausedNow, push)
+    for (const s of plan.scaledObjects) await pauseScaledObject(ctx, ns, s.name, s.pausedNow, s.pausedWas, push)
     for (const w of plan.workloads) await stopWorkload(ctx, w, w.now, w.before, push)
     await waitForClaimReleased(ctx, ns, input.pvc)
   }

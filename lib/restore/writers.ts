@@ -54,8 +54,9 @@ export interface ScaledObject extends KubeObject {
   spec?: { scaleTargetRef?: { name?: string; kind?: string; apiVersion?: string } }
 }
 
+/** `pausedWas`: the annotation's value before, when it was there and not "true" (e.g. "false"): put back as found. */
 export type ScaledObjectDecision =
-  | { action: 'pause'; name: string; target: string }
+  | { action: 'pause'; name: string; target: string; pausedWas?: string }
   | { action: 'leave'; name: string; target: string; reason: string }
 
 /**
@@ -75,7 +76,8 @@ export function scaledObjectDecisions(scaledObjects: readonly ScaledObject[], wo
     if (annotations[KEDA_PAUSED] === 'true' || annotations[KEDA_PAUSED_REPLICAS] !== undefined) {
       decisions.push({ action: 'leave', name: so.metadata.name, target: workloadRef(target), reason: 'paused already: left paused' })
     } else {
-      decisions.push({ action: 'pause', name: so.metadata.name, target: workloadRef(target) })
+      const was = annotations[KEDA_PAUSED]
+      decisions.push({ action: 'pause', name: so.metadata.name, target: workloadRef(target), ...(was === undefined ? {} : { pausedWas: was }) })
     }
   }
   return decisions
@@ -83,11 +85,13 @@ export function scaledObjectDecisions(scaledObjects: readonly ScaledObject[], wo
 
 export const pauseScaledObjectPatch = { metadata: { annotations: { [KEDA_PAUSED]: 'true' } } }
 
-/** Removes our pause, only while it is still ours ("true"). */
-export const unpauseScaledObjectPatch: unknown[] = [
-  { op: 'test', path: KEDA_PAUSED_PATH, value: 'true' },
-  { op: 'remove', path: KEDA_PAUSED_PATH },
-]
+/** Takes our pause away, only while it is still ours ("true"): the annotation as found (its value before, or none). */
+export function unpauseScaledObjectPatch(pausedWas: string | undefined): unknown[] {
+  return [
+    { op: 'test', path: KEDA_PAUSED_PATH, value: 'true' },
+    pausedWas === undefined ? { op: 'remove', path: KEDA_PAUSED_PATH } : { op: 'replace', path: KEDA_PAUSED_PATH, value: pausedWas },
+  ]
+}
 
 // ---------------------------------------------------------------- StatefulSets that delete their PVCs
 

@@ -1,6 +1,11 @@
 // Command fakes3 serves an S3 API on loopback for the e2e tier, standing in
 // for Cloudflare R2. It wraps the gofakes3 library: objects live in memory, or
 // in a bbolt file with --db so that a restart keeps the repositories.
+//
+// One test knob, off by default: FAKES3_READ_RATE=<bytes per second> in its
+// environment makes it answer GETs one at a time, each body sent no faster
+// than that, so that a restic restore of a few MB lasts long enough for a test
+// to watch it make progress, pack after pack (test/e2e/restore-writers.bats).
 package main
 
 import (
@@ -13,7 +18,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -74,7 +81,16 @@ func run(listen, db, buckets string, verbose bool) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: faker.Server(), ReadHeaderTimeout: 30 * time.Second}
+	handler := faker.Server()
+	rate, err := readRate(os.Getenv("FAKES3_READ_RATE"))
+	if err != nil {
+		return err
+	}
+	if rate > 0 {
+		handler = throttled(handler, rate)
+		log.Printf("fakes3: response bodies throttled to %d bytes/s (FAKES3_READ_RATE)", rate)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second}
 	log.Printf("fakes3: %s serving on http://%s (db=%q)", version, ln.Addr(), db)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -96,4 +112,54 @@ func newBackend(db string) (gofakes3.Backend, error) {
 		return s3mem.New(), nil
 	}
 	return s3bolt.NewFile(db)
+}
+
+// readRate parses FAKES3_READ_RATE: empty or 0 means no throttle.
+func readRate(text string) (int, error) {
+	if text == "" {
+		return 0, nil
+	}
+	rate, err := strconv.Atoi(text)
+	if err != nil || rate < 0 {
+		return 0, fmt.Errorf("FAKES3_READ_RATE=%q: want bytes per second (an integer)", text)
+	}
+	return rate, nil
+}
+
+// throttled answers GETs one at a time, each body at no more than rate bytes per second.
+func throttled(next http.Handler, rate int) http.Handler {
+	var one sync.Mutex
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			next.ServeHTTP(w, r)
+			return
+		}
+		one.Lock()
+		defer one.Unlock()
+		next.ServeHTTP(&slowWriter{ResponseWriter: w, rate: rate}, r)
+	})
+}
+
+type slowWriter struct {
+	http.ResponseWriter
+	rate int
+}
+
+func (s *slowWriter) Write(p []byte) (int, error) {
+	chunk := max(s.rate/10, 1)
+	written := 0
+	for len(p) > 0 {
+		n := min(chunk, len(p))
+		m, err := s.ResponseWriter.Write(p[:n])
+		written += m
+		if err != nil {
+			return written, err
+		}
+		if f, ok := s.ResponseWriter.(http.Flusher); ok {
+			f.Flush()
+		}
+		time.Sleep(time.Duration(n) * time.Second / time.Duration(s.rate))
+		p = p[n:]
+	}
+	return written, nil
 }

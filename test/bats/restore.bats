@@ -829,3 +829,43 @@ on_terminal() {
   done
   unstub kubectl
 }
+
+@test "a KEDA ScaledObject of the app is paused during the restore and its pause annotation put back as found (\"false\")" {
+  jq -n '{kind: "List", apiVersion: "v1", metadata: {resourceVersion: "93100"}, items: [{apiVersion: "keda.sh/v1alpha1", kind: "ScaledObject",
+    metadata: {name: "odoo-scaler", namespace: "business", resourceVersion: "93101", annotations: {"autoscaling.keda.sh/paused": "false"}},
+    spec: {scaleTargetRef: {name: "odoo"}}}]}' >"$STUB_DIR/so-list.json"
+  plan_listing
+  stub kubectl \
+    "$K get pods -n business -o json : cat \"\$RF/pods.json\"" \
+    "$K get deployments.apps,statefulsets.apps,replicasets.apps -n business -o json : cat \"\$RF/apps.json\"" \
+    "$K get $HR odoo-cron -n business -o json : cat \"\$RF/helmrelease-odoo-cron.json\"" \
+    "$K get $KS odoo -n flux-system -o json : cat \"\$RF/kustomization-odoo.json\"" \
+    "$K get cronjobs.batch -n business -o json : cat \"\$FIXTURES/empty-list.json\"" \
+    "$K get scaledobjects.keda.sh -n business -o json : cat \"\$STUB_DIR/so-list.json\""
+  plan_marker
+  plan_pause
+  plan_copies_held
+  plan_suspend
+  stub kubectl \
+    "$K patch scaledobjects.keda.sh odoo-scaler -n business --type merge -p {\"metadata\":{\"annotations\":{\"autoscaling.keda.sh/paused\":\"true\"}}} -o json : jq '.items[0] | .metadata.annotations[\"autoscaling.keda.sh/paused\"] = \"true\"' \"\$STUB_DIR/so-list.json\""
+  plan_scale_down
+  plan_pods_stop
+  plan_window
+  plan_restore restored
+  plan_delete_rd
+  plan_scale_back
+  stub kubectl \
+    "$K patch scaledobjects.keda.sh odoo-scaler -n business --type json -p * -o json : printf '%s' \"\${@: -3:1}\" >\"\$STUB_DIR/so-unpause.json\"; jq '.items[0]' \"\$STUB_DIR/so-list.json\""
+  plan_resume
+  plan_copies_released
+  plan_unpause
+  plan_marker_removed
+  COLUMNS=120 run -0 restore --yes
+  unstub kubectl
+  assert_line --regexp '^  pause +scaledobject business/odoo-scaler \(KEDA, scales deployment odoo\), unpaused afterwards$'
+  assert_line 'clean-up: unpause scaledobject business/odoo-scaler (KEDA): done'
+  # only while the pause is still ours, back to the value found
+  json_true '. == [{op: "test", path: "/metadata/annotations/autoscaling.keda.sh~1paused", value: "true"},
+    {op: "replace", path: "/metadata/annotations/autoscaling.keda.sh~1paused", value: "false"}]' "$STUB_DIR/so-unpause.json"
+  marker_value | json_true '.hold.scaledObjects == [{name: "odoo-scaler", pausedWas: "false"}]'
+}

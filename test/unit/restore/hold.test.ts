@@ -230,6 +230,7 @@ describe('scaledObjectDecisions', () => {
           so('paused', { name: 'odoo' }, { 'autoscaling.keda.sh/paused': 'true' }),
           so('old', { name: 'odoo' }, { 'autoscaling.keda.sh/paused-replicas': '0' }),
           so('rollout', { name: 'odoo', kind: 'Rollout', apiVersion: 'argoproj.io/v1alpha1' }),
+          so('unpaused', { name: 'odoo' }, { 'autoscaling.keda.sh/paused': 'false' }),
         ],
         workloads,
       ),
@@ -237,14 +238,29 @@ describe('scaledObjectDecisions', () => {
       { action: 'pause', name: 'db', target: 'statefulset db' },
       { action: 'leave', name: 'old', target: 'deployment odoo', reason: 'paused already: left paused' },
       { action: 'leave', name: 'paused', target: 'deployment odoo', reason: 'paused already: left paused' },
+      { action: 'pause', name: 'unpaused', target: 'deployment odoo', pausedWas: 'false' },
       { action: 'pause', name: 'web', target: 'deployment odoo' },
     ])
   })
-  it('unpauses only while the pause is ours', () => {
-    expect(unpauseScaledObjectPatch).toEqual([
-      { op: 'test', path: '/metadata/annotations/autoscaling.keda.sh~1paused', value: 'true' },
-      { op: 'remove', path: '/metadata/annotations/autoscaling.keda.sh~1paused' },
-    ])
+  const PATH = '/metadata/annotations/autoscaling.keda.sh~1paused'
+  it.each([
+    ['absent before: removed', undefined, { op: 'remove', path: PATH }],
+    ['"false" before: "false" again', 'false', { op: 'replace', path: PATH, value: 'false' }],
+    ['"" before: "" again', '', { op: 'replace', path: PATH, value: '' }],
+  ])('unpauses only while the pause is ours, as found: %s', (_, was, last) => {
+    expect(unpauseScaledObjectPatch(was)).toEqual([{ op: 'test', path: PATH, value: 'true' }, last])
+  })
+  it('records the value found, and takes it into the plan and over a held app', () => {
+    const live: LiveState = { ...LIVE, scaledObjects: [{ action: 'pause', name: 'odoo', target: 'deployment odoo', pausedWas: 'false' }] }
+    const plan = quiescePlan(live, 'business')
+    expect(plan.hold.scaledObjects).toEqual([{ name: 'odoo', pausedWas: 'false' }])
+    expect(plan.scaledObjects).toEqual([{ name: 'odoo', target: 'deployment odoo', pausedNow: false, pausedWas: 'false' }])
+    const held = quiescePlan(
+      { ...LIVE, scaledObjects: [{ action: 'leave', name: 'odoo', target: 'deployment odoo', reason: 'paused already: left paused' }] },
+      'business',
+      plan.hold,
+    )
+    expect(held.scaledObjects).toEqual([{ name: 'odoo', target: 'deployment odoo', pausedNow: true, pausedWas: 'false' }])
   })
 })
 

@@ -163,6 +163,17 @@ describe('the mover’s progress', () => {
     p = seeLogLine(p, 'Summary: Restored 30 files/dirs (10.000 MiB) in 0:40', 40_000)
     expect(p.at).toBe(40_000)
   })
+  it.each([
+    ['a retry warning (the repository is gone)', 'Load(<data/8f3c2a1b>, 0, 0) returned error, retrying after 1.382s: dial tcp 127.0.0.1:9000: connect: connection refused', false],
+    ['another, a longer wait', 'List(lock) returned error, retrying after 41.2s: Get "http://s3/": EOF', false],
+    ['a retry that worked', 'Load(<data/8f3c2a1b>, 0, 0) operation successful after 3 retries', true],
+    ['a status line with new numbers', '[0:50] 20.00%  6 files/dirs 2.000 MiB, total 30 files/dirs 10.000 MiB', true],
+  ])('%s: progress %s', (_, line, progress) => {
+    const before = seeLogLine(startProgress(0), '[0:40] 10.00%  3 files/dirs 1.000 MiB, total 30 files/dirs 10.000 MiB', 0)
+    const after = seeLogLine(before, line, 5_000)
+    expect(after.at === 5_000).toBe(progress)
+    expect(after.lastLine).toBe(line)
+  })
   it('counts a new mover pod and a change of its state', () => {
     let p = startProgress(0)
     p = seePod(p, pod('m-1', 'Pending'), 5)
