@@ -1,16 +1,29 @@
 // task volsync:doctor CLUSTER=<cluster> [NAMESPACE=<ns>] [LOOKBACK=<age>]
 // A preflight: what would stop a backup or a restore on this cluster, found
 // before one is needed. Reads only; changes nothing.
-import type { CommandSpec } from '../lib/cli.ts'
+import { ALL_CLUSTERS, type CommandSpec } from '../lib/cli.ts'
 import { EXIT } from '../lib/errors.ts'
 import { diagnose } from '../lib/doctor/doctor.io.ts'
-import { countBySeverity, doctorExitCode, doctorText, sortFindings } from '../lib/doctor/findings.ts'
-import { runCommand } from '../lib/run.ts'
+import {
+  countBySeverity,
+  doctorExitCode,
+  doctorText,
+  fleetCountsText,
+  fleetDoctorExitCode,
+  fleetFindingsText,
+  sortFindings,
+  summaryLine,
+} from '../lib/doctor/findings.ts'
+import { clusterSummaryLines, eachCluster, findFleet, fleetTotalLine, keyedByCluster } from '../lib/fleet.ts'
+import { hintTarget } from '../lib/hints.ts'
+import { Kubectl } from '../lib/kubectl.ts'
+import { runCommand, type Context } from '../lib/run.ts'
 
 const spec: CommandSpec = {
   name: 'doctor',
   summary: 'check that a cluster is ready for backups and restores: what would stop one, and the fix',
   flags: ['cluster', 'namespace', 'kubeconfig', 'output', 'lookback'],
+  fleet: true,
   notes: [
     'Reads only. Each finding has a severity (error: it would stop a backup or a restore; warning: worth a look,',
     'or something that could not be checked; ok), the check, the reason and the fix (the exact command where',
@@ -39,11 +52,18 @@ const spec: CommandSpec = {
     'A check your RBAC does not let this command make is a warning naming the missing grant: an "ok" only',
     'ever stands for something that was read.',
     '',
+    'CLUSTER=all checks every cluster this repository knows, in parallel (README.md, "Every cluster at once"):',
+    'one list of findings with a CLUSTER column, then one summary line per cluster. A cluster whose API server',
+    'does not answer (or that has no kubeconfig or context) is NOT READ with the reason, the others are still',
+    'shown, and the exit code is 1. NAMESPACE applies to every cluster.',
+    '',
     'JSON: {cluster, namespace, errors, warnings, ok, findings: [{severity, check, subject, reason, fix}]}',
-    '(errors first).',
+    '(errors first). With CLUSTER=all: {cluster: "all", namespace, errors, warnings, ok, notRead, clusters:',
+    '{<name>: {how, read, error, errors, warnings, ok, findings}}}, keyed by cluster.',
   ],
   examples: [
     'task -x volsync:doctor CLUSTER=apps',
+    'task -x volsync:doctor CLUSTER=all',
     "task -x volsync:doctor CLUSTER=apps NAMESPACE=business LOOKBACK=3d OUTPUT=json | jq '.findings[] | select(.severity != \"ok\")'",
     'tsx scripts/doctor.ts --cluster apps --namespace business',
   ],
@@ -51,6 +71,7 @@ const spec: CommandSpec = {
 
 await runCommand(spec, async (ctx) => {
   const { opts, kubectl, hints, out } = ctx
+  if (opts.cluster === ALL_CLUSTERS) return fleetDoctor(ctx)
   const findings = await diagnose({
     kubectl,
     hints,
@@ -65,3 +86,36 @@ await runCommand(spec, async (ctx) => {
   out.result(doctorText(findings, where, out.paint))
   return doctorExitCode(findings) ? EXIT.FAILED : EXIT.OK
 })
+
+/** CLUSTER=all: every known cluster checked in parallel, each with its own kubectl; one list, one summary line per cluster. */
+async function fleetDoctor(ctx: Context): Promise<number> {
+  const { opts, out } = ctx
+  const fleet = await findFleet(process.env, () => new Kubectl({ name: opts.cluster, how: 'default kubeconfig' }).defaultContexts())
+  for (const note of fleet.notes) out.note(note)
+  const now = new Date()
+  const results = await eachCluster(fleet.members, (kubectl, target) =>
+    diagnose({ kubectl, hints: hintTarget(target), cluster: target.name, namespace: opts.namespace, lookbackMs: opts.lookbackMs, now, unreachableThrows: true }),
+  )
+  const all = results.flatMap((r) => (r.ok ? r.value : []))
+  const n = countBySeverity(all)
+  out.data({
+    cluster: opts.cluster,
+    namespace: opts.namespace ?? null,
+    errors: n.error,
+    warnings: n.warning,
+    ok: n.ok,
+    notRead: results.filter((r) => !r.ok).length,
+    clusters: keyedByCluster(results, (findings) => {
+      const c = countBySeverity(findings)
+      return { errors: c.error, warnings: c.warning, ok: c.ok, findings: sortFindings(findings) }
+    }),
+  })
+  const table = fleetFindingsText(results, out.paint)
+  if (table) out.result(table + '\n')
+  out.result(
+    [...clusterSummaryLines(results, (findings) => summaryLine(findings), out.paint), fleetTotalLine(results, fleetCountsText(results), out.paint, opts.namespace)].join(
+      '\n',
+    ),
+  )
+  return fleetDoctorExitCode(results) ? EXIT.FAILED : EXIT.OK
+}

@@ -46,6 +46,11 @@ export interface DoctorRun {
   namespace?: string
   lookbackMs: number
   now: Date
+  /**
+   * CLUSTER=all: an API server that does not answer throws (the fleet reports
+   * the cluster NOT READ with kubectl's reason) instead of being a finding
+   */
+  unreachableThrows?: boolean
 }
 
 const isForbidden = (err: unknown) => err instanceof KubectlError && err.failure === 'forbidden'
@@ -105,7 +110,13 @@ export async function diagnose(run: DoctorRun): Promise<Finding[]> {
   const findings: Finding[] = []
 
   // 1. the API server, and kubectl's version against it
-  const server = await read(() => kubectl.getRaw<Version>('/version'))
+  let server: Read<Version>
+  try {
+    server = { ok: true, value: await kubectl.getRaw<Version>('/version') }
+  } catch (err) {
+    if (run.unreachableThrows) throw err
+    server = { ok: false, forbidden: isForbidden(err), error: errorText(err) }
+  }
   findings.push(serverFinding(server, hints, cluster))
   if (!server.ok) return findings
   findings.push(skewFinding(await read(() => kubectl.clientVersion()), server.value))

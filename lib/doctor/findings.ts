@@ -606,8 +606,43 @@ export function doctorText(findings: readonly Finding[], where: string, paint: P
   return lines.join('\n')
 }
 
-export function summaryLine(findings: readonly Finding[], where: string): string {
+/** "1 error, 0 warnings, 7 ok (cluster apps): a backup or restore would fail"; without `where`, no parenthesis. */
+export function summaryLine(findings: readonly Finding[], where?: string): string {
   const n = countBySeverity(findings)
   const verdict = n.error ? 'a backup or restore would fail' : n.warning ? 'nothing stops a backup or restore; see the warnings' : 'ready'
-  return `${n.error} error${n.error === 1 ? '' : 's'}, ${n.warning} warning${n.warning === 1 ? '' : 's'}, ${n.ok} ok (${where}): ${verdict}`
+  return `${countsText(n)}${where ? ` (${where})` : ''}: ${verdict}`
 }
+
+const countsText = (n: Record<Severity, number>) =>
+  `${n.error} error${n.error === 1 ? '' : 's'}, ${n.warning} warning${n.warning === 1 ? '' : 's'}, ${n.ok} ok`
+
+// ------------------------------------------------------------ CLUSTER=all
+
+/** The findings of one cluster of the fleet, or why it could not be read (lib/fleet.ts ClusterResult). */
+export type ClusterFindings = { cluster: string; ok: true; value: readonly Finding[] } | { cluster: string; ok: false; error: string }
+
+/**
+ * CLUSTER=all's findings as one table with a CLUSTER column: every finding
+ * of every cluster read, errors first, then warnings, then ok; within a
+ * severity by cluster (in the fleet's order), then in the order checked.
+ * Empty when no cluster was read. The summary lines follow it (lib/fleet.ts).
+ */
+export function fleetFindingsText(results: readonly ClusterFindings[], paint: Paint): string {
+  const label: Record<Severity, string> = { error: paint.red('ERROR  '), warning: paint.yellow('WARNING'), ok: paint.green('ok     ') }
+  const width = Math.max('CLUSTER'.length, ...results.map((r) => r.cluster.length))
+  const rows = results.flatMap((r, c) => (r.ok ? r.value.map((f, i) => ({ cluster: r.cluster, f, c, i })) : []))
+  rows.sort((a, b) => ORDER[a.f.severity] - ORDER[b.f.severity] || a.c - b.c || a.i - b.i)
+  if (rows.length === 0) return ''
+  const lines = [`SEVERITY  ${'CLUSTER'.padEnd(width)}  FINDING`]
+  for (const { cluster, f } of rows) {
+    lines.push(`${label[f.severity]}   ${cluster.padEnd(width)}  ${f.check}${f.subject ? ` ${f.subject}` : ''}: ${f.reason}`)
+    if (f.fix) lines.push(`${' '.repeat(12 + width)}fix: ${f.fix}`)
+  }
+  return lines.join('\n')
+}
+
+/** The fleet's counts: "1 error, 3 warnings, 15 ok" over every cluster read. */
+export const fleetCountsText = (results: readonly ClusterFindings[]) => countsText(countBySeverity(results.flatMap((r) => (r.ok ? r.value : []))))
+
+/** CLUSTER=all: 1 when any cluster has an error, or could not be read. */
+export const fleetDoctorExitCode = (results: readonly ClusterFindings[]) => (results.some((r) => !r.ok || doctorExitCode(r.value)) ? 1 : 0)

@@ -181,3 +181,66 @@ GRANTS=15
   assert_line 'ok       flux: Flux is installed (restore suspends its Kustomizations and HelmReleases)'
   assert_line 'ERROR    rbac patch kustomizations.kustomize.toolkit.fluxcd.io: your RBAC does not grant patch kustomizations.kustomize.toolkit.fluxcd.io in namespace flux-system: needed by restore (suspending Flux)'
 }
+
+# --- CLUSTER=all: every cluster of the repository (kubeconfig-apps and
+# kubeconfig-lab in $VOLSYNC_OPS_ROOT), each read with its own kubeconfig only
+
+fleet() {
+  printf 'apiVersion: v1\nkind: Config\n' >"$TEST_DIR/kubeconfig-apps"
+  printf 'apiVersion: v1\nkind: Config\n' >"$TEST_DIR/kubeconfig-lab"
+  KA="--kubeconfig $TEST_DIR/kubeconfig-apps --request-timeout=60s"
+  KL="--kubeconfig $TEST_DIR/kubeconfig-lab --request-timeout=60s"
+}
+
+# plan_healthy KPREFIX [SECRET-ANSWER]: every read of a healthy cluster, through that cluster's kubeconfig
+plan_healthy() {
+  local K=$1
+  plan_cluster
+  stub kubectl "$K get secrets volsync-r2-secret -n business -o name : ${2:-echo secret/volsync-r2-secret}"
+  plan_can_i $GRANTS
+  plan_events
+}
+
+@test "doctor CLUSTER=all: one list with a CLUSTER column, one summary line per cluster; each cluster read with its own kubeconfig" {
+  fleet
+  plan_healthy "$KA"
+  plan_healthy "$KL" "echo 'Error from server (NotFound): secrets \"volsync-r2-secret\" not found' >&2; exit 1"
+  COLUMNS=200 run -1 script doctor --cluster all
+  unstub kubectl
+  assert_line --regexp '^SEVERITY +CLUSTER +FINDING$'
+  assert_line 'ERROR     lab      repository-secret business/odoo-backup: its repository Secret volsync-r2-secret does not exist in namespace business: no backup or restore can run'
+  assert_line --partial "fix: recreate Secret business/volsync-r2-secret (RESTIC_REPOSITORY, RESTIC_PASSWORD and the storage credentials) from where your secrets are kept; check: kubectl --kubeconfig '$TEST_DIR/kubeconfig-lab' get secret volsync-r2-secret -n business -o name"
+  assert_line 'ok        apps     api-server: reachable, Kubernetes v1.35.4'
+  assert_line 'ok        lab      api-server: reachable, Kubernetes v1.35.4'
+  # the error first, then the clusters in order
+  [[ ${lines[1]} == 'ERROR     lab '* ]]
+  assert_line 'apps: 0 errors, 0 warnings, 8 ok: ready'
+  assert_line 'lab:  1 error, 0 warnings, 7 ok: a backup or restore would fail'
+  assert_line '2 clusters: 1 error, 0 warnings, 15 ok'
+  # no call of one cluster's step went to the other's kubeconfig
+  run stub_calls kubectl
+  refute_line --regexp '^--kubeconfig .*/kube config'
+  [[ $(grep -c "kubeconfig-lab " <<<"$output") == $(grep -c "kubeconfig-apps " <<<"$output") ]]
+}
+
+@test "doctor CLUSTER=all: an unreachable cluster is NOT READ with kubectl's reason (exit 1), the other still shown; JSON keyed by cluster" {
+  fleet
+  plan_healthy "$KA"
+  stub kubectl "$KL get --raw /version : echo 'The connection to the server 127.0.0.1:32740 was refused - did you specify the right host or port?' >&2; exit 1"
+  COLUMNS=200 run -1 script doctor --cluster all
+  unstub kubectl
+  assert_line 'ok        apps     api-server: reachable, Kubernetes v1.35.4'
+  refute_line --regexp '^[a-zA-Z]+ +lab '
+  assert_line 'apps: 0 errors, 0 warnings, 8 ok: ready'
+  assert_line 'lab:  NOT READ: The connection to the server 127.0.0.1:32740 was refused - did you specify the right host or port?'
+  assert_line '2 clusters: 0 errors, 0 warnings, 8 ok, 1 not read'
+
+  plan_healthy "$KA"
+  stub kubectl "$KL get --raw /version : echo 'The connection to the server 127.0.0.1:32740 was refused - did you specify the right host or port?' >&2; exit 1"
+  run -1 --separate-stderr script doctor --cluster all --output json
+  unstub kubectl
+  json_true --arg dir "$TEST_DIR" '.cluster == "all" and .errors == 0 and .ok == 8 and .notRead == 1
+    and (.clusters | keys_unsorted) == ["apps", "lab"]
+    and (.clusters.apps | .how == "kubeconfig \($dir)/kubeconfig-apps" and .read and .error == null and .ok == 8 and (.findings | length) == 8)
+    and .clusters.lab == {how: "kubeconfig \($dir)/kubeconfig-lab", read: false, error: "The connection to the server 127.0.0.1:32740 was refused - did you specify the right host or port?"}' <<<"$output" >/dev/null
+}

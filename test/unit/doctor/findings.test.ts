@@ -7,6 +7,10 @@ import {
   doctorExitCode,
   doctorText,
   eventFindings,
+  fleetCountsText,
+  fleetDoctorExitCode,
+  fleetFindingsText,
+  type ClusterFindings,
   failedMoverFindings,
   fluxNamespaces,
   moverOwner,
@@ -304,6 +308,41 @@ describe('the report', () => {
       '1 error, 1 warning, 1 ok (cluster apps): a backup or restore would fail',
     ])
     expect(summaryLine([f('ok', 'a')], 'cluster apps')).toBe('0 errors, 0 warnings, 1 ok (cluster apps): ready')
+    expect(summaryLine([f('warning', 'a')])).toBe('0 errors, 1 warning, 0 ok: nothing stops a backup or restore; see the warnings')
+  })
+})
+
+describe('CLUSTER=all', () => {
+  const f = (severity: Finding['severity'], check: string, fix: string | null = null): Finding => ({ severity, check, subject: 'ns/x', reason: 'r', fix })
+  const apps: ClusterFindings = { cluster: 'apps', ok: true, value: [f('ok', 'api-server'), f('warning', 'events', 'look'), f('ok', 'rbac')] }
+  const production: ClusterFindings = { cluster: 'production', ok: true, value: [f('ok', 'api-server'), f('error', 'repository-secret', 'recreate it')] }
+  const down: ClusterFindings = { cluster: 'lab', ok: false, error: 'The connection to the server 127.0.0.1:1 was refused' }
+
+  it('one list with a CLUSTER column: errors first, then warnings, then ok; within a severity by cluster, then as checked', () => {
+    expect(fleetFindingsText([apps, down, production], painter(false)).split('\n')).toEqual([
+      'SEVERITY  CLUSTER     FINDING',
+      'ERROR     production  repository-secret ns/x: r',
+      '                      fix: recreate it',
+      'WARNING   apps        events ns/x: r',
+      '                      fix: look',
+      'ok        apps        api-server ns/x: r',
+      'ok        apps        rbac ns/x: r',
+      'ok        production  api-server ns/x: r',
+    ])
+  })
+
+  it('nothing when no cluster was read', () => {
+    expect(fleetFindingsText([down], painter(false))).toBe('')
+  })
+
+  it.each<[string, ClusterFindings[], string, number]>([
+    ['all ready', [apps], '0 errors, 1 warning, 2 ok', 0],
+    ['an error in one cluster', [apps, production], '1 error, 1 warning, 3 ok', 1],
+    ['a cluster not read (its findings count for nothing)', [apps, down], '0 errors, 1 warning, 2 ok', 1],
+    ['no cluster read', [down], '0 errors, 0 warnings, 0 ok', 1],
+  ])('%s: counts and exit code', (_, results, counts, code) => {
+    expect(fleetCountsText(results)).toBe(counts)
+    expect(fleetDoctorExitCode(results)).toBe(code)
   })
 })
 
