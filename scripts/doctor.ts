@@ -1,6 +1,7 @@
 // task volsync:doctor CLUSTER=<cluster> [NAMESPACE=<ns>] [LOOKBACK=<age>]
 // A preflight: what would stop a backup or a restore on this cluster, found
-// before one is needed. Reads only; changes nothing.
+// before one is needed. Reads only; creates one short-lived pod (the restic
+// image pulled and run), deleted on every path.
 import { ALL_CLUSTERS, type CommandSpec } from '../lib/cli.ts'
 import { EXIT } from '../lib/errors.ts'
 import { diagnose } from '../lib/doctor/doctor.io.ts'
@@ -18,15 +19,18 @@ import { clusterSummaryLines, eachCluster, findFleet, fleetTotalLine, keyedByClu
 import { hintTarget } from '../lib/hints.ts'
 import { Kubectl } from '../lib/kubectl.ts'
 import { runCommand, type Context } from '../lib/run.ts'
+import { resticImage } from '../lib/snapshots/pod.ts'
 
 const spec: CommandSpec = {
   name: 'doctor',
   summary: 'check that a cluster is ready for backups and restores: what would stop one, and the fix',
   flags: ['cluster', 'namespace', 'kubeconfig', 'output', 'lookback'],
   fleet: true,
+  checkEnv: (env) => void resticImage(env),
   notes: [
-    'Reads only. Each finding has a severity (error: it would stop a backup or a restore; warning: worth a look,',
-    'or something that could not be checked; ok), the check, the reason and the fix (the exact command where',
+    'Reads only, but for one short-lived pod (the restic image check below). Each finding has a severity',
+    '(error: it would stop a backup or a restore; warning: worth a look, or something that could not be',
+    'checked; ok), the check, the reason and the fix (the exact command where',
     'there is one). Exit code 1 when there is any error, 0 otherwise (warnings included).',
     '',
     'Checks, in order: the API server answers (GET /version; when it does not, nothing else is checked) and',
@@ -43,6 +47,12 @@ const spec: CommandSpec = {
     'NAMESPACE); with Flux installed, patch of Kustomizations in flux-system and the namespaces the sources\'',
     'kustomize.toolkit.fluxcd.io/namespace labels name, and of HelmReleases in the sources\' namespaces and those',
     'their helm.toolkit.fluxcd.io/namespace labels name.',
+    '',
+    'The restic image (RESTIC_IMAGE, default restic/restic:0.18.1): a one-shot pod built like every restic',
+    'pod of this tool (the mover\'s settings and placement of the first source whose PVC and Secret exist)',
+    'runs `restic version`; a container waiting in ErrImagePull, ImagePullBackOff or InvalidImageName is an',
+    'error with the reason; a pod create your RBAC forbids is a warning naming the grant. The pod is deleted',
+    'on every path, Ctrl-C included. This is the only thing doctor creates.',
     '',
     'Within LOOKBACK: mover pods that failed (pods labelled app.kubernetes.io/created-by=volsync, phase',
     'Failed; one warning per mover Job, with the command that shows the latest log; VolSync retries a mover up',
@@ -79,6 +89,7 @@ await runCommand(spec, async (ctx) => {
     namespace: opts.namespace,
     lookbackMs: opts.lookbackMs,
     now: new Date(),
+    ctx,
   })
   const n = countBySeverity(findings)
   out.data({ cluster: opts.cluster, namespace: opts.namespace ?? null, errors: n.error, warnings: n.warning, ok: n.ok, findings: sortFindings(findings) })
@@ -94,7 +105,16 @@ async function fleetDoctor(ctx: Context): Promise<number> {
   for (const note of fleet.notes) out.note(note)
   const now = new Date()
   const results = await eachCluster(fleet.members, (kubectl, target) =>
-    diagnose({ kubectl, hints: hintTarget(target), cluster: target.name, namespace: opts.namespace, lookbackMs: opts.lookbackMs, now, unreachableThrows: true }),
+    diagnose({
+      kubectl,
+      hints: hintTarget(target),
+      cluster: target.name,
+      namespace: opts.namespace,
+      lookbackMs: opts.lookbackMs,
+      now,
+      unreachableThrows: true,
+      ctx: { ...ctx, kubectl, cluster: target, hints: hintTarget(target) },
+    }),
   )
   const all = results.flatMap((r) => (r.ok ? r.value : []))
   const n = countBySeverity(all)

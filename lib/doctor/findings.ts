@@ -339,6 +339,68 @@ export function sourcesUnread(error: string, forbidden: boolean, where: string):
   )
 }
 
+// ------------------------------------------------------------ restic image
+
+/** How the one-shot `restic version` pod went. */
+export type ImageProbe =
+  | { kind: 'ran'; log: string }
+  /** the container waited in ErrImagePull, ImagePullBackOff or InvalidImageName */
+  | { kind: 'not-pullable'; reason: string }
+  | { kind: 'forbidden'; error: string }
+  /** anything else: the pod failed, could not start for another reason, timed out */
+  | { kind: 'failed'; error: string }
+
+/** Waiting reasons of a container whose image cannot be pulled. */
+export const PULL_FAILURES = ['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName']
+
+/** The image pull reason in a pod's "cannot start: <reason>: <message>" error, if it is one. */
+export function pullFailure(error: string): string | undefined {
+  const m = /cannot start: (\w+)(?:: (.*))?/s.exec(error)
+  return m && PULL_FAILURES.includes(m[1]!) ? `${m[1]}${m[2] ? `: ${m[2].trim()}` : ''}` : undefined
+}
+
+/**
+ * The restic image of the tool's pods (RESTIC_IMAGE), pulled and run (`restic
+ * version`) in a one-shot pod placed as the mover of `subject` would be.
+ */
+export function imageFinding(image: string, subject: string, namespace: string, probe: ImageProbe, hints: HintTarget): Finding {
+  const check = 'restic-image'
+  if (probe.kind === 'ran') {
+    const version = probe.log.split('\n').find((l) => l.startsWith('restic '))?.trim()
+    return finding('ok', check, image, `pulled and ran in namespace ${namespace}, placed as the mover of ${subject}${version ? `: ${version}` : ''}`)
+  }
+  if (probe.kind === 'not-pullable') {
+    return finding(
+      'error',
+      check,
+      image,
+      `the restic image cannot be pulled in namespace ${namespace} (${probe.reason}): list, files, download, verify, stats, check and restore's checks cannot run their restic pods`,
+      `set RESTIC_IMAGE to an image your nodes can pull (a mirror of restic/restic), or let them reach its registry (imagePullSecrets); try it: ${kubectlHint(hints.kubectl, [
+        'run',
+        'restic-pull-test',
+        '-n',
+        namespace,
+        '--rm',
+        '-i',
+        '--restart=Never',
+        `--image=${image}`,
+        '--',
+        'version',
+      ])}`,
+    )
+  }
+  if (probe.kind === 'forbidden') {
+    return finding(
+      'warning',
+      check,
+      image,
+      `whether the restic image can be pulled was not checked: your RBAC does not grant create pods in namespace ${namespace}`,
+      `check: ${kubectlHint(hints.kubectl, ['auth', 'can-i', 'create', 'pods', '-n', namespace])}`,
+    )
+  }
+  return finding('warning', check, image, `whether the restic image can be pulled was not checked: its pod in namespace ${namespace} did not run: ${probe.error}`)
+}
+
 // ------------------------------------------------------------ RBAC
 
 /** A permission the commands use. `stops`: a backup or restore fails without it (else a command degrades). */

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # task volsync:doctor against the real control plane: a healthy app, then the
-# same app with its repository Secret deleted.
+# same app with its repository Secret deleted; the restic image pulled (and,
+# named "unpullable", refused by the harness as a registry would).
 
 setup() {
   load helpers/e2e
@@ -18,6 +19,7 @@ teardown() {
   assert_line 'ok       crds: replicationsources.volsync.backube and replicationdestinations.volsync.backube are served'
   assert_line --regexp '^ok +source doc-ok/web-backup: PVC web-data, Secret volsync-r2-secret, last sync [0-9ms]+ ago$'
   assert_line --regexp '^ok +rbac: all [0-9]+ permissions the commands use are granted \(namespace doc-ok\)$'
+  assert_line --regexp '^ok +restic-image restic/restic:0\.18\.1: pulled and ran in namespace doc-ok, placed as the mover of doc-ok/web-backup: restic 0\.18\.1 '
   # VolSync runs outside the cluster here: no Deployment of it, which is a warning, not an error
   assert_line --regexp '^WARNING  controller: no Deployment runs a volsync image'
   assert_line --regexp '^0 errors, [0-9]+ warnings?, [0-9]+ ok \(namespace doc-ok of cluster e2e\)'
@@ -38,3 +40,16 @@ teardown() {
   json_true '.errors == 1 and ([.findings[] | select(.severity == "error")][0]
     | .check == "repository-secret" and .subject == "doc-bad/web-backup")' <<<"$output"
 }
+
+@test "doctor: a restic image the nodes cannot pull is an error with the reason and the fix (exit 1), and its pod is deleted" {
+  make_app doc-img web
+
+  RESTIC_IMAGE=registry.example/unpullable/restic:0.18.1 run -1 vtask volsync:doctor CLUSTER=e2e NAMESPACE=doc-img
+  assert_line --regexp '^ERROR +restic-image registry\.example/unpullable/restic:0\.18\.1: the restic image cannot be pulled in namespace doc-img \(ErrImagePull: .*unpullable.*\): '
+  assert_line --regexp '^ +fix: set RESTIC_IMAGE to an image your nodes can pull .* --image=registry\.example/unpullable/restic:0\.18\.1 -- version$'
+  assert_line --regexp '^1 error, [0-9]+ warnings?, [0-9]+ ok \(namespace doc-img of cluster e2e\): a backup or restore would fail$'
+  # its pod was deleted (asked for before the run ended; gone moments later)
+  wait_until 30 "the doctor pod of doc-img deleted" no_doctor_pod doc-img
+}
+
+no_doctor_pod() { [[ -z $(kc -n "$1" get pods -l app.kubernetes.io/component=doctor -o name) ]]; }

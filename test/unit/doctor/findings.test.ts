@@ -10,6 +10,8 @@ import {
   fleetCountsText,
   fleetDoctorExitCode,
   fleetFindingsText,
+  imageFinding,
+  pullFailure,
   type ClusterFindings,
   failedMoverFindings,
   fluxNamespaces,
@@ -358,5 +360,32 @@ describe('LOOKBACK', () => {
   })
   it('refuses what is not an age, naming LOOKBACK', () => {
     expect(() => parseArgs(spec, ['--lookback', '3'])).toThrow('LOOKBACK (--lookback) "3" is not an age')
+  })
+})
+
+describe('the restic image', () => {
+  it.each<[string, string | undefined]>([
+    ['pod business/volsync-doctor-odoo-abcde cannot start: ErrImagePull: failed to pull image "x": not found', 'ErrImagePull: failed to pull image "x": not found'],
+    ['pod ns/p cannot start: ImagePullBackOff: Back-off pulling image "x"', 'ImagePullBackOff: Back-off pulling image "x"'],
+    ['pod ns/p cannot start: InvalidImageName', 'InvalidImageName'],
+    ['pod ns/p cannot start: CreateContainerConfigError: secret "s" not found', undefined],
+    ['timed out waiting for the doctor pod', undefined],
+  ])('pullFailure(%s)', (error, reason) => {
+    expect(pullFailure(error)).toBe(reason)
+  })
+
+  const image = 'mirror.example/restic:0.18.1'
+  it.each<[string, Parameters<typeof imageFinding>[3], Finding['severity'], RegExp]>([
+    ['ran', { kind: 'ran', log: 'restic 0.18.1 compiled with go1.24.4 on linux/amd64\n' }, 'ok', /^pulled and ran in namespace business, placed as the mover of business\/odoo-backup: restic 0\.18\.1 compiled/],
+    ['not pullable', { kind: 'not-pullable', reason: 'ErrImagePull: not found' }, 'error', /^the restic image cannot be pulled in namespace business \(ErrImagePull: not found\)/],
+    ['forbidden', { kind: 'forbidden', error: 'Forbidden' }, 'warning', /not checked: your RBAC does not grant create pods in namespace business$/],
+    ['another failure: never ok', { kind: 'failed', error: 'CreateContainerConfigError' }, 'warning', /not checked: its pod in namespace business did not run: CreateContainerConfigError$/],
+  ])('%s', (_, probe, severity, reason) => {
+    const f = imageFinding(image, 'business/odoo-backup', 'business', probe, HINTS)
+    expect(f.severity).toBe(severity)
+    expect(f.check).toBe('restic-image')
+    expect(f.subject).toBe(image)
+    expect(f.reason).toMatch(reason)
+    if (severity === 'error') expect(f.fix).toContain(`${K} run restic-pull-test -n business --rm -i --restart=Never --image=${image} -- version`)
   })
 })
