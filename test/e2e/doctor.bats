@@ -53,3 +53,28 @@ teardown() {
 }
 
 no_doctor_pod() { [[ -z $(kc -n "$1" get pods -l app.kubernetes.io/component=doctor -o name) ]]; }
+
+@test "doctor as a ServiceAccount whose Role lacks grants: each missing grant is named (a warning, or an error where it stops a restore), never ok" {
+  make_app doc-rbac web
+  # a user who may read sources, PVCs and pods in doc-rbac, and nothing else
+  kc -n doc-rbac create serviceaccount ops >/dev/null
+  kc -n doc-rbac create role ops --verb=get,list,watch --resource=replicationsources.volsync.backube,persistentvolumeclaims,pods >/dev/null
+  kc -n doc-rbac create rolebinding ops --role=ops --serviceaccount=doc-rbac:ops >/dev/null
+  local token kcfg="$BATS_TEST_TMPDIR/kubeconfig-ops"
+  token=$(kc -n doc-rbac create token ops)
+  kc config view --raw --minify -o json | jq --arg t "$token" '.users[0].user = {token: $t}' >"$kcfg"
+
+  run -1 vtask volsync:doctor CLUSTER=e2e KUBECONFIG="$kcfg" NAMESPACE=doc-rbac
+  assert_line 'WARNING  repository-secret doc-rbac/web-backup: Secret volsync-r2-secret not checked: your RBAC does not grant get secrets in namespace doc-rbac'
+  assert_line --regexp '^ERROR +rbac create replicationdestinations\.volsync\.backube: your RBAC does not grant create replicationdestinations\.volsync\.backube in namespace doc-rbac: needed by restore$'
+  assert_line --regexp '^ERROR +rbac patch replicationsources\.volsync\.backube: your RBAC does not grant '
+  assert_line --regexp '^ERROR +rbac create pods: your RBAC does not grant create pods in namespace doc-rbac'
+  assert_line 'WARNING  events: Warning events were not checked: your RBAC does not grant list events'
+  assert_line --regexp '^WARNING +controller: .*(RBAC|not checked|could not)'
+  # nothing it could not read is claimed
+  refute_line --regexp '^ok +source '
+  refute_line --regexp '^ok +rbac'
+  refute_line --regexp '^ok +events'
+  refute_line --regexp '^ok +controller'
+  refute_line --regexp '^ok +restic-image'
+}
