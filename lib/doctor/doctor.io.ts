@@ -18,6 +18,7 @@ import {
   eventsUnread,
   failedMoverFindings,
   imageFinding,
+  imageUnchecked,
   pullFailure,
   moversUnread,
   fluxFinding,
@@ -217,6 +218,8 @@ export async function diagnose(run: DoctorRun): Promise<Finding[]> {
   if (run.ctx && probeSource) {
     const probe = await imageProbe({ ...run.ctx, kubectl, hints }, probeSource)
     findings.push(imageFinding(resticImage(process.env), ref(probeSource), probeSource.metadata.namespace ?? '', probe, hints))
+  } else if (run.ctx && sources.length > 0) {
+    findings.push(imageUnchecked(resticImage(process.env)))
   }
   if (crds.ok && crds.value !== null && sources.length === 0 && !findings.some((f) => f.check === 'sources')) {
     findings.push({ severity: 'ok', check: 'sources', subject: null, reason: `no ReplicationSources in ${where}`, fix: null })

@@ -401,6 +401,11 @@ export function imageFinding(image: string, subject: string, namespace: string, 
   return finding('warning', check, image, `whether the restic image can be pulled was not checked: its pod in namespace ${namespace} did not run: ${probe.error}`)
 }
 
+/** No source had both its PVC and its Secret found: the image was not tried (a warning, never ok). */
+export function imageUnchecked(image: string): Finding {
+  return finding('warning', 'restic-image', image, 'whether the restic image can be pulled was not checked: no source has both its PVC and its repository Secret found (its pod needs them)')
+}
+
 // ------------------------------------------------------------ RBAC
 
 /** A permission the commands use. `stops`: a backup or restore fails without it (else a command degrades). */

@@ -102,7 +102,8 @@ GRANTS=15
   unstub kubectl
   assert_line 'ERROR    repository-secret business/odoo-backup: its repository Secret volsync-r2-secret does not exist in namespace business: no backup or restore can run'
   assert_line --partial "fix: recreate Secret business/volsync-r2-secret (RESTIC_REPOSITORY, RESTIC_PASSWORD and the storage credentials) from where your secrets are kept; check: kubectl --kubeconfig '$KC' get secret volsync-r2-secret -n business -o name"
-  assert_line '1 error, 0 warnings, 7 ok (cluster apps): a backup or restore would fail'
+  assert_line 'WARNING  restic-image restic/restic:0.18.1: whether the restic image can be pulled was not checked: no source has both its PVC and its repository Secret found (its pod needs them)'
+  assert_line '1 error, 1 warning, 7 ok (cluster apps): a backup or restore would fail'
   # the errors come first
   [[ ${lines[0]} == ERROR* ]]
 
@@ -112,7 +113,7 @@ GRANTS=15
   plan_events
   run -1 --separate-stderr script doctor --kubeconfig "$KC" --cluster apps --output json
   unstub kubectl
-  json_true '.errors == 1 and .warnings == 0 and .ok == 7 and (.findings[0] | .severity == "error" and .check == "repository-secret"
+  json_true '.errors == 1 and .warnings == 1 and .ok == 7 and (.findings[0] | .severity == "error" and .check == "repository-secret"
     and .subject == "business/odoo-backup" and (.fix | contains("get secret volsync-r2-secret -n business -o name")))' <<<"$output"
 }
 
@@ -246,8 +247,8 @@ plan_healthy() {
   # the error first, then the clusters in order
   [[ $(grep -m1 -E '^(ERROR|WARNING|ok) ' <<<"$output") == 'ERROR     lab '* ]]
   assert_line 'apps: 0 errors, 0 warnings, 9 ok: ready'
-  assert_line 'lab:  1 error, 0 warnings, 7 ok: a backup or restore would fail'
-  assert_line '2 clusters: 1 error, 0 warnings, 16 ok'
+  assert_line 'lab:  1 error, 1 warning, 7 ok: a backup or restore would fail'
+  assert_line '2 clusters: 1 error, 1 warning, 16 ok'
   # no call of one cluster's step went to the other's kubeconfig
   run stub_calls kubectl
   refute_line --regexp '^--kubeconfig .*/kube config'
