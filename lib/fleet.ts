@@ -9,6 +9,7 @@ import path from 'node:path'
 import { CONFIG_FILE, fleetNames, kubeconfigDir, resolveCluster, type ClusterTarget } from './cluster.ts'
 import { InterruptedError, UsageError, errorText } from './errors.ts'
 import { Kubectl, KubectlError, stderrText } from './kubectl.ts'
+import type { Paint } from './output.ts'
 
 /** One cluster of the fleet: its target, or why it has none (a configured context that does not exist). */
 export interface FleetMember {
@@ -110,4 +111,44 @@ export async function eachCluster<T>(
   const n = Math.max(1, Math.min(opts.concurrency ?? FLEET_CONCURRENCY, members.length))
   await Promise.all(Array.from({ length: n }, worker))
   return results
+}
+
+// ---------------------------------------------------------------- reporting (pure)
+
+/**
+ * One summary line per cluster, names aligned: "apps: <summary of its
+ * value>", or "lab:  NOT READ: <why>" in red; in the members' order.
+ */
+export function clusterSummaryLines<T>(results: readonly ClusterResult<T>[], summary: (value: T) => string, paint: Paint): string[] {
+  const width = Math.max(0, ...results.map((r) => r.cluster.length)) + 1
+  return results.map((r) =>
+    r.ok ? `${`${r.cluster}:`.padEnd(width)} ${summary(r.value)}` : paint.red(`${`${r.cluster}:`.padEnd(width)} NOT READ: ${r.error}`),
+  )
+}
+
+/** The whole fleet's line: "2 clusters: <total>, 1 not read (namespace x)", red when a cluster was not read. */
+export function fleetTotalLine(results: readonly ClusterResult<unknown>[], total: string, paint: Paint, namespace?: string): string {
+  const failed = results.filter((r) => !r.ok).length
+  const line =
+    `${results.length} cluster${results.length === 1 ? '' : 's'}: ${total}${failed ? `, ${failed} not read` : ''}` +
+    (namespace ? ` (namespace ${namespace})` : '')
+  return failed ? paint.red(line) : line
+}
+
+/** What a cluster's entry of the JSON says besides its own data. */
+export interface ClusterJson {
+  how: string | null
+  /** false: the cluster could not be read (error says why), and nothing else is known of it */
+  read: boolean
+  error: string | null
+}
+
+/** CLUSTER=all's JSON, keyed by cluster: {<name>: {how, read, error, ...data(value)}}, in the members' order. */
+export function keyedByCluster<T, D extends object>(results: readonly ClusterResult<T>[], data: (value: T) => D): Record<string, ClusterJson & Partial<D>> {
+  return Object.fromEntries(
+    results.map((r): [string, ClusterJson & Partial<D>] => [
+      r.cluster,
+      { how: r.how ?? null, read: r.ok, error: r.ok ? null : r.error, ...(r.ok ? data(r.value) : ({} as Partial<D>)) },
+    ]),
+  )
 }

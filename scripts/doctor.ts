@@ -1,19 +1,36 @@
 // task volsync:doctor CLUSTER=<cluster> [NAMESPACE=<ns>] [LOOKBACK=<age>]
 // A preflight: what would stop a backup or a restore on this cluster, found
-// before one is needed. Reads only; changes nothing.
-import type { CommandSpec } from '../lib/cli.ts'
+// before one is needed. Reads only; creates one short-lived pod (the restic
+// image pulled and run), deleted on every path.
+import { ALL_CLUSTERS, type CommandSpec } from '../lib/cli.ts'
 import { EXIT } from '../lib/errors.ts'
 import { diagnose } from '../lib/doctor/doctor.io.ts'
-import { countBySeverity, doctorExitCode, doctorText, sortFindings } from '../lib/doctor/findings.ts'
-import { runCommand } from '../lib/run.ts'
+import {
+  countBySeverity,
+  doctorExitCode,
+  doctorText,
+  fleetCountsText,
+  fleetDoctorExitCode,
+  fleetFindingsText,
+  sortFindings,
+  summaryLine,
+} from '../lib/doctor/findings.ts'
+import { clusterSummaryLines, eachCluster, findFleet, fleetTotalLine, keyedByCluster } from '../lib/fleet.ts'
+import { hintTarget } from '../lib/hints.ts'
+import { Kubectl } from '../lib/kubectl.ts'
+import { runCommand, type Context } from '../lib/run.ts'
+import { resticImage } from '../lib/snapshots/pod.ts'
 
 const spec: CommandSpec = {
   name: 'doctor',
   summary: 'check that a cluster is ready for backups and restores: what would stop one, and the fix',
   flags: ['cluster', 'namespace', 'kubeconfig', 'output', 'lookback'],
+  fleet: true,
+  checkEnv: (env) => void resticImage(env),
   notes: [
-    'Reads only. Each finding has a severity (error: it would stop a backup or a restore; warning: worth a look,',
-    'or something that could not be checked; ok), the check, the reason and the fix (the exact command where',
+    'Reads only, but for one short-lived pod (the restic image check below). Each finding has a severity',
+    '(error: it would stop a backup or a restore; warning: worth a look, or something that could not be',
+    'checked; ok), the check, the reason and the fix (the exact command where',
     'there is one). Exit code 1 when there is any error, 0 otherwise (warnings included).',
     '',
     'Checks, in order: the API server answers (GET /version; when it does not, nothing else is checked) and',
@@ -31,6 +48,13 @@ const spec: CommandSpec = {
     'kustomize.toolkit.fluxcd.io/namespace labels name, and of HelmReleases in the sources\' namespaces and those',
     'their helm.toolkit.fluxcd.io/namespace labels name.',
     '',
+    'The restic image (RESTIC_IMAGE, default restic/restic:0.18.1): a one-shot pod built like every restic',
+    'pod of this tool (the mover\'s settings and placement of the first source whose PVC and Secret exist)',
+    'runs `restic version`; a container waiting in ErrImagePull, ImagePullBackOff or InvalidImageName is an',
+    'error with the reason; a pod create your RBAC forbids is a warning naming the grant. The pod is deleted',
+    'on every path, Ctrl-C included. This is the only thing doctor creates. With sources but none whose',
+    'PVC and Secret were both found, the image is not tried: a warning.',
+    '',
     'Within LOOKBACK: mover pods that failed (pods labelled app.kubernetes.io/created-by=volsync, phase',
     'Failed; one warning per mover Job, with the command that shows the latest log; VolSync retries a mover up',
     'to 8 times, and a source whose last mover run failed is an error whatever its age), and Warning events',
@@ -39,11 +63,18 @@ const spec: CommandSpec = {
     'A check your RBAC does not let this command make is a warning naming the missing grant: an "ok" only',
     'ever stands for something that was read.',
     '',
+    'CLUSTER=all checks every cluster this repository knows, in parallel (README.md, "Every cluster at once"):',
+    'one list of findings with a CLUSTER column, then one summary line per cluster. A cluster whose API server',
+    'does not answer (or that has no kubeconfig or context) is NOT READ with the reason, the others are still',
+    'shown, and the exit code is 1. NAMESPACE applies to every cluster.',
+    '',
     'JSON: {cluster, namespace, errors, warnings, ok, findings: [{severity, check, subject, reason, fix}]}',
-    '(errors first).',
+    '(errors first). With CLUSTER=all: {cluster: "all", namespace, errors, warnings, ok, notRead, clusters:',
+    '{<name>: {how, read, error, errors, warnings, ok, findings}}}, keyed by cluster.',
   ],
   examples: [
     'task -x volsync:doctor CLUSTER=apps',
+    'task -x volsync:doctor CLUSTER=all',
     "task -x volsync:doctor CLUSTER=apps NAMESPACE=business LOOKBACK=3d OUTPUT=json | jq '.findings[] | select(.severity != \"ok\")'",
     'tsx scripts/doctor.ts --cluster apps --namespace business',
   ],
@@ -51,6 +82,7 @@ const spec: CommandSpec = {
 
 await runCommand(spec, async (ctx) => {
   const { opts, kubectl, hints, out } = ctx
+  if (opts.cluster === ALL_CLUSTERS) return fleetDoctor(ctx)
   const findings = await diagnose({
     kubectl,
     hints,
@@ -58,6 +90,7 @@ await runCommand(spec, async (ctx) => {
     namespace: opts.namespace,
     lookbackMs: opts.lookbackMs,
     now: new Date(),
+    ctx,
   })
   const n = countBySeverity(findings)
   out.data({ cluster: opts.cluster, namespace: opts.namespace ?? null, errors: n.error, warnings: n.warning, ok: n.ok, findings: sortFindings(findings) })
@@ -65,3 +98,45 @@ await runCommand(spec, async (ctx) => {
   out.result(doctorText(findings, where, out.paint))
   return doctorExitCode(findings) ? EXIT.FAILED : EXIT.OK
 })
+
+/** CLUSTER=all: every known cluster checked in parallel, each with its own kubectl; one list, one summary line per cluster. */
+async function fleetDoctor(ctx: Context): Promise<number> {
+  const { opts, out } = ctx
+  const fleet = await findFleet(process.env, () => new Kubectl({ name: opts.cluster, how: 'default kubeconfig' }).defaultContexts())
+  for (const note of fleet.notes) out.note(note)
+  const now = new Date()
+  const results = await eachCluster(fleet.members, (kubectl, target) =>
+    diagnose({
+      kubectl,
+      hints: hintTarget(target),
+      cluster: target.name,
+      namespace: opts.namespace,
+      lookbackMs: opts.lookbackMs,
+      now,
+      unreachableThrows: true,
+      ctx: { ...ctx, kubectl, cluster: target, hints: hintTarget(target) },
+    }),
+  )
+  const all = results.flatMap((r) => (r.ok ? r.value : []))
+  const n = countBySeverity(all)
+  out.data({
+    cluster: opts.cluster,
+    namespace: opts.namespace ?? null,
+    errors: n.error,
+    warnings: n.warning,
+    ok: n.ok,
+    notRead: results.filter((r) => !r.ok).length,
+    clusters: keyedByCluster(results, (findings) => {
+      const c = countBySeverity(findings)
+      return { errors: c.error, warnings: c.warning, ok: c.ok, findings: sortFindings(findings) }
+    }),
+  })
+  const table = fleetFindingsText(results, out.paint)
+  if (table) out.result(table + '\n')
+  out.result(
+    [...clusterSummaryLines(results, (findings) => summaryLine(findings), out.paint), fleetTotalLine(results, fleetCountsText(results), out.paint, opts.namespace)].join(
+      '\n',
+    ),
+  )
+  return fleetDoctorExitCode(results) ? EXIT.FAILED : EXIT.OK
+}

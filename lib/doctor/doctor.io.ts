@@ -2,10 +2,14 @@
 // kubectl boundary. A read that fails becomes a fact ("could not be read",
 // forbidden or not), never an exception: one missing grant must not hide the
 // other checks. Only an unreachable API server ends the checks early.
-import { errorText } from '../errors.ts'
+import { InterruptedError, errorText } from '../errors.ts'
 import type { HintTarget } from '../hints.ts'
 import { KubectlError, type ApiResource, type Kubectl, type Scope } from '../kubectl.ts'
-import type { ReplicationSource } from '../volsync/objects.ts'
+import type { Context } from '../run.ts'
+import { moverPod } from '../snapshots/list.io.ts'
+import { resticImage } from '../snapshots/pod.ts'
+import { runOnce } from '../snapshots/runner.io.ts'
+import { ref, type ReplicationSource } from '../volsync/objects.ts'
 import { listSources } from '../volsync/sources.io.ts'
 import {
   controllerFinding,
@@ -13,6 +17,9 @@ import {
   eventFindings,
   eventsUnread,
   failedMoverFindings,
+  imageFinding,
+  imageUnchecked,
+  pullFailure,
   moversUnread,
   fluxFinding,
   fluxNamespaces,
@@ -27,6 +34,7 @@ import {
   type DeploymentImage,
   type Finding,
   type GrantAnswer,
+  type ImageProbe,
   type KubeEvent,
   type MoverPod,
   type Presence,
@@ -46,6 +54,45 @@ export interface DoctorRun {
   namespace?: string
   lookbackMs: number
   now: Date
+  /**
+   * CLUSTER=all: an API server that does not answer throws (the fleet reports
+   * the cluster NOT READ with kubectl's reason) instead of being a finding
+   */
+  unreachableThrows?: boolean
+  /**
+   * The run's frame (this cluster's kubectl, the clean-up stack, Ctrl-C): with
+   * it, the restic image is pulled and run in a one-shot pod (imageProbe)
+   */
+  ctx?: Context
+}
+
+/** How long the `restic version` pod may take to pull and run. */
+const IMAGE_PROBE_MS = 5 * 60_000
+
+/**
+ * The restic image of this tool's pods, pulled and run (`restic version`) in a
+ * one-shot pod built by lib/snapshots like every restic pod of the tool (the
+ * mover's settings and placement of `rs`); the pod is deleted on every path
+ * (runOnce: the clean-up stack, also on Ctrl-C).
+ */
+async function imageProbe(ctx: Context, rs: ReplicationSource): Promise<ImageProbe> {
+  const probeCtx: Context = { ...ctx, opts: { ...ctx.opts, timeoutMs: Math.min(ctx.opts.timeoutMs, IMAGE_PROBE_MS) } }
+  try {
+    const { mover, placement } = await moverPod(probeCtx, rs)
+    const app = rs.metadata.name.replace(/-backup$/, '').slice(0, 40).replace(/-+$/, '')
+    const { phase, log } = await runOnce(
+      probeCtx,
+      { prefix: `volsync-doctor-${app}`, namespace: rs.metadata.namespace!, app, component: 'doctor', mover, placement, image: resticImage(process.env), command: { run: ['version'] } },
+      'doctor',
+      `pulling the restic image in ${rs.metadata.namespace}`,
+    )
+    return phase === 'Succeeded' ? { kind: 'ran', log } : { kind: 'failed', error: `restic version failed; its log ends: ${log.trim().split('\n').slice(-3).join(' / ')}` }
+  } catch (err) {
+    if (err instanceof InterruptedError) throw err
+    if (isForbidden(err)) return { kind: 'forbidden', error: errorText(err) }
+    const pull = pullFailure(errorText(err))
+    return pull ? { kind: 'not-pullable', reason: pull } : { kind: 'failed', error: errorText(err) }
+  }
 }
 
 const isForbidden = (err: unknown) => err instanceof KubectlError && err.failure === 'forbidden'
@@ -105,7 +152,13 @@ export async function diagnose(run: DoctorRun): Promise<Finding[]> {
   const findings: Finding[] = []
 
   // 1. the API server, and kubectl's version against it
-  const server = await read(() => kubectl.getRaw<Version>('/version'))
+  let server: Read<Version>
+  try {
+    server = { ok: true, value: await kubectl.getRaw<Version>('/version') }
+  } catch (err) {
+    if (run.unreachableThrows) throw err
+    server = { ok: false, forbidden: isForbidden(err), error: errorText(err) }
+  }
   findings.push(serverFinding(server, hints, cluster))
   if (!server.ok) return findings
   findings.push(skewFinding(await read(() => kubectl.clientVersion()), server.value))
@@ -156,9 +209,18 @@ export async function diagnose(run: DoctorRun): Promise<Finding[]> {
     const facts: SourceFacts = { snapshotClasses: snapshotCopy(rs) ? classes : undefined }
     if (rs.spec?.sourcePVC) facts.pvc = await presence(kubectl, 'persistentvolumeclaims', rs.spec.sourcePVC, ns)
     if (rs.spec?.restic?.repository) facts.secret = await presence(kubectl, 'secrets', rs.spec.restic.repository, ns)
-    return sourceFindings(rs, facts, now, hints)
+    return { rs, facts, findings: sourceFindings(rs, facts, now, hints) }
   })
-  findings.push(...perSource.flat())
+  findings.push(...perSource.flatMap((p) => p.findings))
+
+  // the restic image, pulled and run where the first source whose PVC and Secret exist backs up
+  const probeSource = perSource.find((p) => p.facts.pvc === 'yes' && p.facts.secret === 'yes')?.rs
+  if (run.ctx && probeSource) {
+    const probe = await imageProbe({ ...run.ctx, kubectl, hints }, probeSource)
+    findings.push(imageFinding(resticImage(process.env), ref(probeSource), probeSource.metadata.namespace ?? '', probe, hints))
+  } else if (run.ctx && sources.length > 0) {
+    findings.push(imageUnchecked(resticImage(process.env)))
+  }
   if (crds.ok && crds.value !== null && sources.length === 0 && !findings.some((f) => f.check === 'sources')) {
     findings.push({ severity: 'ok', check: 'sources', subject: null, reason: `no ReplicationSources in ${where}`, fix: null })
   }

@@ -339,6 +339,73 @@ export function sourcesUnread(error: string, forbidden: boolean, where: string):
   )
 }
 
+// ------------------------------------------------------------ restic image
+
+/** How the one-shot `restic version` pod went. */
+export type ImageProbe =
+  | { kind: 'ran'; log: string }
+  /** the container waited in ErrImagePull, ImagePullBackOff or InvalidImageName */
+  | { kind: 'not-pullable'; reason: string }
+  | { kind: 'forbidden'; error: string }
+  /** anything else: the pod failed, could not start for another reason, timed out */
+  | { kind: 'failed'; error: string }
+
+/** Waiting reasons of a container whose image cannot be pulled. */
+export const PULL_FAILURES = ['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName']
+
+/** The image pull reason in a pod's "cannot start: <reason>: <message>" error, if it is one. */
+export function pullFailure(error: string): string | undefined {
+  const m = /cannot start: (\w+)(?:: (.*))?/s.exec(error)
+  return m && PULL_FAILURES.includes(m[1]!) ? `${m[1]}${m[2] ? `: ${m[2].trim()}` : ''}` : undefined
+}
+
+/**
+ * The restic image of the tool's pods (RESTIC_IMAGE), pulled and run (`restic
+ * version`) in a one-shot pod placed as the mover of `subject` would be.
+ */
+export function imageFinding(image: string, subject: string, namespace: string, probe: ImageProbe, hints: HintTarget): Finding {
+  const check = 'restic-image'
+  if (probe.kind === 'ran') {
+    const version = probe.log.split('\n').find((l) => l.startsWith('restic '))?.trim()
+    return finding('ok', check, image, `pulled and ran in namespace ${namespace}, placed as the mover of ${subject}${version ? `: ${version}` : ''}`)
+  }
+  if (probe.kind === 'not-pullable') {
+    return finding(
+      'error',
+      check,
+      image,
+      `the restic image cannot be pulled in namespace ${namespace} (${probe.reason}): list, files, download, verify, stats, check and restore's checks cannot run their restic pods`,
+      `set RESTIC_IMAGE to an image your nodes can pull (a mirror of restic/restic), or let them reach its registry (imagePullSecrets); try it: ${kubectlHint(hints.kubectl, [
+        'run',
+        'restic-pull-test',
+        '-n',
+        namespace,
+        '--rm',
+        '-i',
+        '--restart=Never',
+        `--image=${image}`,
+        '--',
+        'version',
+      ])}`,
+    )
+  }
+  if (probe.kind === 'forbidden') {
+    return finding(
+      'warning',
+      check,
+      image,
+      `whether the restic image can be pulled was not checked: your RBAC does not grant create pods in namespace ${namespace}`,
+      `check: ${kubectlHint(hints.kubectl, ['auth', 'can-i', 'create', 'pods', '-n', namespace])}`,
+    )
+  }
+  return finding('warning', check, image, `whether the restic image can be pulled was not checked: its pod in namespace ${namespace} did not run: ${probe.error}`)
+}
+
+/** No source had both its PVC and its Secret found: the image was not tried (a warning, never ok). */
+export function imageUnchecked(image: string): Finding {
+  return finding('warning', 'restic-image', image, 'whether the restic image can be pulled was not checked: no source has both its PVC and its repository Secret found (its pod needs them)')
+}
+
 // ------------------------------------------------------------ RBAC
 
 /** A permission the commands use. `stops`: a backup or restore fails without it (else a command degrades). */
@@ -606,8 +673,43 @@ export function doctorText(findings: readonly Finding[], where: string, paint: P
   return lines.join('\n')
 }
 
-export function summaryLine(findings: readonly Finding[], where: string): string {
+/** "1 error, 0 warnings, 7 ok (cluster apps): a backup or restore would fail"; without `where`, no parenthesis. */
+export function summaryLine(findings: readonly Finding[], where?: string): string {
   const n = countBySeverity(findings)
   const verdict = n.error ? 'a backup or restore would fail' : n.warning ? 'nothing stops a backup or restore; see the warnings' : 'ready'
-  return `${n.error} error${n.error === 1 ? '' : 's'}, ${n.warning} warning${n.warning === 1 ? '' : 's'}, ${n.ok} ok (${where}): ${verdict}`
+  return `${countsText(n)}${where ? ` (${where})` : ''}: ${verdict}`
 }
+
+const countsText = (n: Record<Severity, number>) =>
+  `${n.error} error${n.error === 1 ? '' : 's'}, ${n.warning} warning${n.warning === 1 ? '' : 's'}, ${n.ok} ok`
+
+// ------------------------------------------------------------ CLUSTER=all
+
+/** The findings of one cluster of the fleet, or why it could not be read (lib/fleet.ts ClusterResult). */
+export type ClusterFindings = { cluster: string; ok: true; value: readonly Finding[] } | { cluster: string; ok: false; error: string }
+
+/**
+ * CLUSTER=all's findings as one table with a CLUSTER column: every finding
+ * of every cluster read, errors first, then warnings, then ok; within a
+ * severity by cluster (in the fleet's order), then in the order checked.
+ * Empty when no cluster was read. The summary lines follow it (lib/fleet.ts).
+ */
+export function fleetFindingsText(results: readonly ClusterFindings[], paint: Paint): string {
+  const label: Record<Severity, string> = { error: paint.red('ERROR  '), warning: paint.yellow('WARNING'), ok: paint.green('ok     ') }
+  const width = Math.max('CLUSTER'.length, ...results.map((r) => r.cluster.length))
+  const rows = results.flatMap((r, c) => (r.ok ? r.value.map((f, i) => ({ cluster: r.cluster, f, c, i })) : []))
+  rows.sort((a, b) => ORDER[a.f.severity] - ORDER[b.f.severity] || a.c - b.c || a.i - b.i)
+  if (rows.length === 0) return ''
+  const lines = [`SEVERITY  ${'CLUSTER'.padEnd(width)}  FINDING`]
+  for (const { cluster, f } of rows) {
+    lines.push(`${label[f.severity]}   ${cluster.padEnd(width)}  ${f.check}${f.subject ? ` ${f.subject}` : ''}: ${f.reason}`)
+    if (f.fix) lines.push(`${' '.repeat(12 + width)}fix: ${f.fix}`)
+  }
+  return lines.join('\n')
+}
+
+/** The fleet's counts: "1 error, 3 warnings, 15 ok" over every cluster read. */
+export const fleetCountsText = (results: readonly ClusterFindings[]) => countsText(countBySeverity(results.flatMap((r) => (r.ok ? r.value : []))))
+
+/** CLUSTER=all: 1 when any cluster has an error, or could not be read. */
+export const fleetDoctorExitCode = (results: readonly ClusterFindings[]) => (results.some((r) => !r.ok || doctorExitCode(r.value)) ? 1 : 0)

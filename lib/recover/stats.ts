@@ -170,8 +170,13 @@ export function statsTotals(rows: readonly SourceStats[]): StatsTotals {
 const bytes = (n: number | null) => (n === null ? '-' : formatBytes(n))
 const ratio = (n: number | null) => (n === null ? '-' : `${n.toFixed(2)}x`)
 
-export function statsTable(rows: readonly SourceStats[], width: number, paint: Paint, totals = rows.length > 1): Table {
+/** A row of the table; `cluster` when several clusters are shown (CLUSTER=all). */
+export type StatsRow = SourceStats & { cluster?: string }
+
+/** The table, with a TOTAL row when `totals`; with `clusters`, a CLUSTER column first (CLUSTER=all). */
+export function statsTable(rows: readonly StatsRow[], width: number, paint: Paint, totals = rows.length > 1, opts: { clusters?: boolean } = {}): Table {
   const columns: Column[] = [
+    ...(opts.clusters ? [{ header: 'CLUSTER', min: 6 }] : []),
     { header: 'SOURCE', min: 10 },
     { header: 'SNAPSHOTS', align: 'right' },
     { header: 'OLDEST', drop: 3 },
@@ -182,8 +187,9 @@ export function statsTable(rows: readonly SourceStats[], width: number, paint: P
     { header: 'LAST PRUNE', drop: 2 },
     { header: 'RETAIN', min: 6, drop: 1 },
   ]
-  const body: Cell[][] = rows.map((r) =>
-    r.ok
+  const body: Cell[][] = rows.map((r): Cell[] => [
+    ...(opts.clusters ? [r.cluster ?? '-'] : []),
+    ...(r.ok
       ? [
           `${r.namespace}/${r.source}`,
           r.snapshots === null ? '-' : String(r.snapshots),
@@ -195,11 +201,12 @@ export function statsTable(rows: readonly SourceStats[], width: number, paint: P
           shortTime(r.lastPruned),
           retainText(r.retain),
         ]
-      : [`${r.namespace}/${r.source}`, '-', '-', '-', '-', '-', '-', shortTime(r.lastPruned), { text: `FAILED: ${r.message}`, tone: 'red' }],
-  )
+      : [`${r.namespace}/${r.source}`, '-', '-', '-', '-', '-', '-', shortTime(r.lastPruned), { text: `FAILED: ${r.message}`, tone: 'red' } as Cell]),
+  ])
   if (totals) {
     const t = statsTotals(rows)
     body.push([
+      ...(opts.clusters ? [''] : []),
       { text: `TOTAL (${t.sources} sources)`, tone: 'bold' },
       String(t.snapshots),
       '',

@@ -308,6 +308,16 @@ func TestDesiredPodStatus(t *testing.T) {
 	if status.Phase != corev1.PodRunning || !status.ContainerStatuses[0].Ready || status.ContainerStatuses[0].State.Running == nil {
 		t.Errorf("application pod status = %+v, want running and ready", status)
 	}
+
+	// the image knob: a pod whose image is not pullable waits in ErrImagePull
+	c := &podController{runtime: &containerRuntime{dataDir: t.TempDir(), moverImage: "restic-mover:e2e"}}
+	unpullable := pod.DeepCopy()
+	unpullable.Spec.Containers[0].Image = "registry.example/unpullable/restic:0.18.1"
+	status = desiredPodStatus(unpullable, c.start(context.Background(), unpullable))
+	waiting := status.ContainerStatuses[0].State.Waiting
+	if status.Phase != corev1.PodPending || waiting == nil || waiting.Reason != "ErrImagePull" || !strings.Contains(waiting.Message, "unpullable") {
+		t.Errorf("unpullable image: phase %s, container state %+v, want Pending and waiting in ErrImagePull", status.Phase, status.ContainerStatuses[0].State)
+	}
 }
 
 func TestUnderTmpKeepsHostPathsUnderTmp(t *testing.T) {

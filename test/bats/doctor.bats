@@ -28,6 +28,30 @@ plan_cluster() {
     "$K $MOVER_PODS : render \"\$FIXTURES/${1:-empty-list.json}\""
 }
 
+# pod_named FIXTURE ARGS...: a recorded pod answer, named as the call's `pod <name>` names it
+pod_named() {
+  local file=$1 name='' prev='' a
+  shift
+  for a in "$@"; do
+    [[ $prev == pod ]] && name=$a
+    prev=$a
+  done
+  render "$FIXTURES/$file" | sed "s/\"name\": \"POD\"/\"name\": \"$name\"/"
+}
+export -f pod_named
+
+# plan_probe [K] [ANSWER]: the restic image pulled and run (restic version) in a
+# one-shot pod in business, then deleted; ANSWER: the watch's (default: it succeeds)
+plan_probe() {
+  local k=${1:-$K} pod='volsync-doctor-odoo-?????'
+  local kw=${k% --request-timeout=60s}
+  stub kubectl \
+    "$k create -f - -o json : jq '. + {status: {phase: \"Pending\"}}'" \
+    "$kw get pod $pod -n business --watch -o json : ${2:-pod_named pod-list-succeeded.json \"\$@\"}" \
+    "$k delete pod $pod -n business --ignore-not-found --wait=false --grace-period=0 : echo pod deleted"
+  [[ -n ${2:-} ]] || stub kubectl "$k logs $pod -n business -c restic : echo 'restic 0.18.1 compiled with go1.24.4 on linux/amd64'"
+}
+
 # plan_can_i N: N more `kubectl auth can-i` questions, each answered yes
 plan_can_i() {
   local i
@@ -47,6 +71,7 @@ GRANTS=15
 @test "doctor on a healthy cluster: every check ok, the controller's version, exit 0" {
   plan_cluster
   stub kubectl "$K get secrets volsync-r2-secret -n business -o name : echo secret/volsync-r2-secret"
+  plan_probe
   plan_can_i $GRANTS
   plan_events
   run -0 script doctor --kubeconfig "$KC" --cluster apps
@@ -59,7 +84,8 @@ GRANTS=15
   assert_line --regexp '^ok       source business/odoo-backup: PVC odoo-data, Secret volsync-r2-secret, VolumeSnapshotClass csi-ceph-blockpool exists, last sync (2h|1h59m) ago$'
   assert_line 'ok       rbac: all 15 permissions the commands use are granted (namespace business)'
   assert_line 'ok       events: no Warning events of ReplicationSources or ReplicationDestinations in the last 24h'
-  assert_line '0 errors, 0 warnings, 8 ok (cluster apps): ready'
+  assert_line 'ok       restic-image restic/restic:0.18.1: pulled and ran in namespace business, placed as the mover of business/odoo-backup: restic 0.18.1 compiled with go1.24.4 on linux/amd64'
+  assert_line '0 errors, 0 warnings, 9 ok (cluster apps): ready'
   refute_line --regexp '^(ERROR|WARNING)'
   # the Secret is read by name only
   run stub_calls kubectl
@@ -76,7 +102,8 @@ GRANTS=15
   unstub kubectl
   assert_line 'ERROR    repository-secret business/odoo-backup: its repository Secret volsync-r2-secret does not exist in namespace business: no backup or restore can run'
   assert_line --partial "fix: recreate Secret business/volsync-r2-secret (RESTIC_REPOSITORY, RESTIC_PASSWORD and the storage credentials) from where your secrets are kept; check: kubectl --kubeconfig '$KC' get secret volsync-r2-secret -n business -o name"
-  assert_line '1 error, 0 warnings, 7 ok (cluster apps): a backup or restore would fail'
+  assert_line 'WARNING  restic-image restic/restic:0.18.1: whether the restic image can be pulled was not checked: no source has both its PVC and its repository Secret found (its pod needs them)'
+  assert_line '1 error, 1 warning, 7 ok (cluster apps): a backup or restore would fail'
   # the errors come first
   [[ ${lines[0]} == ERROR* ]]
 
@@ -86,7 +113,7 @@ GRANTS=15
   plan_events
   run -1 --separate-stderr script doctor --kubeconfig "$KC" --cluster apps --output json
   unstub kubectl
-  json_true '.errors == 1 and .warnings == 0 and .ok == 7 and (.findings[0] | .severity == "error" and .check == "repository-secret"
+  json_true '.errors == 1 and .warnings == 1 and .ok == 7 and (.findings[0] | .severity == "error" and .check == "repository-secret"
     and .subject == "business/odoo-backup" and (.fix | contains("get secret volsync-r2-secret -n business -o name")))' <<<"$output"
 }
 
@@ -115,15 +142,17 @@ GRANTS=15
 @test "recent Warning events of a source are warnings; older than LOOKBACK they are left out" {
   plan_cluster
   stub kubectl "$K get secrets volsync-r2-secret -n business -o name : echo secret/volsync-r2-secret"
+  plan_probe
   plan_can_i $GRANTS
   plan_events doctor/events-warning.json
   run -0 script doctor --kubeconfig "$KC" --cluster apps
   unstub kubectl
-  assert_line --regexp '^WARNING  events ReplicationSource business/odoo-backup: PersistentVolumeClaimNotFound \(4 times\), (1h|59m59s) ago: Unable to find PersistentVolumeClaim odoo-data$'
+  assert_line --regexp '^WARNING  events ReplicationSource business/odoo-backup: PersistentVolumeClaimNotFound \(4 times\), (1h|59m[0-9]+s) ago: Unable to find PersistentVolumeClaim odoo-data$'
   refute_line --partial 'OldTrouble'
 
   plan_cluster
   stub kubectl "$K get secrets volsync-r2-secret -n business -o name : echo secret/volsync-r2-secret"
+  plan_probe
   plan_can_i $GRANTS
   plan_events doctor/events-warning.json
   run -0 script doctor --kubeconfig "$KC" --cluster apps --lookback 4d
@@ -160,6 +189,7 @@ GRANTS=15
 @test "mover pods that failed within LOOKBACK are a warning with the command that shows the latest log" {
   plan_cluster job-mover-src-pods.json
   stub kubectl "$K get secrets volsync-r2-secret -n business -o name : echo secret/volsync-r2-secret"
+  plan_probe
   plan_can_i $GRANTS
   plan_events
   run -0 script doctor --kubeconfig "$KC" --cluster apps
@@ -174,10 +204,102 @@ GRANTS=15
     "$K get secrets volsync-r2-secret -n business -o name : echo secret/volsync-r2-secret" \
     "$K auth can-i patch kustomizations.kustomize.toolkit.fluxcd.io -n flux-system : echo no; exit 1" \
     "$K auth can-i patch helmreleases.helm.toolkit.fluxcd.io -n business : echo yes"
+  plan_probe
   plan_can_i $GRANTS
   plan_events
   run -1 script doctor --kubeconfig "$KC" --cluster apps
   unstub kubectl
   assert_line 'ok       flux: Flux is installed (restore suspends its Kustomizations and HelmReleases)'
   assert_line 'ERROR    rbac patch kustomizations.kustomize.toolkit.fluxcd.io: your RBAC does not grant patch kustomizations.kustomize.toolkit.fluxcd.io in namespace flux-system: needed by restore (suspending Flux)'
+}
+
+# --- CLUSTER=all: every cluster of the repository (kubeconfig-apps and
+# kubeconfig-lab in $VOLSYNC_OPS_ROOT), each read with its own kubeconfig only
+
+fleet() {
+  printf 'apiVersion: v1\nkind: Config\n' >"$TEST_DIR/kubeconfig-apps"
+  printf 'apiVersion: v1\nkind: Config\n' >"$TEST_DIR/kubeconfig-lab"
+  KA="--kubeconfig $TEST_DIR/kubeconfig-apps --request-timeout=60s"
+  KL="--kubeconfig $TEST_DIR/kubeconfig-lab --request-timeout=60s"
+}
+
+# plan_healthy KPREFIX [SECRET-ANSWER]: every read of a healthy cluster, through that cluster's kubeconfig
+plan_healthy() {
+  local K=$1
+  plan_cluster
+  stub kubectl "$K get secrets volsync-r2-secret -n business -o name : ${2:-echo secret/volsync-r2-secret}"
+  [[ -n ${2:-} ]] || plan_probe "$K"
+  plan_can_i $GRANTS
+  plan_events
+}
+
+@test "doctor CLUSTER=all: one list with a CLUSTER column, one summary line per cluster; each cluster read with its own kubeconfig" {
+  fleet
+  plan_healthy "$KA"
+  plan_healthy "$KL" "echo 'Error from server (NotFound): secrets \"volsync-r2-secret\" not found' >&2; exit 1"
+  COLUMNS=200 run -1 script doctor --cluster all
+  unstub kubectl
+  assert_line --regexp '^SEVERITY +CLUSTER +FINDING$'
+  assert_line 'ERROR     lab      repository-secret business/odoo-backup: its repository Secret volsync-r2-secret does not exist in namespace business: no backup or restore can run'
+  assert_line --partial "fix: recreate Secret business/volsync-r2-secret (RESTIC_REPOSITORY, RESTIC_PASSWORD and the storage credentials) from where your secrets are kept; check: kubectl --kubeconfig '$TEST_DIR/kubeconfig-lab' get secret volsync-r2-secret -n business -o name"
+  assert_line 'ok        apps     api-server: reachable, Kubernetes v1.35.4'
+  assert_line 'ok        lab      api-server: reachable, Kubernetes v1.35.4'
+  # the error first, then the clusters in order
+  [[ $(grep -m1 -E '^(ERROR|WARNING|ok) ' <<<"$output") == 'ERROR     lab '* ]]
+  assert_line 'apps: 0 errors, 0 warnings, 9 ok: ready'
+  assert_line 'lab:  1 error, 1 warning, 7 ok: a backup or restore would fail'
+  assert_line '2 clusters: 1 error, 1 warning, 16 ok'
+  # no call of one cluster's step went to the other's kubeconfig
+  run stub_calls kubectl
+  refute_line --regexp '^--kubeconfig .*/kube config'
+  # the restic image is probed where a source has its PVC and Secret: on apps only
+  assert_line --regexp "kubeconfig-apps --request-timeout=60s create -f - -o json$"
+  refute_line --regexp "kubeconfig-lab --request-timeout=60s create "
+}
+
+@test "doctor CLUSTER=all: an unreachable cluster is NOT READ with kubectl's reason (exit 1), the other still shown; JSON keyed by cluster" {
+  fleet
+  plan_healthy "$KA"
+  stub kubectl "$KL get --raw /version : echo 'The connection to the server 127.0.0.1:32740 was refused - did you specify the right host or port?' >&2; exit 1"
+  COLUMNS=200 run -1 script doctor --cluster all
+  unstub kubectl
+  assert_line 'ok        apps     api-server: reachable, Kubernetes v1.35.4'
+  refute_line --regexp '^[a-zA-Z]+ +lab '
+  assert_line 'apps: 0 errors, 0 warnings, 9 ok: ready'
+  assert_line 'lab:  NOT READ: The connection to the server 127.0.0.1:32740 was refused - did you specify the right host or port?'
+  assert_line '2 clusters: 0 errors, 0 warnings, 9 ok, 1 not read'
+
+  plan_healthy "$KA"
+  stub kubectl "$KL get --raw /version : echo 'The connection to the server 127.0.0.1:32740 was refused - did you specify the right host or port?' >&2; exit 1"
+  run -1 --separate-stderr script doctor --cluster all --output json
+  unstub kubectl
+  json_true --arg dir "$TEST_DIR" '.cluster == "all" and .errors == 0 and .ok == 9 and .notRead == 1
+    and (.clusters | keys_unsorted) == ["apps", "lab"]
+    and (.clusters.apps | .how == "kubeconfig \($dir)/kubeconfig-apps" and .read and .error == null and .ok == 9 and (.findings | length) == 9)
+    and .clusters.lab == {how: "kubeconfig \($dir)/kubeconfig-lab", read: false, error: "The connection to the server 127.0.0.1:32740 was refused - did you specify the right host or port?"}' <<<"$output" >/dev/null
+}
+
+@test "a restic image that cannot be pulled is an error with the reason and the fix; the pod is deleted; a forbidden pod create is a warning" {
+  plan_cluster
+  stub kubectl "$K get secrets volsync-r2-secret -n business -o name : echo secret/volsync-r2-secret"
+  plan_probe "$K" "pod_named pod-list-configerror.json \"\$@\" | jq '.status.containerStatuses[0].state.waiting = {reason: \"ErrImagePull\", message: \"failed to pull and unpack image \\\"mirror.example/restic:0.18.1\\\": not found\"}'"
+  plan_can_i $GRANTS
+  plan_events
+  RESTIC_IMAGE=mirror.example/restic:0.18.1 run -1 script doctor --kubeconfig "$KC" --cluster apps
+  unstub kubectl
+  assert_line --regexp '^ERROR    restic-image mirror\.example/restic:0\.18\.1: the restic image cannot be pulled in namespace business \(ErrImagePull: failed to pull and unpack image "mirror\.example/restic:0\.18\.1": not found\): '
+  assert_line --partial "fix: set RESTIC_IMAGE to an image your nodes can pull (a mirror of restic/restic), or let them reach its registry (imagePullSecrets); try it: kubectl --kubeconfig '$KC' run restic-pull-test -n business --rm -i --restart=Never --image=mirror.example/restic:0.18.1 -- version"
+  assert_line '1 error, 0 warnings, 8 ok (cluster apps): a backup or restore would fail'
+
+  plan_cluster
+  stub kubectl \
+    "$K get secrets volsync-r2-secret -n business -o name : echo secret/volsync-r2-secret" \
+    "$K create -f - -o json : cat >/dev/null; echo 'Error from server (Forbidden): pods is forbidden: User \"ops\" cannot create resource \"pods\" in API group \"\" in the namespace \"business\"' >&2; exit 1" \
+    "$K delete pod volsync-doctor-odoo-????? -n business --ignore-not-found --wait=false --grace-period=0 : echo pod deleted"
+  plan_can_i $GRANTS
+  plan_events
+  run -0 script doctor --kubeconfig "$KC" --cluster apps
+  unstub kubectl
+  assert_line 'WARNING  restic-image restic/restic:0.18.1: whether the restic image can be pulled was not checked: your RBAC does not grant create pods in namespace business'
+  refute_line --regexp '^ok +restic-image'
 }

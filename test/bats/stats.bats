@@ -204,4 +204,59 @@ export -f four_sources count_pod pod_created pod_running pod_snapshots pod_delet
   assert_equal "$(wc -l <"$STUB_DIR/created")" 4
   assert_equal "$(sort "$STUB_DIR/deleted")" "$(sort "$STUB_DIR/created")"
   assert_equal "$(cat "$STUB_DIR/alive")" 0
+
+# --- CLUSTER=all: every cluster of the repository (kubeconfig-apps and
+# kubeconfig-lab in $VOLSYNC_OPS_ROOT), each read with its own kubeconfig only
+
+fleet() {
+  printf 'apiVersion: v1\nkind: Config\n' >"$TEST_DIR/kubeconfig-apps"
+  printf 'apiVersion: v1\nkind: Config\n' >"$TEST_DIR/kubeconfig-lab"
+  KA="--kubeconfig $TEST_DIR/kubeconfig-apps --request-timeout=60s"
+  KL="--kubeconfig $TEST_DIR/kubeconfig-lab --request-timeout=60s"
+}
+
+@test "stats CLUSTER=all: one table with a CLUSTER column and one summary line per cluster; an unreachable cluster is NOT READ, exit 1" {
+  fleet
+  stub kubectl \
+    "$KA $FIND : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$KL $FIND : echo 'The connection to the server 127.0.0.1:32740 was refused - did you specify the right host or port?' >&2; exit 1"
+  K=$KA KW="--kubeconfig $TEST_DIR/kubeconfig-apps" plan_stats odoo business
+  COLUMNS=200 run -1 script stats --cluster all
+  unstub kubectl
+  assert_line --regexp '^CLUSTER +SOURCE +SNAPSHOTS +OLDEST +NEWEST +LATEST +STORED +DEDUP +LAST PRUNE +RETAIN'
+  assert_line --regexp '^apps +business/odoo-backup +[0-9]+ .* 391K +197K +5\.96x '
+  assert_line --regexp '^ +TOTAL \(1 sources\) +[0-9]+ +391K +197K +5\.96x'
+  refute_line --regexp '^lab '
+  assert_line --regexp '^apps: 1 read, 0 failed; [0-9]+ snapshots, 197K stored for 391K of latest snapshots \(deduplication 5\.96x\)$'
+  assert_line 'lab:  NOT READ: The connection to the server 127.0.0.1:32740 was refused - did you specify the right host or port?'
+  assert_line --regexp '^2 clusters: 1 read, 0 failed; .*, 1 not read$'
+  # the pod was created through apps' kubeconfig only
+  run stub_calls kubectl
+  refute_line --regexp "kubeconfig-lab.* create "
+}
+
+@test "stats CLUSTER=all OUTPUT=json is keyed by cluster; a cluster without restic sources says so; APP is refused" {
+  fleet
+  stub kubectl \
+    "$KA $FIND : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$KL $FIND : cat \"\$FIXTURES/empty-list.json\""
+  K=$KA KW="--kubeconfig $TEST_DIR/kubeconfig-apps" plan_stats odoo business
+  run -0 --separate-stderr script stats --cluster all --output json
+  unstub kubectl
+  json_true --arg dir "$TEST_DIR" '.cluster == "all" and .notRead == 0 and .totals.sources == 1 and .totals.rawBytes == 201271
+    and (.clusters | keys_unsorted) == ["apps", "lab"]
+    and (.clusters.apps | .how == "kubeconfig \($dir)/kubeconfig-apps" and .read and .error == null and ([.sources[].source] == ["odoo-backup"]) and .totals.rawBytes == 201271)
+    and .clusters.lab == {how: "kubeconfig \($dir)/kubeconfig-lab", read: true, error: null, sources: [], totals: {sources: 0, failed: 0, snapshots: 0, latestRestoreBytes: 0, allRestoreBytes: 0, rawBytes: 0, dedupRatio: null}}' <<<"$output" >/dev/null
+
+  stub kubectl \
+    "$KA $FIND : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$KL $FIND : cat \"\$FIXTURES/empty-list.json\""
+  K=$KA KW="--kubeconfig $TEST_DIR/kubeconfig-apps" plan_stats odoo business
+  COLUMNS=200 run -0 script stats --cluster all
+  unstub kubectl
+  assert_line 'lab:  no restic ReplicationSources'
+
+  run -2 script stats --cluster all --app odoo
+  assert_output --partial 'CLUSTER (--cluster) all reads every source of every cluster: drop APP (--app), or name one cluster'
+  unstub kubectl
 }

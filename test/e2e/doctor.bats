@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # task volsync:doctor against the real control plane: a healthy app, then the
-# same app with its repository Secret deleted.
+# same app with its repository Secret deleted; the restic image pulled (and,
+# named "unpullable", refused by the harness as a registry would).
 
 setup() {
   load helpers/e2e
@@ -18,6 +19,7 @@ teardown() {
   assert_line 'ok       crds: replicationsources.volsync.backube and replicationdestinations.volsync.backube are served'
   assert_line --regexp '^ok +source doc-ok/web-backup: PVC web-data, Secret volsync-r2-secret, last sync [0-9ms]+ ago$'
   assert_line --regexp '^ok +rbac: all [0-9]+ permissions the commands use are granted \(namespace doc-ok\)$'
+  assert_line --regexp '^ok +restic-image restic/restic:0\.18\.1: pulled and ran in namespace doc-ok, placed as the mover of doc-ok/web-backup: restic 0\.18\.1 '
   # VolSync runs outside the cluster here: no Deployment of it, which is a warning, not an error
   assert_line --regexp '^WARNING  controller: no Deployment runs a volsync image'
   assert_line --regexp '^0 errors, [0-9]+ warnings?, [0-9]+ ok \(namespace doc-ok of cluster e2e\)'
@@ -37,4 +39,42 @@ teardown() {
   run -1 --separate-stderr vtask volsync:doctor CLUSTER=e2e NAMESPACE=doc-bad OUTPUT=json
   json_true '.errors == 1 and ([.findings[] | select(.severity == "error")][0]
     | .check == "repository-secret" and .subject == "doc-bad/web-backup")' <<<"$output"
+}
+
+@test "doctor: a restic image the nodes cannot pull is an error with the reason and the fix (exit 1), and its pod is deleted" {
+  make_app doc-img web
+
+  RESTIC_IMAGE=registry.example/unpullable/restic:0.18.1 run -1 vtask volsync:doctor CLUSTER=e2e NAMESPACE=doc-img
+  assert_line --regexp '^ERROR +restic-image registry\.example/unpullable/restic:0\.18\.1: the restic image cannot be pulled in namespace doc-img \(ErrImagePull: .*unpullable.*\): '
+  assert_line --regexp '^ +fix: set RESTIC_IMAGE to an image your nodes can pull .* --image=registry\.example/unpullable/restic:0\.18\.1 -- version$'
+  assert_line --regexp '^1 error, [0-9]+ warnings?, [0-9]+ ok \(namespace doc-img of cluster e2e\): a backup or restore would fail$'
+  # its pod was deleted (asked for before the run ended; gone moments later)
+  wait_until 30 "the doctor pod of doc-img deleted" no_doctor_pod doc-img
+}
+
+no_doctor_pod() { [[ -z $(kc -n "$1" get pods -l app.kubernetes.io/component=doctor -o name) ]]; }
+
+@test "doctor as a ServiceAccount whose Role lacks grants: each missing grant is named (a warning, or an error where it stops a restore), never ok" {
+  make_app doc-rbac web
+  # a user who may read sources, PVCs and pods in doc-rbac, and nothing else
+  kc -n doc-rbac create serviceaccount ops >/dev/null
+  kc -n doc-rbac create role ops --verb=get,list,watch --resource=replicationsources.volsync.backube,persistentvolumeclaims,pods >/dev/null
+  kc -n doc-rbac create rolebinding ops --role=ops --serviceaccount=doc-rbac:ops >/dev/null
+  local token kcfg="$BATS_TEST_TMPDIR/kubeconfig-ops"
+  token=$(kc -n doc-rbac create token ops)
+  kc config view --raw --minify -o json | jq --arg t "$token" '.users[0].user = {token: $t}' >"$kcfg"
+
+  run -1 vtask volsync:doctor CLUSTER=e2e KUBECONFIG="$kcfg" NAMESPACE=doc-rbac
+  assert_line 'WARNING  repository-secret doc-rbac/web-backup: Secret volsync-r2-secret not checked: your RBAC does not grant get secrets in namespace doc-rbac'
+  assert_line --regexp '^ERROR +rbac create replicationdestinations\.volsync\.backube: your RBAC does not grant create replicationdestinations\.volsync\.backube in namespace doc-rbac: needed by restore$'
+  assert_line --regexp '^ERROR +rbac patch replicationsources\.volsync\.backube: your RBAC does not grant '
+  assert_line --regexp '^ERROR +rbac create pods: your RBAC does not grant create pods in namespace doc-rbac'
+  assert_line 'WARNING  events: Warning events were not checked: your RBAC does not grant list events'
+  assert_line --regexp '^WARNING +controller: .*(RBAC|not checked|could not)'
+  # nothing it could not read is claimed
+  refute_line --regexp '^ok +source '
+  refute_line --regexp '^ok +rbac'
+  refute_line --regexp '^ok +events'
+  refute_line --regexp '^ok +controller'
+  refute_line --regexp '^ok +restic-image'
 }

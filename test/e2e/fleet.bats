@@ -37,6 +37,8 @@ k2() { kubectl --kubeconfig "$SECOND_RUN_DIR/kubeconfig" "$@"; }
 
 # fleet_status VAR=VALUE...: task volsync:status CLUSTER=all in the fleet's repository root
 fleet_status() { (cd "$ROOT" && env -u KUBECONFIG VOLSYNC_OPS_ROOT="$FLEET_ROOT" task -x volsync:status CLUSTER=all "$@"); }
+# fleet TASK VAR=VALUE...: task volsync:<TASK> CLUSTER=all in the fleet's repository root
+fleet() { (cd "$ROOT" && env -u KUBECONFIG VOLSYNC_OPS_ROOT="$FLEET_ROOT" task -x "volsync:$1" CLUSTER=all "${@:2}"); }
 
 source_error() { [[ $(k2 -n fl-two get "$RS" ghost-backup -o json | jq -r '.status.conditions[0].reason // ""') == Error ]]; }
 
@@ -105,4 +107,50 @@ source_error() { [[ $(k2 -n fl-two get "$RS" ghost-backup -o json | jq -r '.stat
   assert_line --regexp '^2 clusters: 1 healthy, 0 need attention, 1 not read$'
   E2E_RUN_DIR=$SECOND_RUN_DIR "$SANDBOX_DIR/controlplane.sh" start kube-apiserver >&2
   k2 delete namespace fl-many --wait=false >/dev/null
+}
+
+@test "doctor and stats CLUSTER=all over both control planes; with one stopped it is NOT READ (exit 1) and the other is still shown" {
+  make_app fl-ds web
+  k2 create namespace fl-ds >/dev/null
+
+  # stats: the e2e repository read by a pod on the e2e control plane; the second has no source there
+  COLUMNS=200 run -0 fleet stats NAMESPACE=fl-ds
+  assert_line --regexp '^CLUSTER +SOURCE +SNAPSHOTS +OLDEST +NEWEST +LATEST +STORED +DEDUP +LAST PRUNE +RETAIN'
+  assert_line --regexp '^e2e +fl-ds/web-backup +1 +.* hourly 24, daily 7$'
+  refute_line --regexp '^second +'
+  assert_line --regexp '^e2e: +1 read, 0 failed; 1 snapshots, '
+  assert_line 'second: no restic ReplicationSources'
+  assert_line --regexp '^2 clusters: 1 read, 0 failed; 1 snapshots, .*\(namespace fl-ds\)$'
+
+  # doctor: on the second, a source whose PVC does not exist (an error there only)
+  jq -n '{apiVersion: "volsync.backube/v1alpha1", kind: "ReplicationSource", metadata: {name: "ghost-backup"},
+    spec: {sourcePVC: "ghost-data", trigger: {schedule: "0 */8 * * *"}, restic: {repository: "volsync-r2-secret", copyMethod: "Direct"}}}' |
+    k2 -n fl-ds apply -f - >/dev/null
+  COLUMNS=200 run -1 fleet doctor NAMESPACE=fl-ds
+  assert_line --regexp '^SEVERITY +CLUSTER +FINDING$'
+  assert_line --regexp '^ERROR +second +source-pvc fl-ds/ghost-backup: '
+  assert_line --regexp '^ok +e2e +source fl-ds/web-backup: PVC web-data, Secret volsync-r2-secret, last sync '
+  refute_line --regexp '^ERROR +e2e '
+  assert_line --regexp '^e2e: +0 errors, [0-9]+ warnings?, [0-9]+ ok: '
+  assert_line --regexp '^second: [1-9][0-9]* errors?, [0-9]+ warnings?, [0-9]+ ok: a backup or restore would fail$'
+
+  # the second control plane's API server goes away
+  E2E_RUN_DIR=$SECOND_RUN_DIR "$SANDBOX_DIR/controlplane.sh" stop kube-apiserver >&2
+  COLUMNS=200 run -1 fleet doctor NAMESPACE=fl-ds
+  assert_line --regexp '^ok +e2e +source fl-ds/web-backup: '
+  refute_line --regexp '^[A-Za-z]+ +second '
+  assert_line --regexp '^e2e: +0 errors, '
+  assert_line --regexp "^second: NOT READ: The connection to the server 127\.0\.0\.1:$SECOND_PORT_BASE was refused"
+  assert_line --regexp '^2 clusters: 0 errors, [0-9]+ warnings?, [0-9]+ ok, 1 not read \(namespace fl-ds\)$'
+
+  run -1 --separate-stderr fleet doctor NAMESPACE=fl-ds OUTPUT=json
+  json_true '(.clusters | keys_unsorted) == ["e2e", "second"] and .clusters.e2e.read and .clusters.e2e.errors == 0
+    and (.clusters.second | (.read | not) and (.error | test("refused")))' <<<"$output" >/dev/null
+
+  COLUMNS=200 run -1 fleet stats NAMESPACE=fl-ds
+  assert_line --regexp '^e2e +fl-ds/web-backup +1 '
+  assert_line --regexp "^second: NOT READ: The connection to the server 127\.0\.0\.1:$SECOND_PORT_BASE was refused"
+  assert_line --regexp '^2 clusters: 1 read, 0 failed; .*, 1 not read \(namespace fl-ds\)$'
+  E2E_RUN_DIR=$SECOND_RUN_DIR "$SANDBOX_DIR/controlplane.sh" start kube-apiserver >&2
+  k2 delete namespace fl-ds --wait=false >/dev/null
 }

@@ -42,7 +42,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   'lib/sync': ['lib/volsync'],
   'lib/restore': ['lib/volsync', 'lib/snapshots', 'lib/sync'],
   'lib/recover': ['lib/volsync', 'lib/snapshots', 'lib/sync', 'lib/restore'],
-  'lib/doctor': ['lib/volsync'],
+  'lib/doctor': ['lib/volsync', 'lib/snapshots'],
 }
 /** Cross-cutting modules that act (run processes, wait, ask): pure modules may import their types only. */
 const ACTING = ['lib/kubectl.ts', 'lib/run.ts', 'lib/wait.ts', 'lib/cleanup.ts', 'lib/prompt.ts', 'lib/fleet.ts']

@@ -5,8 +5,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { describe, expect, it, vi } from 'vitest'
 import { UsageError } from '../../lib/errors.ts'
-import { eachCluster, findFleet, type FleetMember } from '../../lib/fleet.ts'
+import { clusterSummaryLines, eachCluster, findFleet, fleetTotalLine, keyedByCluster, type ClusterResult, type FleetMember } from '../../lib/fleet.ts'
 import { Kubectl, KubectlError } from '../../lib/kubectl.ts'
+import { painter } from '../../lib/output.ts'
 
 function repo(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'volsync-ops fleet '))
@@ -83,5 +84,41 @@ describe('eachCluster', () => {
   it('the Kubectl of CLUSTER=all itself refuses every call: it has no cluster', async () => {
     const fleet = new Kubectl({ name: 'all', how: 'every cluster this repository knows', fleet: true })
     await expect(fleet.run(['get', 'pods'])).rejects.toThrow(/CLUSTER=all is every cluster: this step needs the Kubectl of one cluster/)
+  })
+})
+
+describe('reporting CLUSTER=all', () => {
+  const results: ClusterResult<number[]>[] = [
+    { cluster: 'apps', how: 'kubeconfig /k/apps', ok: true, value: [1, 2] },
+    { cluster: 'production', how: 'kubeconfig /k/production', ok: false, error: 'The connection to the server 127.0.0.1:1 was refused' },
+    { cluster: 'lab', ok: true, value: [] },
+  ]
+  const sum = (v: number[]) => (v.length ? `${v.length} things` : 'nothing')
+
+  it('one summary line per cluster, names aligned, NOT READ with the reason (red)', () => {
+    expect(clusterSummaryLines(results, sum, painter(false))).toEqual([
+      'apps:       2 things',
+      'production: NOT READ: The connection to the server 127.0.0.1:1 was refused',
+      'lab:        nothing',
+    ])
+    expect(clusterSummaryLines(results, sum, painter(true))[1]).toBe('\x1b[31mproduction: NOT READ: The connection to the server 127.0.0.1:1 was refused\x1b[39m')
+  })
+
+  it.each<[string, ClusterResult<number[]>[], string | undefined, string]>([
+    ['all read', [results[0]!, results[2]!], undefined, '2 clusters: 2 things'],
+    ['one not read', results, undefined, '3 clusters: 2 things, 1 not read'],
+    ['one cluster, a namespace', [results[0]!], 'business', '1 cluster: 2 things (namespace business)'],
+  ])('the fleet line: %s', (_, r, namespace, line) => {
+    expect(fleetTotalLine(r, '2 things', painter(false), namespace)).toBe(line)
+  })
+
+  it('the JSON is keyed by cluster, in the fleet order; a cluster not read has only how, read and error', () => {
+    const json = keyedByCluster(results, (v) => ({ count: v.length, values: v }))
+    expect(Object.keys(json)).toEqual(['apps', 'production', 'lab'])
+    expect(json).toEqual({
+      apps: { how: 'kubeconfig /k/apps', read: true, error: null, count: 2, values: [1, 2] },
+      production: { how: 'kubeconfig /k/production', read: false, error: 'The connection to the server 127.0.0.1:1 was refused' },
+      lab: { how: null, read: true, error: null, count: 0, values: [] },
+    })
   })
 })

@@ -7,6 +7,12 @@ import {
   doctorExitCode,
   doctorText,
   eventFindings,
+  fleetCountsText,
+  fleetDoctorExitCode,
+  fleetFindingsText,
+  imageFinding,
+  pullFailure,
+  type ClusterFindings,
   failedMoverFindings,
   fluxNamespaces,
   moverOwner,
@@ -304,6 +310,41 @@ describe('the report', () => {
       '1 error, 1 warning, 1 ok (cluster apps): a backup or restore would fail',
     ])
     expect(summaryLine([f('ok', 'a')], 'cluster apps')).toBe('0 errors, 0 warnings, 1 ok (cluster apps): ready')
+    expect(summaryLine([f('warning', 'a')])).toBe('0 errors, 1 warning, 0 ok: nothing stops a backup or restore; see the warnings')
+  })
+})
+
+describe('CLUSTER=all', () => {
+  const f = (severity: Finding['severity'], check: string, fix: string | null = null): Finding => ({ severity, check, subject: 'ns/x', reason: 'r', fix })
+  const apps: ClusterFindings = { cluster: 'apps', ok: true, value: [f('ok', 'api-server'), f('warning', 'events', 'look'), f('ok', 'rbac')] }
+  const production: ClusterFindings = { cluster: 'production', ok: true, value: [f('ok', 'api-server'), f('error', 'repository-secret', 'recreate it')] }
+  const down: ClusterFindings = { cluster: 'lab', ok: false, error: 'The connection to the server 127.0.0.1:1 was refused' }
+
+  it('one list with a CLUSTER column: errors first, then warnings, then ok; within a severity by cluster, then as checked', () => {
+    expect(fleetFindingsText([apps, down, production], painter(false)).split('\n')).toEqual([
+      'SEVERITY  CLUSTER     FINDING',
+      'ERROR     production  repository-secret ns/x: r',
+      '                      fix: recreate it',
+      'WARNING   apps        events ns/x: r',
+      '                      fix: look',
+      'ok        apps        api-server ns/x: r',
+      'ok        apps        rbac ns/x: r',
+      'ok        production  api-server ns/x: r',
+    ])
+  })
+
+  it('nothing when no cluster was read', () => {
+    expect(fleetFindingsText([down], painter(false))).toBe('')
+  })
+
+  it.each<[string, ClusterFindings[], string, number]>([
+    ['all ready', [apps], '0 errors, 1 warning, 2 ok', 0],
+    ['an error in one cluster', [apps, production], '1 error, 1 warning, 3 ok', 1],
+    ['a cluster not read (its findings count for nothing)', [apps, down], '0 errors, 1 warning, 2 ok', 1],
+    ['no cluster read', [down], '0 errors, 0 warnings, 0 ok', 1],
+  ])('%s: counts and exit code', (_, results, counts, code) => {
+    expect(fleetCountsText(results)).toBe(counts)
+    expect(fleetDoctorExitCode(results)).toBe(code)
   })
 })
 
@@ -319,5 +360,32 @@ describe('LOOKBACK', () => {
   })
   it('refuses what is not an age, naming LOOKBACK', () => {
     expect(() => parseArgs(spec, ['--lookback', '3'])).toThrow('LOOKBACK (--lookback) "3" is not an age')
+  })
+})
+
+describe('the restic image', () => {
+  it.each<[string, string | undefined]>([
+    ['pod business/volsync-doctor-odoo-abcde cannot start: ErrImagePull: failed to pull image "x": not found', 'ErrImagePull: failed to pull image "x": not found'],
+    ['pod ns/p cannot start: ImagePullBackOff: Back-off pulling image "x"', 'ImagePullBackOff: Back-off pulling image "x"'],
+    ['pod ns/p cannot start: InvalidImageName', 'InvalidImageName'],
+    ['pod ns/p cannot start: CreateContainerConfigError: secret "s" not found', undefined],
+    ['timed out waiting for the doctor pod', undefined],
+  ])('pullFailure(%s)', (error, reason) => {
+    expect(pullFailure(error)).toBe(reason)
+  })
+
+  const image = 'mirror.example/restic:0.18.1'
+  it.each<[string, Parameters<typeof imageFinding>[3], Finding['severity'], RegExp]>([
+    ['ran', { kind: 'ran', log: 'restic 0.18.1 compiled with go1.24.4 on linux/amd64\n' }, 'ok', /^pulled and ran in namespace business, placed as the mover of business\/odoo-backup: restic 0\.18\.1 compiled/],
+    ['not pullable', { kind: 'not-pullable', reason: 'ErrImagePull: not found' }, 'error', /^the restic image cannot be pulled in namespace business \(ErrImagePull: not found\)/],
+    ['forbidden', { kind: 'forbidden', error: 'Forbidden' }, 'warning', /not checked: your RBAC does not grant create pods in namespace business$/],
+    ['another failure: never ok', { kind: 'failed', error: 'CreateContainerConfigError' }, 'warning', /not checked: its pod in namespace business did not run: CreateContainerConfigError$/],
+  ])('%s', (_, probe, severity, reason) => {
+    const f = imageFinding(image, 'business/odoo-backup', 'business', probe, HINTS)
+    expect(f.severity).toBe(severity)
+    expect(f.check).toBe('restic-image')
+    expect(f.subject).toBe(image)
+    expect(f.reason).toMatch(reason)
+    if (severity === 'error') expect(f.fix).toContain(`${K} run restic-pull-test -n business --rm -i --restart=Never --image=${image} -- version`)
   })
 })

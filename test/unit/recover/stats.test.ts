@@ -136,6 +136,19 @@ describe('the table and the totals', () => {
       'TOTAL (2 sources)             3                                        391K    197K  5.96x',
     ])
   })
+  it('CLUSTER=all: a CLUSTER column first, and the TOTAL over every cluster', () => {
+    const [odoo, wiki] = rows()
+    expect(
+      statsTable([{ cluster: 'apps', ...odoo! }, { cluster: 'production', ...wiki! }], 200, painter(false), true, { clusters: true })
+        .text.split('\n')
+        .map((l) => l.trimEnd()),
+    ).toEqual([
+      'CLUSTER     SOURCE                SNAPSHOTS  OLDEST            NEWEST            LATEST  STORED  DEDUP  LAST PRUNE        RETAIN',
+      'apps        business/odoo-backup          3  2026-11-01 04:00  2026-11-30 04:00    391K    197K  5.96x  2026-11-28 04:10  hourly 24, daily 7',
+      'production  business/wiki-backup          -  -                 -                      -       -      -  -                 FAILED: restic could not list the repository',
+      '            TOTAL (2 sources)             3                                        391K    197K  5.96x',
+    ])
+  })
   it('no TOTAL row for one source', () => {
     expect(statsTable(rows().slice(0, 1), 200, painter(false)).text).not.toContain('TOTAL')
   })
