@@ -277,8 +277,9 @@ prompt_then_backup() {
   # policy's buckets too, as long as fewer buckets than asked for are filled: hourly 24 would keep it)
   RETAIN='{"daily": 1}' new_app "$ns" "$app" "$NEVER"
   prompt_then_backup "$ns" "$app"
-  snapshots_json "$ns" | jq -e --arg id "$PLANNED" 'all(.[]; .id != $id)' >/dev/null ||
-    fail "the backup's forget kept the planned snapshot: $(snapshots_json "$ns")"
+  snapshots_json "$ns" >"$BATS_TEST_TMPDIR/after-forget.json"
+  json_true --arg id "$PLANNED" 'all(.[]; .id != $id)' "$BATS_TEST_TMPDIR/after-forget.json" ||
+    fail "the backup's forget kept the planned snapshot: $(cat "$BATS_TEST_TMPDIR/after-forget.json")"
   wait_job 300
   ((status == 1)) || fail "restore did not refuse (exit $status): $output"
   job_says "snapshot ${PLANNED:0:8} is no longer in the repository" || fail "no refusal naming the snapshot: $output"
