@@ -204,6 +204,7 @@ export -f four_sources count_pod pod_created pod_running pod_snapshots pod_delet
   assert_equal "$(wc -l <"$STUB_DIR/created")" 4
   assert_equal "$(sort "$STUB_DIR/deleted")" "$(sort "$STUB_DIR/created")"
   assert_equal "$(cat "$STUB_DIR/alive")" 0
+}
 
 # --- CLUSTER=all: every cluster of the repository (kubeconfig-apps and
 # kubeconfig-lab in $VOLSYNC_OPS_ROOT), each read with its own kubeconfig only
