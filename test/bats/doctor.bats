@@ -28,17 +28,7 @@ plan_cluster() {
     "$K $MOVER_PODS : render \"\$FIXTURES/${1:-empty-list.json}\""
 }
 
-# pod_named FIXTURE ARGS...: a recorded pod answer, named as the call's `pod <name>` names it
-pod_named() {
-  local file=$1 name='' prev='' a
-  shift
-  for a in "$@"; do
-    [[ $prev == pod ]] && name=$a
-    prev=$a
-  done
-  render "$FIXTURES/$file" | sed "s/\"name\": \"POD\"/\"name\": \"$name\"/"
-}
-export -f pod_named
+# pod_named: helpers/common.bash
 
 # plan_probe [K] [ANSWER]: the restic image pulled and run (restic version) in a
 # one-shot pod in business, then deleted; ANSWER: the watch's (default: it succeeds)

@@ -60,9 +60,16 @@ plan_doctor() {
     "$k get --raw /api/v1/namespaces/business/pods?labelSelector=app.kubernetes.io%2Fcreated-by%3Dvolsync&fieldSelector=status.phase%3DFailed&limit=500 : cat \"\$FIXTURES/empty-list.json\"" \
     "$k ${events}ReplicationSource&limit=500 : cat \"\$FIXTURES/empty-list.json\"" \
     "$k ${events}ReplicationDestination&limit=500 : cat \"\$FIXTURES/empty-list.json\""
+  # the restic image pulled and run in a one-shot pod, then deleted
+  local pod='volsync-doctor-odoo-?????'
+  stub kubectl \
+    "$k create -f - -o json : jq '. + {status: {phase: \"Pending\"}}'" \
+    "$KA get pod $pod -n business --watch -o json : pod_named pod-list-succeeded.json \"\$@\"" \
+    "$k logs $pod -n business -c restic : echo 'restic 0.18.1 compiled with go1.24.4 on linux/amd64'" \
+    "$k delete pod $pod -n business --ignore-not-found --wait=false --grace-period=0 : echo pod deleted"
   # the 14 grants the commands use in business (no Flux)
   for ((i = 0; i < 14; i++)); do stub kubectl "$k auth can-i * -n business : echo yes"; done
-  EXPECT='0 errors, 0 warnings, 8 ok (namespace business of cluster apps): ready'
+  EXPECT='0 errors, 0 warnings, 9 ok (namespace business of cluster apps): ready'
 }
 
 plan_list() {

@@ -148,3 +148,15 @@ wait_mark() {
   return 1
 }
 export -f mark wait_mark
+
+# pod_named FIXTURE ARGS...: a recorded pod answer, named as the call's `pod <name>` names it
+pod_named() {
+  local file=$1 name='' prev='' a
+  shift
+  for a in "$@"; do
+    [[ $prev == pod ]] && name=$a
+    prev=$a
+  done
+  render "$FIXTURES/$file" | sed "s/\"name\": \"POD\"/\"name\": \"$name\"/"
+}
+export -f pod_named
