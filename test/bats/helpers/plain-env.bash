@@ -5,7 +5,12 @@
 # XDG_CONFIG_HOME, go-task colours or changes its own output (--list,
 # --summary, command echo) even without a terminal; COLUMNS would change the
 # width of our tables (80 unless a test sets COLUMNS); times are UTC.
-unset CI FORCE_COLOR CLICOLOR_FORCE XDG_CONFIG_HOME $(compgen -e -X '!TASK_*')
+unset CI FORCE_COLOR CLICOLOR_FORCE XDG_CONFIG_HOME
+# every exported TASK_* (${!TASK_@} also names the test's own shell variables); no process
+for _var in "${!TASK_@}"; do
+  if [[ ${!_var@a} == *x* ]]; then unset "$_var"; fi
+done
+unset _var
 unset COLUMNS LINES
 export TZ=UTC
 # Node 20 reads and parses the whole CA bundle NODE_EXTRA_CA_CERTS names at

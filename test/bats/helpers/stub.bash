@@ -8,7 +8,7 @@ stub() {
   local name=$1
   shift
   if [[ ! -e $STUB_BIN/$name ]]; then
-    mkdir -p "$STUB_DIR" "$STUB_BIN"
+    [[ -d $STUB_DIR && -d $STUB_BIN ]] || mkdir -p "$STUB_DIR" "$STUB_BIN"
     ln -sf "$HELPERS/stub-command" "$STUB_BIN/$name"
   fi
   : >>"$STUB_DIR/$name.plan"
@@ -42,7 +42,10 @@ unstub() {
 }
 
 stub_calls() {
-  cat "$STUB_DIR/$1.calls" 2>/dev/null || true
+  local calls=''
+  # read, not cat: wait_for_call polls this ten times a second
+  if [[ -f $STUB_DIR/$1.calls ]]; then IFS= read -r -d '' calls <"$STUB_DIR/$1.calls" || true; fi
+  printf '%s' "$calls"
 }
 
 # plan_error MESSAGE: a plan helper could not build an answer (an unknown state,

@@ -29,13 +29,29 @@ record_patch() {
 
 # token NAME [N]: the manual trigger set on source NAME by its Nth trigger patch (default: the last)
 token() {
-  local name=$1 n=${2:-0}
+  local REPLY
+  token_of "$@"
+  [[ -z $REPLY ]] || printf '%s\n' "$REPLY"
+}
+
+# token_of NAME [N]: the same in REPLY, in bash alone (answers and waits call it often)
+token_of() {
+  local name=$1 n=${2:-0} patch_name patch count=0 re='"manual": *"([^"]*)"'
+  REPLY=''
   [[ -f $STUB_DIR/patches ]] || return 0
-  awk -F'\t' -v name="$name" -v n="$n" '
-    $1 == name && match($2, /"manual": *"[^"]*"/) {
-      t = substr($2, RSTART, RLENGTH); sub(/^"manual": *"/, "", t); sub(/"$/, "", t); tokens[++count] = t
-    }
-    END { if (count && n <= count) print tokens[(n > 0) ? n : count] }' "$STUB_DIR/patches"
+  while IFS=$'\t' read -r patch_name patch; do
+    if [[ $patch_name == "$name" && $patch =~ $re ]]; then
+      count=$((count + 1))
+      if ((n == 0 || count == n)); then REPLY=${BASH_REMATCH[1]}; fi
+    fi
+  done <"$STUB_DIR/patches"
+  return 0
+}
+
+# utc_now: the time now in REPLY, as the API server writes it
+utc_now() {
+  local -x TZ=UTC
+  printf -v REPLY '%(%Y-%m-%dT%H:%M:%SZ)T' -1
 }
 
 # rs FIXTURE NAME [FILTER]: source NAME of a fixture (an item or a List),
@@ -49,10 +65,13 @@ rs() {
 # rs_as WRAP FIXTURE NAME [FILTER]: the same, then passed through the jq WRAP
 # (one jq for the whole answer: jq 1.6 takes 50 ms to start)
 rs_as() {
-  local wrap=$1 file=$2 name=$3 filter=${4:-.}
+  local wrap=$1 file=$2 name=$3 filter=${4:-.} token t1 now REPLY
+  token_of "$name" && token=$REPLY
+  token_of "$name" 1 && t1=$REPLY
+  utc_now && now=$REPLY
   render "$FIXTURES/$file" | jq -c \
-    --arg name "$name" --arg token "$(token "$name")" --arg t1 "$(token "$name" 1)" \
-    --arg now "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    --arg name "$name" --arg token "$token" --arg t1 "$t1" \
+    --arg now "$now" \
     --rawfile ok "$FIXTURES/mover-backup-ok.log" \
     --rawfile empty "$FIXTURES/mover-backup-empty.log" \
     --rawfile unlock_ok "$FIXTURES/mover-unlock-ok.log" \
@@ -68,7 +87,7 @@ event() {
   shift
   rs_as "{type: \"$type\", object: .}" "$@"
 }
-export -f record_patch token rs rs_as event
+export -f record_patch token token_of utc_now rs rs_as event
 
 # --- states (jq filters); each bumps resourceVersion as every write does
 
@@ -84,26 +103,33 @@ SYNCING='.spec.trigger.manual = $token | .metadata.resourceVersion = "600002"
 BUSY='.metadata.resourceVersion = "599999" | .status.lastSyncStartTime = $now
   | .status.conditions = [{lastTransitionTime: $now, message: "Synchronization in-progress", reason: "SyncInProgress", status: "True", type: "Synchronizing"}]'
 # the sync finished: lastManualSync carries spec.trigger.manual, lastSyncStartTime is cleared
-finished() { # finished LOGVAR RESULT
-  printf '%s' "| .metadata.resourceVersion = \"600003\" | .status.lastManualSync = .spec.trigger.manual
+finished() { # finished LOGVAR RESULT: the filter in REPLY (no command substitution: trigger tests load this file once each)
+  printf -v REPLY '%s' "| .metadata.resourceVersion = \"600003\" | .status.lastManualSync = .spec.trigger.manual
   | .status.lastSyncTime = \$now | .status.lastSyncDuration = \"1m12.5s\" | del(.status.lastSyncStartTime, .status.nextSyncTime)
   | .status.latestMoverStatus = {logs: (\$$1 | rtrimstr(\"\\n\")), result: \"$2\"}
   | .status.conditions = [{lastTransitionTime: \$now, message: \"Waiting for manual trigger\", reason: \"WaitingForManual\", status: \"False\", type: \"Synchronizing\"}]"
 }
-DONE_OK=".spec.trigger.manual = \$token $(finished ok Successful)"
-DONE_EMPTY=".spec.trigger.manual = \$token $(finished empty Successful)"
+finished ok Successful
+DONE_OK=".spec.trigger.manual = \$token $REPLY"
+finished empty Successful
+DONE_EMPTY=".spec.trigger.manual = \$token $REPLY"
 # the sync that raced our first trigger finished: it carries that first token
-DONE_FIRST=".spec.trigger.manual = \$t1 $(finished ok Successful)"
-DONE_UNLOCK=".spec.trigger.manual = \$token | .spec.restic.unlock = \$token | .status.restic.lastUnlocked = \$token $(finished unlock_ok Successful)"
+finished ok Successful
+DONE_FIRST=".spec.trigger.manual = \$t1 $REPLY"
+finished unlock_ok Successful
+DONE_UNLOCK=".spec.trigger.manual = \$token | .spec.restic.unlock = \$token | .status.restic.lastUnlocked = \$token $REPLY"
 # the mover Job reached its backoff limit: Failed with the full pod log; the sync goes on
-failed_mover() { # failed_mover LOGVAR
-  printf '%s' ".spec.trigger.manual = \$token | .metadata.resourceVersion = \"600004\" | .status.lastSyncStartTime = \$now
+failed_mover() { # failed_mover LOGVAR: the filter in REPLY
+  printf -v REPLY '%s' ".spec.trigger.manual = \$token | .metadata.resourceVersion = \"600004\" | .status.lastSyncStartTime = \$now
   | .status.latestMoverStatus = {logs: (\$$1 | rtrimstr(\"\\n\")), result: \"Failed\"}
   | .status.conditions = [{lastTransitionTime: \$now, message: \"Synchronization in-progress\", reason: \"SyncInProgress\", status: \"True\", type: \"Synchronizing\"}]"
 }
-FAILED_LOCKED=$(failed_mover locked)
-FAILED_BADPASSWORD=$(failed_mover badpassword)
-FAILED_LIVELOCK=$(failed_mover livelock)
+failed_mover locked
+FAILED_LOCKED=$REPLY
+failed_mover badpassword
+FAILED_BADPASSWORD=$REPLY
+failed_mover livelock
+FAILED_LIVELOCK=$REPLY
 export RSR TRIGGERED UNLOCK_TRIGGERED SYNCING BUSY DONE_OK DONE_FIRST DONE_EMPTY DONE_UNLOCK FAILED_LOCKED FAILED_BADPASSWORD FAILED_LIVELOCK
 
 # the guarded removal of a source's trigger (glob: the token is generated)
@@ -147,9 +173,10 @@ rs_list() {
 
 # wait_patch NAME [N]: in a watch answer, wait (up to 10 s) until source NAME got its Nth trigger patch
 wait_patch() {
-  local name=$1 n=${2:-1} i
+  local name=$1 n=${2:-1} i REPLY
   for ((i = 0; i < 100; i++)); do
-    [[ -n $(token "$name" "$n") ]] && return 0
+    token_of "$name" "$n"
+    [[ -z $REPLY ]] || return 0
     sleep 0.1
   done
   echo "wait_patch: no trigger patch $n of $name" >&2
@@ -205,7 +232,8 @@ for_source() {
 # started yet), exhausted (past its backoffLimit: the conditions the Job
 # controller sets when VolSync has not deleted the Job yet)
 job_event() {
-  local type=$1 fixture=$2 name=$3 state=$4 uid=${5:-} filter=.
+  local type=$1 fixture=$2 name=$3 state=$4 uid=${5:-} filter=. REPLY
+  utc_now
   case $state in
     running) ;;
     running:*) filter=".status = {active: 1, failed: ${state#running:}, ready: 0, startTime: .status.startTime, terminating: 0, uncountedTerminatedPods: {}}
@@ -219,7 +247,7 @@ job_event() {
       | .metadata.resourceVersion = "600299"' ;;
   esac
   render "$(job_fixture job-mover-src.json "$fixture" "$name" "$uid")" |
-    jq -c --arg type "$type" --arg now "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "{type: \$type, object: ($filter)}"
+    jq -c --arg type "$type" --arg now "$REPLY" "{type: \$type, object: ($filter)}"
 }
 
 # job_pods FIXTURE NAME [JOB_UID]: the failed pods of that Job (a List)
@@ -267,9 +295,15 @@ gone_reads() {
 # mark / wait_mark: helpers/common.bash
 # wait_reads N: wait (up to 10 s) until N pod logs were read
 wait_reads() {
-  local i
+  local i count line
   for ((i = 0; i < 100; i++)); do
-    (($(grep -c -- ' logs ' "$STUB_DIR/kubectl.calls" 2>/dev/null || true) >= $1)) && return 0
+    count=0
+    if [[ -f $STUB_DIR/kubectl.calls ]]; then
+      while IFS= read -r line; do
+        if [[ $line == *' logs '* ]]; then count=$((count + 1)); fi
+      done <"$STUB_DIR/kubectl.calls"
+    fi
+    ((count >= $1)) && return 0
     sleep 0.1
   done
   echo "wait_reads: fewer than $1 log reads" >&2
