@@ -393,20 +393,18 @@ export class Kubectl {
   }
 
   /**
-   * Whether an object exists, by name only (`kubectl get <resource> <name> -o name`):
-   * nothing of its content is read (a Secret's values never leave the server).
-   * `namespace` undefined: a cluster-scoped resource. 'forbidden': RBAC does
-   * not let this user read it, so whether it exists is unknown.
+   * The names of every object of a collection in a namespace, one list call
+   * (`kubectl get <resource> -n <ns> -o name`): only names reach this process,
+   * so a list of Secrets never reads a value. A KubectlError when the list fails
+   * (forbidden included).
    */
-  async exists(resource: string, name: string, namespace?: string): Promise<'yes' | 'no' | 'forbidden'> {
-    try {
-      await this.run(['get', resource, name, ...(namespace === undefined ? [] : ['-n', namespace]), '-o', 'name'])
-      return 'yes'
-    } catch (err) {
-      if (err instanceof KubectlError && err.failure === 'not-found') return 'no'
-      if (err instanceof KubectlError && err.failure === 'forbidden') return 'forbidden'
-      throw err
-    }
+  async names(resource: string, namespace: string): Promise<string[]> {
+    const out = await this.run(['get', resource, '-n', namespace, '-o', 'name'])
+    return out
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean)
+      .map((line) => line.slice(line.indexOf('/') + 1))
   }
 
   /**

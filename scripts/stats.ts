@@ -7,7 +7,7 @@ import { hintTarget } from '../lib/hints.ts'
 import { Kubectl, type Scope } from '../lib/kubectl.ts'
 import { hiddenNote } from '../lib/output.ts'
 import { statsOfMany, statsOfSource } from '../lib/recover/stats.io.ts'
-import { statsSummaryLine, statsTable, statsTotals, type SourceStats, type StatsRow } from '../lib/recover/stats.ts'
+import { failedNote, statsSummaryLine, statsTable, statsTotals, type SourceStats, type StatsRow } from '../lib/recover/stats.ts'
 import { runCommand, type Context } from '../lib/run.ts'
 import { resticImage } from '../lib/snapshots/pod.ts'
 import { ref } from '../lib/volsync/objects.ts'
@@ -37,12 +37,14 @@ const spec: CommandSpec = {
     '',
     'Without APP: every restic ReplicationSource of the cluster (or NAMESPACE), CONCURRENCY at a time, one',
     'table with totals. A repository that cannot be read is a FAILED row (exit 1); the others are still shown.',
+    "Each FAILED source is also noted on stderr as it fails, and under the table with restic's words.",
     'TIMEOUT applies to each source.',
     '',
     'CLUSTER=all (without APP) reads every cluster this repository knows, in parallel (README.md, "Every',
     'cluster at once"), each with CONCURRENCY pods at a time: one table with a CLUSTER column, then one summary',
     'line per cluster. A cluster that cannot be read (unreachable, no VolSync, no such context) is NOT READ',
     'with the reason, the others are still shown, and the exit code is 1. NAMESPACE applies to every cluster.',
+    'The notes of a FAILED source name its cluster: "lab: business/odoo-backup: ...".',
     '',
     'JSON: {cluster, sources: [{namespace, source, ok, message, details, snapshots, oldest, newest,',
     'latestRestoreBytes, latestFiles, allRestoreBytes, rawBytes, dedupRatio, lastPruned, retain}], totals:',
@@ -84,7 +86,7 @@ await runCommand(spec, async (ctx) => {
   out.result(table.text)
   if (table.hidden.length) out.result(hiddenNote(table))
   out.result(`\n${statsSummaryLine(rows)} (cluster ${opts.cluster})`)
-  for (const r of rows.filter((row) => !row.ok && row.details)) out.note(`${r.namespace}/${r.source}: ${r.message}\n${r.details}`)
+  for (const r of rows.filter((row) => !row.ok && row.details)) out.note(failedNote(r, `${r.message}\n${r.details}`))
   return rows.every((r) => r.ok) ? EXIT.OK : EXIT.FAILED
 })
 
@@ -107,7 +109,7 @@ async function fleetStats(ctx: Context): Promise<number> {
   const results = await eachCluster(fleet.members, async (kubectl, target): Promise<SourceStats[]> => {
     const sources = restic(await listSources(kubectl, scope))
     if (sources.length === 0) return []
-    return statsOfMany({ ...ctx, kubectl, cluster: target, hints: hintTarget(target) }, sources, opts.concurrency)
+    return statsOfMany({ ...ctx, kubectl, cluster: target, hints: hintTarget(target) }, sources, opts.concurrency, target.name)
   })
   ctx.checkpoint()
   const rows: StatsRow[] = results.flatMap((r) => (r.ok ? r.value.map((row) => ({ cluster: r.cluster, ...row })) : []))
@@ -130,6 +132,6 @@ async function fleetStats(ctx: Context): Promise<number> {
       fleetTotalLine(results, statsSummaryLine(rows), out.paint, opts.namespace),
     ].join('\n'),
   )
-  for (const r of rows.filter((row) => !row.ok && row.details)) out.note(`${r.cluster}: ${r.namespace}/${r.source}: ${r.message}\n${r.details}`)
+  for (const r of rows.filter((row) => !row.ok && row.details)) out.note(failedNote(r, `${r.message}\n${r.details}`, r.cluster))
   return results.every((r) => r.ok) && rows.every((r) => r.ok) ? EXIT.OK : EXIT.FAILED
 }

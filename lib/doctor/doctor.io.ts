@@ -30,6 +30,7 @@ import {
   skewFinding,
   snapshotCopy,
   sourceFindings,
+  sourceReady,
   sourcesUnread,
   type DeploymentImage,
   type Finding,
@@ -37,7 +38,6 @@ import {
   type ImageProbe,
   type KubeEvent,
   type MoverPod,
-  type Presence,
   type Read,
   type SnapshotClass,
   type SourceFacts,
@@ -138,12 +138,22 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, f: (item: T) =
   return results
 }
 
-async function presence(kubectl: Kubectl, resource: string, name: string, namespace: string): Promise<Presence | { error: string }> {
-  try {
-    return await kubectl.exists(resource, name, namespace)
-  } catch (err) {
-    return { error: errorText(err) }
+/**
+ * What every source of `namespace` is judged against, one list call each: the
+ * names of its PVCs (the raw list, as JSON) when a source there names one, and
+ * of its Secrets when a source there names a repository: by name only
+ * (`kubectl get secrets -o name`), no Secret value is ever read.
+ */
+async function namespaceFacts(kubectl: Kubectl, namespace: string, sources: readonly ReplicationSource[]): Promise<Pick<SourceFacts, 'pvcs' | 'secrets'>> {
+  const here = sources.filter((rs) => (rs.metadata.namespace ?? '') === namespace)
+  const facts: Pick<SourceFacts, 'pvcs' | 'secrets'> = {}
+  if (here.some((rs) => rs.spec?.sourcePVC)) {
+    facts.pvcs = await read(async () =>
+      (await all<{ metadata: { name: string } }>(kubectl, { group: '', version: 'v1', plural: 'persistentvolumeclaims' }, { namespace })).map((pvc) => pvc.metadata.name),
+    )
   }
+  if (here.some((rs) => rs.spec?.restic?.repository)) facts.secrets = await read(() => kubectl.names('secrets', namespace))
+  return facts
 }
 
 /** Every check, in priority order; the findings in the order they were made. */
@@ -204,17 +214,19 @@ export async function diagnose(run: DoctorRun): Promise<Finding[]> {
       }
     })
   }
-  const perSource = await mapLimit(sources, CONCURRENCY, async (rs) => {
-    const ns = rs.metadata.namespace ?? ''
-    const facts: SourceFacts = { snapshotClasses: snapshotCopy(rs) ? classes : undefined }
-    if (rs.spec?.sourcePVC) facts.pvc = await presence(kubectl, 'persistentvolumeclaims', rs.spec.sourcePVC, ns)
-    if (rs.spec?.restic?.repository) facts.secret = await presence(kubectl, 'secrets', rs.spec.restic.repository, ns)
+  // one PVC list and one Secret name list per namespace that has sources, whatever their number
+  const sourceNamespaces = [...new Set(sources.map((rs) => rs.metadata.namespace ?? ''))].sort()
+  const byNamespace = new Map(
+    await mapLimit(sourceNamespaces, CONCURRENCY, async (ns) => [ns, await namespaceFacts(kubectl, ns, sources)] as const),
+  )
+  const perSource = sources.map((rs) => {
+    const facts: SourceFacts = { ...byNamespace.get(rs.metadata.namespace ?? ''), snapshotClasses: snapshotCopy(rs) ? classes : undefined }
     return { rs, facts, findings: sourceFindings(rs, facts, now, hints) }
   })
   findings.push(...perSource.flatMap((p) => p.findings))
 
   // the restic image, pulled and run where the first source whose PVC and Secret exist backs up
-  const probeSource = perSource.find((p) => p.facts.pvc === 'yes' && p.facts.secret === 'yes')?.rs
+  const probeSource = perSource.find((p) => sourceReady(p.rs, p.facts))?.rs
   if (run.ctx && probeSource) {
     const probe = await imageProbe({ ...run.ctx, kubectl, hints }, probeSource)
     findings.push(imageFinding(resticImage(process.env), ref(probeSource), probeSource.metadata.namespace ?? '', probe, hints))
@@ -238,7 +250,7 @@ export async function diagnose(run: DoctorRun): Promise<Finding[]> {
   }
 
   // 4. RBAC: in NAMESPACE, or in each namespace that has sources
-  const namespaces = namespace ? [namespace] : [...new Set(sources.map((rs) => rs.metadata.namespace ?? ''))].sort()
+  const namespaces = namespace ? [namespace] : sourceNamespaces
   const grants = grantsToAsk(flux.ok && flux.value)
   const questions: { grant: (typeof grants)[number]; namespace: string | null }[] = [
     ...(namespace ? [] : grants.filter((g) => g.cluster).map((grant) => ({ grant, namespace: null }))),

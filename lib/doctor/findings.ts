@@ -171,13 +171,36 @@ export interface SnapshotClass {
   isDefault: boolean
 }
 
+/**
+ * The names of one kind of object in a namespace, read with one list call per
+ * namespace (doctor.io.ts: the PVCs as JSON, the Secrets by name only), or
+ * why they could not be listed.
+ */
+export type NamesInNamespace = Read<readonly string[]>
+
 /** What was read about one source besides the source itself. */
 export interface SourceFacts {
-  pvc?: Presence | { error: string }
-  secret?: Presence | { error: string }
+  /** the names of the PVCs of the source's namespace */
+  pvcs?: NamesInNamespace
+  /** the names of the Secrets of the source's namespace (names only: no value is ever read) */
+  secrets?: NamesInNamespace
   /** the VolumeSnapshotClasses, read when copyMethod is Snapshot; null: the API is not served */
   snapshotClasses?: Read<SnapshotClass[] | null>
 }
+
+/** Whether `name` is among the names listed: yes, no, forbidden, the list's error; undefined: not listed. */
+export function presenceIn(names: NamesInNamespace | undefined, name: string): Presence | { error: string } | undefined {
+  if (!names) return undefined
+  if (!names.ok) return names.forbidden ? 'forbidden' : { error: names.error }
+  return names.value.includes(name) ? 'yes' : 'no'
+}
+
+/** Both the source's PVC and its repository Secret were found: a pod placed as its mover can start (the restic image check). */
+export const sourceReady = (rs: ReplicationSource, facts: SourceFacts): boolean =>
+  !!rs.spec?.sourcePVC &&
+  !!rs.spec?.restic?.repository &&
+  presenceIn(facts.pvcs, rs.spec.sourcePVC) === 'yes' &&
+  presenceIn(facts.secrets, rs.spec.restic.repository) === 'yes'
 
 export const snapshotCopy = (rs: ReplicationSource) => rs.spec?.restic?.copyMethod === 'Snapshot'
 
@@ -207,8 +230,9 @@ export function sourceFindings(rs: ReplicationSource, facts: SourceFacts, now: D
   const okParts: string[] = []
 
   const pvc = rs.spec?.sourcePVC
+  const pvcFound = pvc ? presenceIn(facts.pvcs, pvc) : undefined
   if (!pvc) out.push(finding('error', 'source-pvc', subject, 'spec.sourcePVC is not set: there is nothing to back up'))
-  else if (facts.pvc === 'no') {
+  else if (pvcFound === 'no') {
     out.push(
       finding(
         'error',
@@ -218,17 +242,18 @@ export function sourceFindings(rs: ReplicationSource, facts: SourceFacts, now: D
         `recreate the app's PVC, or pause the source (spec.paused: true) if the app is gone; check: ${k(['get', 'pvc', pvc, '-n', ns, '-o', 'name'])}`,
       ),
     )
-  } else if (facts.pvc === 'forbidden') {
+  } else if (pvcFound === 'forbidden') {
     out.push(
-      finding('warning', 'source-pvc', subject, `PVC ${pvc} not checked: your RBAC does not grant get persistentvolumeclaims in namespace ${ns}`, k(['auth', 'can-i', 'get', 'persistentvolumeclaims', '-n', ns])),
+      finding('warning', 'source-pvc', subject, `PVC ${pvc} not checked: your RBAC does not grant list persistentvolumeclaims in namespace ${ns}`, k(['auth', 'can-i', 'list', 'persistentvolumeclaims', '-n', ns])),
     )
-  } else if (presenceError(facts.pvc)) {
-    out.push(finding('warning', 'source-pvc', subject, `PVC ${pvc} not checked: ${presenceError(facts.pvc)}`))
-  } else if (facts.pvc === 'yes') okParts.push(`PVC ${pvc}`)
+  } else if (presenceError(pvcFound)) {
+    out.push(finding('warning', 'source-pvc', subject, `PVC ${pvc} not checked: ${presenceError(pvcFound)}`))
+  } else if (pvcFound === 'yes') okParts.push(`PVC ${pvc}`)
 
   const secret = rs.spec?.restic?.repository
+  const secretFound = secret ? presenceIn(facts.secrets, secret) : undefined
   if (!secret) out.push(finding('error', 'repository-secret', subject, 'spec.restic.repository names no Secret: the mover has no repository'))
-  else if (facts.secret === 'no') {
+  else if (secretFound === 'no') {
     out.push(
       finding(
         'error',
@@ -238,13 +263,13 @@ export function sourceFindings(rs: ReplicationSource, facts: SourceFacts, now: D
         `recreate Secret ${ns}/${secret} (RESTIC_REPOSITORY, RESTIC_PASSWORD and the storage credentials) from where your secrets are kept; check: ${k(['get', 'secret', secret, '-n', ns, '-o', 'name'])}`,
       ),
     )
-  } else if (facts.secret === 'forbidden') {
+  } else if (secretFound === 'forbidden') {
     out.push(
-      finding('warning', 'repository-secret', subject, `Secret ${secret} not checked: your RBAC does not grant get secrets in namespace ${ns}`, k(['auth', 'can-i', 'get', 'secrets', '-n', ns])),
+      finding('warning', 'repository-secret', subject, `Secret ${secret} not checked: your RBAC does not grant list secrets in namespace ${ns}`, k(['auth', 'can-i', 'list', 'secrets', '-n', ns])),
     )
-  } else if (presenceError(facts.secret)) {
-    out.push(finding('warning', 'repository-secret', subject, `Secret ${secret} not checked: ${presenceError(facts.secret)}`))
-  } else if (facts.secret === 'yes') okParts.push(`Secret ${secret}`)
+  } else if (presenceError(secretFound)) {
+    out.push(finding('warning', 'repository-secret', subject, `Secret ${secret} not checked: ${presenceError(secretFound)}`))
+  } else if (secretFound === 'yes') okParts.push(`Secret ${secret}`)
 
   if (snapshotCopy(rs)) {
     const f = snapshotClassFinding(rs, facts.snapshotClasses, hints)

@@ -5,9 +5,9 @@ import { InterruptedError, OperationError, errorText } from '../errors.ts'
 import type { Context } from '../run.ts'
 import { listInSession } from '../snapshots/list.io.ts'
 import type { ResticSession } from '../snapshots/runner.io.ts'
-import { ref, type ReplicationSource } from '../volsync/objects.ts'
+import type { ReplicationSource } from '../volsync/objects.ts'
 import { openSession } from './session.io.ts'
-import { checkArgs, failedStats, judgeCheck, parseStats, sourceStats, statsArgs, type CheckVerdict, type ResticStats, type SourceStats } from './stats.ts'
+import { checkArgs, failedNote, failedStats, judgeCheck, parseStats, sourceStats, statsArgs, type CheckVerdict, type ResticStats, type SourceStats } from './stats.ts'
 
 /** The app part of a pod name: the source's name without -backup. */
 const appOf = (rs: ReplicationSource) => rs.metadata.name.replace(/-backup$/, '').slice(0, 40).replace(/-+$/, '')
@@ -44,8 +44,11 @@ export async function statsOfSource(ctx: Context, rs: ReplicationSource, app: st
   }
 }
 
-/** Every source, at most `limit` at once, in the order given; never stops early except on Ctrl-C. */
-export async function statsOfMany(ctx: Context, sources: readonly ReplicationSource[], limit: number): Promise<SourceStats[]> {
+/**
+ * Every source, at most `limit` at once, in the order given; never stops early
+ * except on Ctrl-C. `cluster`: the cluster its notes name (CLUSTER=all).
+ */
+export async function statsOfMany(ctx: Context, sources: readonly ReplicationSource[], limit: number, cluster?: string): Promise<SourceStats[]> {
   const results: SourceStats[] = new Array(sources.length)
   let next = 0
   let done = 0
@@ -57,7 +60,7 @@ export async function statsOfMany(ctx: Context, sources: readonly ReplicationSou
       results[i] = await statsOfSource(ctx, rs, appOf(rs), true)
       done++
       progress.update(`${done} of ${sources.length} done`)
-      if (!results[i]!.ok) ctx.out.note(`${ref(rs)}: FAILED: ${results[i]!.message}`)
+      if (!results[i]!.ok) ctx.out.note(failedNote(results[i]!, `FAILED: ${results[i]!.message}`, cluster))
     }
   }
   try {

@@ -122,6 +122,14 @@ export function failedStats(rs: ReplicationSource, message: string, details: str
   return { ...baseStats(rs), ok: false, message, details }
 }
 
+/**
+ * The note of a FAILED row, printed as the row is read and again under the
+ * table with restic's words: `[<cluster>: ]<namespace>/<source>: <text>`, the
+ * cluster named when several are read (CLUSTER=all).
+ */
+export const failedNote = (r: Pick<SourceStats, 'namespace' | 'source'>, text: string, cluster?: string): string =>
+  `${cluster ? `${cluster}: ` : ''}${r.namespace}/${r.source}: ${text}`
+
 const RETAIN_ORDER = ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly', 'within']
 
 /** spec.restic.retain as one short text: "hourly 24, daily 7"; "-" when none (VolSync then forgets nothing). */

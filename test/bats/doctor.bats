@@ -5,15 +5,19 @@ setup() {
   load helpers/common
   common_setup
   NOT_FOUND="echo 'Error from server (NotFound): the server could not find the requested resource' >&2; exit 1"
-  FORBIDDEN_SECRET="echo 'Error from server (Forbidden): secrets \"volsync-r2-secret\" is forbidden: User \"ops\" cannot get resource \"secrets\" in API group \"\" in the namespace \"business\"' >&2; exit 1"
+  FORBIDDEN_SECRETS="echo 'Error from server (Forbidden): secrets is forbidden: User \"ops\" cannot list resource \"secrets\" in API group \"\" in the namespace \"business\"' >&2; exit 1"
+  # the Secrets of business by name only, without volsync-r2-secret
+  NO_SECRET='echo secret/wrong-password-secret; echo secret/new-repository-secret'
+  PVCS='get --raw /api/v1/namespaces/business/persistentvolumeclaims?limit=500'
   EVENTS='get --raw /api/v1/events?fieldSelector=type%3DWarning%2CinvolvedObject.kind%3D'
   MOVER_PODS='get --raw /api/v1/pods?labelSelector=app.kubernetes.io%2Fcreated-by%3Dvolsync&fieldSelector=status.phase%3DFailed&limit=500'
 }
 
-# plan_cluster [PODS]: the reads of a healthy cluster but the Secret, the
+# plan_cluster [PODS]: the reads of a healthy cluster but the Secrets, the
 # RBAC and the events (VolSync 0.16.0 in volsync-system, no Flux, odoo-backup
 # in business: rs-odoo.json); PODS: its failed mover pods (none). $FLUX: the
-# answer to the reads of Flux's API groups (default NotFound: no Flux)
+# answer to the reads of Flux's API groups (default NotFound: no Flux);
+# $SOURCES: the answer to the list of ReplicationSources
 plan_cluster() {
   stub kubectl \
     "$K get --raw /version : echo '{\"major\":\"1\",\"minor\":\"35\",\"gitVersion\":\"v1.35.4\"}'" \
@@ -22,9 +26,9 @@ plan_cluster() {
     "$K get --raw /apis/apps/v1/deployments?limit=500 : cat \"\$FIXTURES/doctor/deployments.json\"" \
     "$K get --raw /apis/kustomize.toolkit.fluxcd.io : ${FLUX:-$NOT_FOUND}" \
     "$K get --raw /apis/helm.toolkit.fluxcd.io : ${FLUX:-$NOT_FOUND}" \
-    "$K $RS_ALL : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$K $RS_ALL : ${SOURCES:-render \"\$FIXTURES/rs-odoo.json\"}" \
     "$K get --raw /apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses?limit=500 : cat \"\$FIXTURES/doctor/volumesnapshotclasses.json\"" \
-    "$K get persistentvolumeclaims odoo-data -n business -o name : echo persistentvolumeclaim/odoo-data" \
+    "$K $PVCS : cat \"\$FIXTURES/doctor/pvcs.json\"" \
     "$K $MOVER_PODS : render \"\$FIXTURES/${1:-empty-list.json}\""
 }
 
@@ -60,7 +64,7 @@ GRANTS=15
 
 @test "doctor on a healthy cluster: every check ok, the controller's version, exit 0" {
   plan_cluster
-  stub kubectl "$K get secrets volsync-r2-secret -n business -o name : echo secret/volsync-r2-secret"
+  stub kubectl "$K get secrets -n business -o name : echo secret/volsync-r2-secret"
   plan_probe
   plan_can_i $GRANTS
   plan_events
@@ -77,15 +81,36 @@ GRANTS=15
   assert_line 'ok       restic-image restic/restic:0.18.1: pulled and ran in namespace business, placed as the mover of business/odoo-backup: restic 0.18.1 compiled with go1.24.4 on linux/amd64'
   assert_line '0 errors, 0 warnings, 9 ok (cluster apps): ready'
   refute_line --regexp '^(ERROR|WARNING)'
-  # the Secret is read by name only
+  # the Secrets are read by name only
   run stub_calls kubectl
-  assert_line --partial 'get secrets volsync-r2-secret -n business -o name'
+  assert_line --partial 'get secrets -n business -o name'
   refute_line --regexp 'secret.* -o json'
+  refute_line --regexp 'get secrets? [^-]'
+  refute_line --partial '/secrets'
+}
+
+@test "three sources in one namespace cost one PVC list and one Secret name list; each source is judged against them" {
+  # odoo-backup and odoo-r2 back up odoo-data (recorded in doctor/pvcs.json); wiki-backup's wiki-data is not there
+  SOURCES="render \"\$FIXTURES/rs-odoo.json\" | jq '.items |= [.[0], (.[0] | .metadata.name = \"odoo-r2\"), (.[0] | .metadata.name = \"wiki-backup\" | .spec.sourcePVC = \"wiki-data\")]'" plan_cluster
+  stub kubectl "$K get secrets -n business -o name : echo secret/volsync-r2-secret"
+  plan_probe
+  plan_can_i $GRANTS
+  plan_events
+  run -1 script doctor --kubeconfig "$KC" --cluster apps
+  unstub kubectl
+  assert_line --regexp '^ok       source business/odoo-backup: PVC odoo-data, Secret volsync-r2-secret, '
+  assert_line --regexp '^ok       source business/odoo-r2: PVC odoo-data, Secret volsync-r2-secret, '
+  assert_line 'ERROR    source-pvc business/wiki-backup: its PVC wiki-data does not exist in namespace business: no backup can run'
+  assert_line --partial "check: kubectl --kubeconfig '$KC' get pvc wiki-data -n business -o name"
+  # one list of each, whatever the number of sources
+  run stub_calls kubectl
+  assert_equal "$(grep -c persistentvolumeclaims <<<"$output")" 1
+  assert_equal "$(grep -c secrets <<<"$output")" 1
 }
 
 @test "a deleted repository Secret is an error naming it, with the command that checks it; exit 1" {
   plan_cluster
-  stub kubectl "$K get secrets volsync-r2-secret -n business -o name : echo 'Error from server (NotFound): secrets \"volsync-r2-secret\" not found' >&2; exit 1"
+  stub kubectl "$K get secrets -n business -o name : $NO_SECRET"
   plan_can_i $GRANTS
   plan_events
   run -1 script doctor --kubeconfig "$KC" --cluster apps
@@ -98,7 +123,7 @@ GRANTS=15
   [[ ${lines[0]} == ERROR* ]]
 
   plan_cluster
-  stub kubectl "$K get secrets volsync-r2-secret -n business -o name : echo 'Error from server (NotFound): secrets \"volsync-r2-secret\" not found' >&2; exit 1"
+  stub kubectl "$K get secrets -n business -o name : $NO_SECRET"
   plan_can_i $GRANTS
   plan_events
   run -1 --separate-stderr script doctor --kubeconfig "$KC" --cluster apps --output json
@@ -110,7 +135,7 @@ GRANTS=15
 @test "what RBAC forbids to read is a warning naming the grant, never ok; a missing grant a restore needs is an error" {
   plan_cluster
   stub kubectl \
-    "$K get secrets volsync-r2-secret -n business -o name : $FORBIDDEN_SECRET" \
+    "$K get secrets -n business -o name : $FORBIDDEN_SECRETS" \
     "$K auth can-i create replicationdestinations.volsync.backube -n business : echo no; exit 1" \
     "$K auth can-i watch jobs.batch -n business : echo no; exit 1"
   plan_can_i $((GRANTS - 2))
@@ -119,7 +144,7 @@ GRANTS=15
     "$K ${EVENTS}ReplicationDestination&limit=500 : cat \"\$FIXTURES/empty-list.json\""
   run -1 script doctor --kubeconfig "$KC" --cluster apps
   unstub kubectl
-  assert_line 'WARNING  repository-secret business/odoo-backup: Secret volsync-r2-secret not checked: your RBAC does not grant get secrets in namespace business'
+  assert_line 'WARNING  repository-secret business/odoo-backup: Secret volsync-r2-secret not checked: your RBAC does not grant list secrets in namespace business'
   assert_line 'ERROR    rbac create replicationdestinations.volsync.backube: your RBAC does not grant create replicationdestinations.volsync.backube in namespace business: needed by restore'
   assert_line --partial "fix: a cluster admin grants it (a Role or ClusterRole bound to you); check: kubectl --kubeconfig '$KC' auth can-i create replicationdestinations.volsync.backube -n business"
   assert_line --regexp '^WARNING  rbac watch jobs.batch: .*in namespace business'
@@ -131,7 +156,7 @@ GRANTS=15
 
 @test "recent Warning events of a source are warnings; older than LOOKBACK they are left out" {
   plan_cluster
-  stub kubectl "$K get secrets volsync-r2-secret -n business -o name : echo secret/volsync-r2-secret"
+  stub kubectl "$K get secrets -n business -o name : echo secret/volsync-r2-secret"
   plan_probe
   plan_can_i $GRANTS
   plan_events doctor/events-warning.json
@@ -141,7 +166,7 @@ GRANTS=15
   refute_line --partial 'OldTrouble'
 
   plan_cluster
-  stub kubectl "$K get secrets volsync-r2-secret -n business -o name : echo secret/volsync-r2-secret"
+  stub kubectl "$K get secrets -n business -o name : echo secret/volsync-r2-secret"
   plan_probe
   plan_can_i $GRANTS
   plan_events doctor/events-warning.json
@@ -178,7 +203,7 @@ GRANTS=15
 
 @test "mover pods that failed within LOOKBACK are a warning with the command that shows the latest log" {
   plan_cluster job-mover-src-pods.json
-  stub kubectl "$K get secrets volsync-r2-secret -n business -o name : echo secret/volsync-r2-secret"
+  stub kubectl "$K get secrets -n business -o name : echo secret/volsync-r2-secret"
   plan_probe
   plan_can_i $GRANTS
   plan_events
@@ -191,7 +216,7 @@ GRANTS=15
 @test "with Flux installed, patching Kustomizations is asked where the sources' labels put them, and a missing grant is an error" {
   FLUX="echo '{\"kind\":\"APIGroup\"}'" plan_cluster
   stub kubectl \
-    "$K get secrets volsync-r2-secret -n business -o name : echo secret/volsync-r2-secret" \
+    "$K get secrets -n business -o name : echo secret/volsync-r2-secret" \
     "$K auth can-i patch kustomizations.kustomize.toolkit.fluxcd.io -n flux-system : echo no; exit 1" \
     "$K auth can-i patch helmreleases.helm.toolkit.fluxcd.io -n business : echo yes"
   plan_probe
@@ -217,7 +242,7 @@ fleet() {
 plan_healthy() {
   local K=$1
   plan_cluster
-  stub kubectl "$K get secrets volsync-r2-secret -n business -o name : ${2:-echo secret/volsync-r2-secret}"
+  stub kubectl "$K get secrets -n business -o name : ${2:-echo secret/volsync-r2-secret}"
   [[ -n ${2:-} ]] || plan_probe "$K"
   plan_can_i $GRANTS
   plan_events
@@ -226,7 +251,7 @@ plan_healthy() {
 @test "doctor CLUSTER=all: one list with a CLUSTER column, one summary line per cluster; each cluster read with its own kubeconfig" {
   fleet
   plan_healthy "$KA"
-  plan_healthy "$KL" "echo 'Error from server (NotFound): secrets \"volsync-r2-secret\" not found' >&2; exit 1"
+  plan_healthy "$KL" "$NO_SECRET"
   COLUMNS=200 run -1 script doctor --cluster all
   unstub kubectl
   assert_line --regexp '^SEVERITY +CLUSTER +FINDING$'
@@ -271,7 +296,7 @@ plan_healthy() {
 
 @test "a restic image that cannot be pulled is an error with the reason and the fix; the pod is deleted; a forbidden pod create is a warning" {
   plan_cluster
-  stub kubectl "$K get secrets volsync-r2-secret -n business -o name : echo secret/volsync-r2-secret"
+  stub kubectl "$K get secrets -n business -o name : echo secret/volsync-r2-secret"
   plan_probe "$K" "pod_named pod-list-configerror.json \"\$@\" | jq '.status.containerStatuses[0].state.waiting = {reason: \"ErrImagePull\", message: \"failed to pull and unpack image \\\"mirror.example/restic:0.18.1\\\": not found\"}'"
   plan_can_i $GRANTS
   plan_events
@@ -283,7 +308,7 @@ plan_healthy() {
 
   plan_cluster
   stub kubectl \
-    "$K get secrets volsync-r2-secret -n business -o name : echo secret/volsync-r2-secret" \
+    "$K get secrets -n business -o name : echo secret/volsync-r2-secret" \
     "$K create -f - -o json : cat >/dev/null; echo 'Error from server (Forbidden): pods is forbidden: User \"ops\" cannot create resource \"pods\" in API group \"\" in the namespace \"business\"' >&2; exit 1" \
     "$K delete pod volsync-doctor-odoo-????? -n business --ignore-not-found --wait=false --grace-period=0 : echo pod deleted"
   plan_can_i $GRANTS

@@ -55,8 +55,8 @@ plan_doctor() {
     "$k get --raw /apis/helm.toolkit.fluxcd.io : $nf" \
     "$k $(rs_in business) : render \"\$FIXTURES/rs-odoo.json\"" \
     "$k get --raw /apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses?limit=500 : cat \"\$FIXTURES/doctor/volumesnapshotclasses.json\"" \
-    "$k get persistentvolumeclaims odoo-data -n business -o name : echo persistentvolumeclaim/odoo-data" \
-    "$k get secrets volsync-r2-secret -n business -o name : echo secret/volsync-r2-secret" \
+    "$k get --raw /api/v1/namespaces/business/persistentvolumeclaims?limit=500 : cat \"\$FIXTURES/doctor/pvcs.json\"" \
+    "$k get secrets -n business -o name : echo secret/volsync-r2-secret" \
     "$k get --raw /api/v1/namespaces/business/pods?labelSelector=app.kubernetes.io%2Fcreated-by%3Dvolsync&fieldSelector=status.phase%3DFailed&limit=500 : cat \"\$FIXTURES/empty-list.json\"" \
     "$k ${events}ReplicationSource&limit=500 : cat \"\$FIXTURES/empty-list.json\"" \
     "$k ${events}ReplicationDestination&limit=500 : cat \"\$FIXTURES/empty-list.json\""

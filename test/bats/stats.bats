@@ -261,3 +261,24 @@ fleet() {
   assert_output --partial 'CLUSTER (--cluster) all reads every source of every cluster: drop APP (--app), or name one cluster'
   unstub kubectl
 }
+
+@test "stats CLUSTER=all: a FAILED row's notes name its cluster" {
+  fleet
+  stub kubectl \
+    "$KA $FIND : render \"\$FIXTURES/rs-odoo.json\"" \
+    "$KL $FIND : render \"\$FIXTURES/rs-odoo.json\""
+  K=$KA KW="--kubeconfig $TEST_DIR/kubeconfig-apps" plan_stats odoo business
+  K=$KL KW="--kubeconfig $TEST_DIR/kubeconfig-lab" plan_session stats odoo business
+  stub kubectl \
+    "$EXEC snapshots --json --no-lock --no-cache : echo 'Fatal: wrong password or no key found' >&2; exit 12" \
+    "$DELETE"
+  COLUMNS=200 run -1 script stats --cluster all
+  unstub kubectl
+  assert_line --regexp '^apps +business/odoo-backup +[0-9]+ .* 5\.96x '
+  assert_line --regexp '^lab +business/odoo-backup +- .*FAILED: restic could not list the repository'
+  # the same source on both clusters: each note says which one failed, as it fails and under the table
+  assert_line --regexp '^lab: business/odoo-backup: FAILED: restic could not list the repository'
+  assert_line --regexp '^lab: business/odoo-backup: restic could not list the repository'
+  assert_line 'Fatal: wrong password or no key found'
+  refute_line --regexp '^business/odoo-backup: '
+}

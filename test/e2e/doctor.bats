@@ -65,7 +65,7 @@ no_doctor_pod() { [[ -z $(kc -n "$1" get pods -l app.kubernetes.io/component=doc
   kc config view --raw --minify -o json | jq --arg t "$token" '.users[0].user = {token: $t}' >"$kcfg"
 
   run -1 vtask volsync:doctor CLUSTER=e2e KUBECONFIG="$kcfg" NAMESPACE=doc-rbac
-  assert_line 'WARNING  repository-secret doc-rbac/web-backup: Secret volsync-r2-secret not checked: your RBAC does not grant get secrets in namespace doc-rbac'
+  assert_line 'WARNING  repository-secret doc-rbac/web-backup: Secret volsync-r2-secret not checked: your RBAC does not grant list secrets in namespace doc-rbac'
   assert_line --regexp '^ERROR +rbac create replicationdestinations\.volsync\.backube: your RBAC does not grant create replicationdestinations\.volsync\.backube in namespace doc-rbac: needed by restore$'
   assert_line --regexp '^ERROR +rbac patch replicationsources\.volsync\.backube: your RBAC does not grant '
   assert_line --regexp '^ERROR +rbac create pods: your RBAC does not grant create pods in namespace doc-rbac'

@@ -10,23 +10,30 @@
 #             phase; ReplicationDestinations after a restore, with no eligible
 #             snapshot, on a new repository, with a wrong password, while
 #             syncing; pods, ReplicaSets, Deployments, StatefulSets; restic
-#             snapshots --json. Normalised (uids, resourceVersions, times,
-#             restic ids) into test/fixtures/recorded/, the reference.
+#             snapshots --json; what volsync:doctor reads (raw API lists as
+#             it reads them: every Deployment, with VolSync's controller as
+#             its Helm chart deploys it; VolSync's discovery document; the
+#             VolumeSnapshotClasses; the PVCs of a namespace). Normalised (uids, resourceVersions, times, restic ids)
+#             into test/fixtures/recorded/, the reference.
 #   refresh   rewrite the fixtures whose whole shape comes from the cluster
 #             (mover logs, list pods, ReplicationDestination statuses, restic
 #             snapshots, rs-odoo*.json, empty-list.json) from the recordings,
 #             keeping what the bats tests rely on (names, uids, ids, the
 #             @NOW...@ times, durations) and taking everything else (which
-#             fields exist, their types, log lines) from the real objects.
+#             fields exist, their types, log lines) from the real objects;
+#             doctor/*.json (volsync:doctor's reads) likewise.
 #   validate  create every object of every fixture on the API server with
 #             strict field validation (a scratch namespace, VolSync stopped),
 #             write the status of ReplicationSources/Destinations through
 #             their status subresource, and read them back: a field the
-#             schema does not know, or a wrong type, fails.
+#             schema does not know, or a wrong type, fails. Items of raw
+#             lists (doctor/*.json) take the kind of their list; a discovery
+#             document (doctor/volsync-api.json) must be the server's own.
 #
-# Usage: test/e2e/record-fixtures.sh [refresh|validate]
+# Usage: test/e2e/record-fixtures.sh [refresh|validate|doctor]
 #   (default: record, refresh, validate; `refresh` reuses the last recordings,
-#   kept in .cache/e2e/recordings; `validate` only validates)
+#   kept in .cache/e2e/recordings; `validate` only validates; `doctor` records
+#   and refreshes only what volsync:doctor reads, then validates)
 # Uses the control plane of E2E_RUN_DIR when it is up, else starts one of its
 # own (E2E_RUN_DIR default .cache/e2e/record, E2E_PORT_BASE default 26740)
 # and stops it afterwards. Then run the bats suite (npm test): commit the
@@ -44,7 +51,7 @@ CONTROLPLANE="$SANDBOX_DIR/controlplane.sh"
 FIXTURES="${FIXTURES_DIR:-$REPO_ROOT/test/fixtures}"
 RECORDED="$FIXTURES/recorded"
 MODE="${1:-all}"
-case "$MODE" in all | refresh | validate) ;; -h | --help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; *) die "usage: $0 [refresh|validate]" ;; esac
+case "$MODE" in all | refresh | validate | doctor) ;; -h | --help) sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; *) die "usage: $0 [refresh|validate|doctor]" ;; esac
 
 WORK="$(mktemp -d)"
 started_here=false
@@ -129,7 +136,8 @@ record() {
   local refused='[{"op":"test","path":"/spec/trigger/manual","value":"volsync-ops-snapshot-20261126T040000Z-abcde"},{"op":"remove","path":"/spec/trigger/manual"}]'
   ! kc -n "$NS" patch "$RS" "$APP-backup" --type json -p "$refused" -o json 2>"$RAW/patch-test-failed.stderr" >/dev/null ||
     die "the API server applied a patch whose test op fails"
-  kc -n "$NS" patch "$RS" "$APP-backup" --type json -p "$refused" -v=8 2>&1 >/dev/null |
+  # (kubectl fails here, as it should: pipefail must not end the recording)
+  { kc -n "$NS" patch "$RS" "$APP-backup" --type json -p "$refused" -v=8 2>&1 >/dev/null || true; } |
     sed -n 's/^[[:space:]]*\({"kind":"Status".*\)$/\1/p' | tail -n 1 | raw patch-test-failed
 
   log "the list pod in its phases (task volsync:list)"
@@ -207,6 +215,38 @@ record() {
   wait_until 180 "RD wrong-password failing" rd_failed wrong-password
   local name
   for name in no-eligible new-repository wrong-password; do kc -n "$NS" get "$RD" "$name" -o json | raw "rd-$name"; done
+
+  record_doctor
+}
+
+controller_ready() { [[ $(field "$1" deployments.apps "$2" '.status.readyReplicas // 0') -ge 1 ]]; }
+
+# What volsync:doctor reads, as raw API lists (lib/doctor/doctor.io.ts): the
+# tier runs VolSync's controller as a process, so its Deployment is made here
+# as the Helm chart (backube/volsync 0.16.0) makes it, to read it as the API
+# server and the Deployment controller keep it; a VolumeSnapshotClass (of
+# another CSI driver: the harness's stays the default). Not recorded yet:
+# Warning events (doctor/events-warning.json is validated, not refreshed).
+record_doctor() {
+  log "what volsync:doctor reads: Deployments, VolSync's API, VolumeSnapshotClasses, PVCs"
+  create_namespace volsync-system
+  jq -n '{apiVersion: "apps/v1", kind: "Deployment", metadata: {name: "volsync", labels: {"app.kubernetes.io/name": "volsync"}},
+    spec: {replicas: 1, selector: {matchLabels: {"app.kubernetes.io/name": "volsync"}},
+           template: {metadata: {labels: {"app.kubernetes.io/name": "volsync"}},
+                      spec: {containers: [
+                        {name: "kube-rbac-proxy", image: "gcr.io/kubebuilder/kube-rbac-proxy:v0.16.0", args: ["--secure-listen-address=0.0.0.0:8443", "--upstream=http://127.0.0.1:8080/"]},
+                        {name: "manager", image: "quay.io/backube/volsync:0.16.0", command: ["/manager"], args: ["--leader-elect"]}]}}}}' |
+    kc -n volsync-system apply -f - >/dev/null
+  wait_until 60 "Deployment volsync-system/volsync ready" controller_ready volsync-system volsync
+  jq -n '{apiVersion: "snapshot.storage.k8s.io/v1", kind: "VolumeSnapshotClass", metadata: {name: "csi-ceph-blockpool"},
+    driver: "rook-ceph.rbd.csi.ceph.com", deletionPolicy: "Delete"}' | kc apply -f - >/dev/null
+  kc get --raw '/apis/apps/v1/deployments?limit=500' | raw doctor-deployments
+  kc get --raw /apis/volsync.backube/v1alpha1 | raw doctor-volsync-api
+  kc get --raw '/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses?limit=500' | raw doctor-volumesnapshotclasses
+  kc get --raw "/api/v1/namespaces/$NS/persistentvolumeclaims?limit=500" | raw doctor-pvcs
+
+  kc delete namespace volsync-system --wait=false >/dev/null
+  kc delete volumesnapshotclass csi-ceph-blockpool --wait=false >/dev/null
 }
 
 # ------------------------------------------------------------------ normalise
@@ -225,11 +265,12 @@ NORMALISE='
   | walk(if type == "string" then gsub("pvc-[0-9a-f]{8}-[0-9a-f-]{27}"; "pvc-UID")
          | gsub("volsync-ops-(?<p>[a-z]+)-[0-9]{8}T[0-9]{6}Z-[a-z0-9]{5}"; "volsync-ops-\(.p)-TOKEN") else . end)'
 
+# normalise [PREFIX]: every recording (the reference copies replaced), or only those named PREFIX*
 normalise() {
-  local name
+  local name prefix=${1:-}
   mkdir -p "$RECORDED"
-  rm -f "$RECORDED"/*.json
-  for name in "$RAW"/*.json; do
+  rm -f "$RECORDED/$prefix"*.json
+  for name in "$RAW/$prefix"*.json; do
     jq "$NORMALISE"' | walk(if type == "string" then gsub("record-[0-9]+"; "RUN") else . end)' "$name" \
       >"$RECORDED/$(basename "$name")"
   done
@@ -270,6 +311,8 @@ JQ_LIB='
   # say what the quay.io/backube/volsync:0.16.0 image prints instead
   def as_image: gsub("VolSync restic container version: unknown"; "VolSync restic container version: v0.16.0")
     | gsub("restic 0.18.1 compiled with go[0-9.]+ "; "restic 0.18.1 compiled with go1.24.9 ");
+  # the times normalise() made @TIME@, as one fixed time
+  def fixed_times: walk(if . == "@TIME@" then "2026-11-26T01:00:00Z" else . end);
   def saved: [.status.latestMoverStatus.logs | scan("snapshot ([0-9a-f]{8}) saved")[0]] | last;
   def parent: [.status.latestMoverStatus.logs | scan("using parent snapshot ([0-9a-f]{8})")[0]] | last;
 '
@@ -360,6 +403,29 @@ refresh() {
        | .summary = (reduce ($t.summary | keys_unsorted[]) as $k ({}; .[$k] = ($s.summary[$k] // $t.summary[$k])))]' \
     >"$WORK/restic-snapshots.log"
   mv "$WORK/restic-snapshots.log" "$FIXTURES/restic-snapshots.log"
+
+  refresh_doctor
+}
+
+# doctor_fixture FIXTURE RECORDING JQ: a fixture of volsync:doctor's reads from
+# a normalised recording ($real, its times fixed) and its old version ($old)
+doctor_fixture() {
+  [[ -f $RECORDED/$2.json ]] || die "no recording $2: run $0 without arguments first"
+  jq -n --slurpfile old "$FIXTURES/$1" --slurpfile real "$RECORDED/$2.json" \
+    "$JQ_LIB (\$old[0]) as \$old | (\$real[0] | fixed_times) as \$real | $3" >"$WORK/fixture.json"
+  jq --indent 2 . "$WORK/fixture.json" >"$FIXTURES/$1"
+}
+
+# volsync:doctor's reads: the raw lists as the API server sends them, holding
+# what the tests name (VolSync's controller volsync-system/volsync, the class
+# csi-ceph-blockpool, the PVC odoo-data of business); events-warning.json (the Warning events of
+# business/odoo-backup) is hand-made: validated only
+refresh_doctor() {
+  doctor_fixture doctor/volsync-api.json doctor-volsync-api '$real'
+  doctor_fixture doctor/deployments.json doctor-deployments \
+    '$real | .items |= map(select(.metadata.namespace == "volsync-system" or (.metadata.namespace == "business" and .metadata.name == "odoo")))'
+  doctor_fixture doctor/volumesnapshotclasses.json doctor-volumesnapshotclasses '$real | .items |= map(select(.metadata.name == "csi-ceph-blockpool"))'
+  doctor_fixture doctor/pvcs.json doctor-pvcs '$real'
 }
 
 # ------------------------------------------------------------------ validate
@@ -372,7 +438,10 @@ objects_of() {
     s/\@TOKEN\@/volsync-ops-restore-20261126T000000Z-abcde/g; s/\@RESTORED\@/7c2d9e41/g; s/\@RESTORED_TIME\@/2026-11-25 20:00:05/g;
     s/"POD"/"volsync-list-odoo-abcde"/g' "$file" |
     jq -c 'if type == "array" then empty
-      elif .kind == "List" or (.items? | type) == "array" then .items[]
+      elif .kind == "List" or (.items? | type) == "array" then
+        # a raw list (kubectl get --raw) leaves out its items kind and apiVersion
+        ((.kind // "") | sub("List$"; "")) as $kind | .apiVersion as $version
+        | .items[] | (if has("kind") then . else .kind = $kind end) | (if has("apiVersion") then . else .apiVersion = $version end)
       elif has("kind") then .
       else {apiVersion: "volsync.backube/v1alpha1", kind: "ReplicationDestination",
             metadata: {name: "status-check"}, spec: {trigger: {manual: "x"}, restic: {repository: "r", destinationPVC: "p", copyMethod: "Direct"}},
@@ -385,16 +454,20 @@ validate() {
   volsync_stopped=true
   "$CONTROLPLANE" stop volsync >/dev/null
   kc create namespace "$ns" >/dev/null
-  for file in "$FIXTURES"/*.json "$FIXTURES"/restore/*.json; do
+  for file in "$FIXTURES"/*.json "$FIXTURES"/restore/*.json "$FIXTURES"/doctor/*.json; do
     while IFS= read -r obj; do
       kind=$(jq -r .kind <<<"$obj")
       name=$(jq -r .metadata.name <<<"$obj")
       # server-owned metadata and links to objects that do not exist here go;
       # a Job's selector and controller-uid labels are generated at creation,
       # so a recorded Job is checked with them as given (manualSelector)
-      obj=$(jq -c --arg ns "$ns" '.metadata |= (del(.uid, .resourceVersion, .creationTimestamp, .generation, .ownerReferences, .finalizers, .deletionTimestamp, .deletionGracePeriodSeconds) | .namespace = $ns)
+      obj=$(jq -c --arg ns "$ns" 'if .kind == "APIResourceList" then . else
+        .metadata |= (del(.uid, .resourceVersion, .creationTimestamp, .generation, .ownerReferences, .finalizers, .deletionTimestamp, .deletionGracePeriodSeconds) | .namespace = $ns)
         | del(.spec.nodeName)
-        | if .kind == "Job" then .spec.manualSelector = true else . end' <<<"$obj")
+        | if .kind == "Job" then .spec.manualSelector = true else . end
+        # an Event lives in the namespace of the object it is about
+        | if .kind == "Event" then .involvedObject.namespace = $ns | if .related then .related.namespace = $ns else . end else . end
+        | if .kind == "VolumeSnapshotClass" then del(.metadata.namespace) else . end end' <<<"$obj")
       case "$kind" in
         ReplicationSource | ReplicationDestination)
           resource=$([[ $kind == ReplicationSource ]] && echo "$RS" || echo "$RD")
@@ -421,6 +494,15 @@ validate() {
           kc -n "$ns" delete "$resource" "$name" --wait=false >/dev/null
           ;;
         Kustomization | HelmRelease) ;; # Flux's own CRDs are not installed here
+        APIResourceList)
+          # a discovery document: the server's own (its resources in any order: it lists them in the order the CRDs were registered)
+          if ! diff <(jq -S '.resources |= sort_by(.name)' <<<"$obj") \
+            <(kc get --raw "/apis/$(jq -r .groupVersion <<<"$obj")" | jq -S '.resources |= sort_by(.name)') >"$WORK/err" 2>&1; then
+            echo "FIXTURE ${file#"$FIXTURES"/} $kind $(jq -r .groupVersion <<<"$obj"): the API server serves another document:" >&2
+            cat "$WORK/err" >&2
+            failures=$((failures + 1))
+          fi
+          ;;
         *)
           if ! kc create --dry-run=server --validate=strict -f - <<<"$obj" >/dev/null 2>"$WORK/err"; then
             echo "FIXTURE ${file#"$FIXTURES"/} $kind $name: $(cat "$WORK/err")" >&2
@@ -442,11 +524,21 @@ if [[ $MODE == all ]]; then
   connect
   record
 fi
-if [[ $MODE != validate ]]; then
+if [[ $MODE == doctor ]]; then
+  rm -f "$RAW"/doctor-*.json
+  connect
+  # the PVC the fixtures name, in their namespace (record makes it too)
+  kc get namespace "$NS" >/dev/null 2>&1 || create_namespace "$NS"
+  kc -n "$NS" get pvc "$APP-data" >/dev/null 2>&1 || create_pvc "$NS" "$APP-data"
+  record_doctor
+  normalise doctor-
+  refresh_doctor
+fi
+if [[ $MODE != validate && $MODE != doctor ]]; then
   [[ -f $RAW/rs-after-backup.json ]] || die "no recordings in $RAW: run $0 without arguments first"
   normalise
   refresh
 fi
-[[ $MODE == all ]] || connect
+[[ $MODE == all || $MODE == doctor ]] || connect
 validate
 log "done: review git diff test/fixtures, then run the bats suite (npm test) before committing"

@@ -23,11 +23,14 @@ import {
   serverFinding,
   skewFinding,
   sourceFindings,
+  sourceReady,
+  presenceIn,
   staleAfter,
   summaryLine,
   type Finding,
   type GrantAnswer,
   type MoverPod,
+  type NamesInNamespace,
   type SourceFacts,
 } from '../../../lib/doctor/findings.ts'
 import { hintTarget } from '../../../lib/hints.ts'
@@ -52,7 +55,9 @@ function source(o: { spec?: Partial<ReplicationSource['spec']>; restic?: Record<
     status: o.status ?? { lastSyncTime: ago(2 * H), latestMoverStatus: { result: 'Successful', logs: 'snapshot 7c2d9e41 saved' } },
   }
 }
-const FINE: SourceFacts = { pvc: 'yes', secret: 'yes' }
+const names = (...n: string[]) => ({ ok: true as const, value: n })
+const FORBIDDEN = { ok: false as const, forbidden: true, error: 'Forbidden' }
+const FINE: SourceFacts = { pvcs: names('other-data', 'odoo-data'), secrets: names('odoo-restic') }
 const brief = (fs: Finding[]) => fs.map((f) => `${f.severity} ${f.check}`)
 
 describe('the API server and kubectl', () => {
@@ -122,25 +127,48 @@ describe('each source', () => {
   })
 
   it('a missing Secret is an error naming it, with the command that checks it by name only', () => {
-    const [f] = sourceFindings(source(), { pvc: 'yes', secret: 'no' }, NOW, HINTS)
+    const [f] = sourceFindings(source(), { pvcs: names('odoo-data'), secrets: names('other') }, NOW, HINTS)
     expect(f).toMatchObject({ severity: 'error', check: 'repository-secret', subject: 'business/odoo-backup' })
     expect(f!.reason).toContain('Secret odoo-restic does not exist in namespace business')
     expect(f!.fix).toContain(`${K} get secret odoo-restic -n business -o name`)
   })
 
   it.each<[string, SourceFacts, string[]]>([
-    ['a missing PVC', { pvc: 'no', secret: 'yes' }, ['error source-pvc']],
-    ['a PVC it may not read', { pvc: 'forbidden', secret: 'yes' }, ['warning source-pvc']],
-    ['a Secret it may not read', { pvc: 'yes', secret: 'forbidden' }, ['warning repository-secret']],
-    ['a failed read', { pvc: { error: 'timeout' }, secret: 'yes' }, ['warning source-pvc']],
+    ['a missing PVC', { pvcs: names('other-data'), secrets: FINE.secrets }, ['error source-pvc']],
+    ['a namespace without PVCs', { pvcs: names(), secrets: FINE.secrets }, ['error source-pvc']],
+    ['PVCs it may not list', { pvcs: FORBIDDEN, secrets: FINE.secrets }, ['warning source-pvc']],
+    ['Secrets it may not list', { pvcs: FINE.pvcs, secrets: FORBIDDEN }, ['warning repository-secret']],
+    ['a failed list', { pvcs: { ok: false, forbidden: false, error: 'timeout' }, secrets: FINE.secrets }, ['warning source-pvc']],
   ])('%s', (_, facts, expected) => {
     expect(brief(sourceFindings(source(), facts, NOW, HINTS))).toEqual(expected)
   })
 
-  it('a Secret it may not read names the missing grant, and is never reported ok', () => {
-    const fs = sourceFindings(source(), { pvc: 'yes', secret: 'forbidden' }, NOW, HINTS)
-    expect(fs[0]!.reason).toContain('does not grant get secrets in namespace business')
+  it('Secrets it may not list name the missing grant, and are never reported ok', () => {
+    const fs = sourceFindings(source(), { pvcs: FINE.pvcs, secrets: FORBIDDEN }, NOW, HINTS)
+    expect(fs[0]!.reason).toContain('does not grant list secrets in namespace business')
+    expect(fs[0]!.fix).toBe(`${K} auth can-i list secrets -n business`)
     expect(fs.some((f) => f.severity === 'ok')).toBe(false)
+    const [pvc] = sourceFindings(source(), { pvcs: FORBIDDEN, secrets: FINE.secrets }, NOW, HINTS)
+    expect(pvc!.reason).toContain('does not grant list persistentvolumeclaims in namespace business')
+  })
+
+  it.each<[string, SourceFacts, boolean]>([
+    ['both found', FINE, true],
+    ['its PVC missing', { ...FINE, pvcs: names('other-data') }, false],
+    ['its Secrets not listed', { ...FINE, secrets: FORBIDDEN }, false],
+    ['nothing listed', {}, false],
+  ])('a pod placed as its mover can start (the restic image check): %s: %s', (_, facts, ready) => {
+    expect(sourceReady(source(), facts)).toBe(ready)
+  })
+
+  it.each<[string, NamesInNamespace | undefined, ReturnType<typeof presenceIn>]>([
+    ['listed', names('a', 'odoo-data'), 'yes'],
+    ['not among them', names('a'), 'no'],
+    ['forbidden', FORBIDDEN, 'forbidden'],
+    ['failed', { ok: false, forbidden: false, error: 'timeout' }, { error: 'timeout' }],
+    ['not listed', undefined, undefined],
+  ])('odoo-data among the names of its namespace, %s', (_, list, expected) => {
+    expect(presenceIn(list, 'odoo-data')).toEqual(expected)
   })
 
   it('VolSync\'s Error condition and a failed mover are errors', () => {

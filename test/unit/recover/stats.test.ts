@@ -13,6 +13,7 @@ import {
   statsSummaryLine,
   statsTable,
   statsTotals,
+  failedNote,
   failedStats,
   type SourceStats,
 } from '../../../lib/recover/stats.ts'
@@ -127,6 +128,13 @@ describe('the table and the totals', () => {
   it('totals sum the sources that were read and count the failed ones', () => {
     expect(statsTotals(rows())).toEqual({ sources: 2, failed: 1, snapshots: 3, latestRestoreBytes: 400005, allRestoreBytes: 1200010, rawBytes: 201271, dedupRatio: 5.96 })
     expect(statsTotals([])).toMatchObject({ sources: 0, rawBytes: 0, dedupRatio: null })
+  })
+  it.each<[string | undefined, string]>([
+    [undefined, 'business/wiki-backup: FAILED: restic could not list the repository'],
+    ['lab', 'lab: business/wiki-backup: FAILED: restic could not list the repository'],
+  ])('the note of a FAILED row names its cluster when one is given (%s)', (cluster, expected) => {
+    const failed = rows()[1]!
+    expect(failedNote(failed, `FAILED: ${failed.message}`, cluster)).toBe(expected)
   })
   it('one row per source, a FAILED row, and a TOTAL row for several', () => {
     expect(statsTable(rows(), 200, painter(false)).text.split('\n').map((l) => l.trimEnd())).toEqual([
