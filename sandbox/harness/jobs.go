@@ -130,29 +130,7 @@ func newJobController(client kubernetes.Interface, factory informers.SharedInfor
 }
 
 func (c *jobController) run(ctx context.Context) {
-	defer c.queue.ShutDown()
-	go func() {
-		for c.processNext(ctx) {
-		}
-	}()
-	<-ctx.Done()
-}
-
-func (c *jobController) processNext(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	if err := c.sync(ctx, key); err != nil {
-		if ctx.Err() == nil {
-			klog.Warningf("job %s: %v", key, err)
-		}
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	return true
+	runQueue(ctx, c.queue, 1, "job", c.sync)
 }
 
 func (c *jobController) sync(ctx context.Context, key string) error {

@@ -84,31 +84,7 @@ func newPodController(client kubernetes.Interface, factory informers.SharedInfor
 }
 
 func (c *podController) run(ctx context.Context) {
-	defer c.queue.ShutDown()
-	for i := 0; i < 4; i++ {
-		go func() {
-			for c.processNext(ctx) {
-			}
-		}()
-	}
-	<-ctx.Done()
-}
-
-func (c *podController) processNext(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	if err := c.sync(ctx, key); err != nil {
-		if ctx.Err() == nil {
-			klog.Warningf("pod %s: %v", key, err)
-		}
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	return true
+	runQueue(ctx, c.queue, 4, "pod", c.sync)
 }
 
 func (c *podController) sync(ctx context.Context, key string) error {

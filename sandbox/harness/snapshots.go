@@ -357,29 +357,7 @@ func ensureDefaultClass(ctx context.Context, dyn dynamic.Interface) error {
 }
 
 func (c *snapshotController) run(ctx context.Context) {
-	defer c.queue.ShutDown()
-	go func() {
-		for c.processNext(ctx) {
-		}
-	}()
-	<-ctx.Done()
-}
-
-func (c *snapshotController) processNext(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	if err := c.sync(ctx, key); err != nil {
-		if ctx.Err() == nil {
-			klog.Warningf("volumesnapshot %s: %v", key, err)
-		}
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	return true
+	runQueue(ctx, c.queue, 1, "volumesnapshot", c.sync)
 }
 
 func (c *snapshotController) sync(ctx context.Context, key string) error {

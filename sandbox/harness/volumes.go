@@ -82,35 +82,15 @@ func newVolumeController(client kubernetes.Interface, factory informers.SharedIn
 }
 
 func (c *volumeController) run(ctx context.Context) {
-	defer c.queue.ShutDown()
-	go func() {
-		for c.processNext(ctx) {
-		}
-	}()
-	<-ctx.Done()
+	// keys are "volume:<name>" or "claim:<namespace>/<name>"; logged as "volume claim:ns/name: ..."
+	runQueue(ctx, c.queue, 1, "volume", c.sync)
 }
 
-func (c *volumeController) processNext(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	var err error
+func (c *volumeController) sync(ctx context.Context, key string) error {
 	if name, ok := strings.CutPrefix(key, "volume:"); ok {
-		err = c.syncVolume(ctx, name)
-	} else {
-		err = c.syncClaim(ctx, strings.TrimPrefix(key, "claim:"))
+		return c.syncVolume(ctx, name)
 	}
-	if err != nil {
-		if ctx.Err() == nil {
-			klog.Warningf("%s: %v", key, err)
-		}
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	return true
+	return c.syncClaim(ctx, strings.TrimPrefix(key, "claim:"))
 }
 
 func (c *volumeController) syncClaim(ctx context.Context, key string) error {

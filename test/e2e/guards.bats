@@ -17,8 +17,9 @@
 setup_file() {
   load helpers/e2e
   install_flux_crd
-  if install_flux_helmrelease_crd; then touch "$BATS_FILE_TMPDIR/helmrelease-crd"; fi
-  if install_keda_crd; then touch "$BATS_FILE_TMPDIR/keda-crd"; fi
+  # the CRDs this file installs, it removes afterwards
+  crd_present "$HR" || { install_flux_helmrelease_crd && touch "$BATS_FILE_TMPDIR/helmrelease-crd"; }
+  crd_present "$SO" || { install_keda_crd && touch "$BATS_FILE_TMPDIR/keda-crd"; }
 }
 
 teardown_file() {
@@ -37,25 +38,6 @@ teardown() {
 }
 
 HOLD=e2e.volsync-ops/hold
-SO=scaledobjects.keda.sh
-KEDA_PAUSED=autoscaling.keda.sh/paused
-
-# install_keda_crd: a minimal ScaledObject CRD (group, kind, scaleTargetRef as
-# KEDA's; nothing acts on it): enough for restore to pause and unpause it.
-# Returns 1 when it was there already.
-install_keda_crd() {
-  kc get crd "$SO" >/dev/null 2>&1 && return 1
-  jq -n '{apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition",
-    metadata: {name: "scaledobjects.keda.sh"},
-    spec: {group: "keda.sh", scope: "Namespaced",
-           names: {kind: "ScaledObject", listKind: "ScaledObjectList", plural: "scaledobjects", singular: "scaledobject", shortNames: ["so"]},
-           versions: [{name: "v1alpha1", served: true, storage: true,
-                       schema: {openAPIV3Schema: {type: "object", properties: {
-                         spec: {type: "object", "x-kubernetes-preserve-unknown-fields": true},
-                         status: {type: "object", "x-kubernetes-preserve-unknown-fields": true}}}}}]}}' |
-    kc apply -f - >/dev/null
-  wait_until 30 "the ScaledObject CRD established" kc get "$SO" --all-namespaces
-}
 MARKER=volsync-ops/restore
 
 # hold_object NS RESOURCE NAME: a finalizer keeps it from going once deleted
@@ -254,12 +236,12 @@ assert_nothing_left() {
            triggers: [{type: "cron", metadata: {timezone: "UTC", start: "0 8 * * *", end: "0 18 * * *", desiredReplicas: "2"}}]}}' |
     kc -n gd-keda apply -f - >/dev/null
   restore_waiting gd-keda notes
-  [[ $(field gd-keda "$SO" notes ".metadata.annotations[\"$KEDA_PAUSED\"]") == true ]] || fail "the ScaledObject is not paused"
-  kc -n gd-keda annotate "$SO" notes "$KEDA_PAUSED=false" --overwrite >/dev/null
+  [[ $(field gd-keda "$SO" notes ".metadata.annotations[\"$KEDA_PAUSE\"]") == true ]] || fail "the ScaledObject is not paused"
+  kc -n gd-keda annotate "$SO" notes "$KEDA_PAUSE=false" --overwrite >/dev/null
   restore_finishes
   assert_restored_quietly gd-keda notes
   assert_line 'clean-up: unpause scaledobject gd-keda/notes (KEDA): left alone: it is not paused any more (someone unpaused it)'
   assert_line 'clean-up: scale deployment notes back to 2: done'
-  [[ $(field gd-keda "$SO" notes ".metadata.annotations[\"$KEDA_PAUSED\"]") == false ]] ||
+  [[ $(field gd-keda "$SO" notes ".metadata.annotations[\"$KEDA_PAUSE\"]") == false ]] ||
     fail "the ScaledObject's annotations: $(field gd-keda "$SO" notes .metadata.annotations)"
 }

@@ -17,26 +17,6 @@ teardown() {
   restore_fakes3
 }
 
-SO=scaledobjects.keda.sh
-KEDA_PAUSE=autoscaling.keda.sh/paused
-
-# A minimal ScaledObject CRD of our own (group, kind and names as KEDA's;
-# nothing reconciles it): enough to see what the restore does to the
-# annotations KEDA reads.
-install_keda_crd() {
-  kc get crd "$SO" >/dev/null 2>&1 && return 0
-  jq -n '{apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition",
-    metadata: {name: "scaledobjects.keda.sh"},
-    spec: {group: "keda.sh", scope: "Namespaced",
-           names: {kind: "ScaledObject", listKind: "ScaledObjectList", plural: "scaledobjects", singular: "scaledobject", shortNames: ["so"]},
-           versions: [{name: "v1alpha1", served: true, storage: true,
-                       schema: {openAPIV3Schema: {type: "object", properties: {
-                         spec: {type: "object", "x-kubernetes-preserve-unknown-fields": true},
-                         status: {type: "object", "x-kubernetes-preserve-unknown-fields": true}}}}}]}}' |
-    kc apply -f - >/dev/null
-  wait_until 30 "the ScaledObject CRD established" kc get "$SO" --all-namespaces
-}
-
 # scaled_object NS NAME TARGET [ANNOTATIONS-JSON]: a ScaledObject scaling Deployment TARGET
 scaled_object() {
   jq -n --arg name "$2" --arg target "$3" --argjson annotations "${4:-"{}"}" '{apiVersion: "keda.sh/v1alpha1", kind: "ScaledObject",

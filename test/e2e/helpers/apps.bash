@@ -19,6 +19,8 @@ RS=replicationsources.volsync.backube
 RD=replicationdestinations.volsync.backube
 KS=kustomizations.kustomize.toolkit.fluxcd.io
 HR=helmreleases.helm.toolkit.fluxcd.io
+SO=scaledobjects.keda.sh
+KEDA_PAUSE=autoscaling.keda.sh/paused
 VS=volumesnapshots.snapshot.storage.k8s.io
 VSC=volumesnapshotcontents.snapshot.storage.k8s.io
 SCHEDULE='0 */8 * * *'
@@ -276,39 +278,40 @@ same_tree() {
 
 # ------------------------------------------------------------ Flux
 
-# A minimal Kustomization CRD of our own (group, kind and spec.suspend as
-# Flux's; nothing reconciles it): enough for restore to suspend and resume.
-install_flux_crd() {
-  kc get crd "$KS" >/dev/null 2>&1 && return 0
-  jq -n '{apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition",
-    metadata: {name: "kustomizations.kustomize.toolkit.fluxcd.io"},
-    spec: {group: "kustomize.toolkit.fluxcd.io", scope: "Namespaced",
-           names: {kind: "Kustomization", listKind: "KustomizationList", plural: "kustomizations", singular: "kustomization", shortNames: ["ks"]},
-           versions: [{name: "v1", served: true, storage: true,
-                       schema: {openAPIV3Schema: {type: "object", properties: {
-                         spec: {type: "object", "x-kubernetes-preserve-unknown-fields": true,
-                                properties: {suspend: {type: "boolean"}, interval: {type: "string"}, path: {type: "string"}}},
-                         status: {type: "object", "x-kubernetes-preserve-unknown-fields": true}}}}}]}}' |
+# install_crd PLURAL.GROUP KIND VERSION SHORT [SPEC-PROPERTIES-JSON]: a minimal
+# namespaced CRD of our own (group and names as the real project's; nothing
+# reconciles it), unless one of that name is there already
+install_crd() {
+  local name=$1 kind=$2 version=$3 short=$4 props=${5:-'{}'}
+  crd_present "$name" && return 0
+  jq -n --arg name "$name" --arg kind "$kind" --arg version "$version" --arg short "$short" --argjson props "$props" '
+    {apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition",
+     metadata: {name: $name},
+     spec: {group: ($name | split(".")[1:] | join(".")), scope: "Namespaced",
+            names: {kind: $kind, listKind: ($kind + "List"), plural: ($name | split(".")[0]),
+                    singular: ($kind | ascii_downcase), shortNames: [$short]},
+            versions: [{name: $version, served: true, storage: true,
+                        schema: {openAPIV3Schema: {type: "object", properties: {
+                          spec: ({type: "object", "x-kubernetes-preserve-unknown-fields": true}
+                                 + (if $props == {} then {} else {properties: $props} end)),
+                          status: {type: "object", "x-kubernetes-preserve-unknown-fields": true}}}}}]}}' |
     kc apply -f - >/dev/null
-  wait_until 30 "the Kustomization CRD established" kc get "$KS" --all-namespaces
+  wait_until 30 "the $kind CRD established" kc get "$name" --all-namespaces
 }
 
-# install_flux_helmrelease_crd: the same for Flux's HelmRelease (helm.toolkit.fluxcd.io);
-# returns 0 when it installed it, 1 when it was there already (the caller may remove it after)
-install_flux_helmrelease_crd() {
-  kc get crd "$HR" >/dev/null 2>&1 && return 1
-  jq -n '{apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition",
-    metadata: {name: "helmreleases.helm.toolkit.fluxcd.io"},
-    spec: {group: "helm.toolkit.fluxcd.io", scope: "Namespaced",
-           names: {kind: "HelmRelease", listKind: "HelmReleaseList", plural: "helmreleases", singular: "helmrelease", shortNames: ["hr"]},
-           versions: [{name: "v2", served: true, storage: true,
-                       schema: {openAPIV3Schema: {type: "object", properties: {
-                         spec: {type: "object", "x-kubernetes-preserve-unknown-fields": true,
-                                properties: {suspend: {type: "boolean"}, interval: {type: "string"}}},
-                         status: {type: "object", "x-kubernetes-preserve-unknown-fields": true}}}}}]}}' |
-    kc apply -f - >/dev/null
-  wait_until 30 "the HelmRelease CRD established" kc get "$HR" --all-namespaces
+# crd_present NAME: the API server has the CRD NAME
+crd_present() { kc get crd "$1" >/dev/null 2>&1; }
+
+# Flux's Kustomization and HelmRelease (spec.suspend as Flux's): enough for
+# restore to suspend and resume them; KEDA's ScaledObject: enough to see what
+# the restore does to the annotations KEDA reads.
+install_flux_crd() {
+  install_crd "$KS" Kustomization v1 ks '{"suspend": {"type": "boolean"}, "interval": {"type": "string"}, "path": {"type": "string"}}'
 }
+install_flux_helmrelease_crd() {
+  install_crd "$HR" HelmRelease v2 hr '{"suspend": {"type": "boolean"}, "interval": {"type": "string"}}'
+}
+install_keda_crd() { install_crd "$SO" ScaledObject v1alpha1 so; }
 
 # create_helmrelease NS NAME
 create_helmrelease() {
