@@ -7,7 +7,7 @@
 #
 # The files are shared out among E2E_JOBS control planes that run side by
 # side (longest first, each to the plane with the least work: the seconds a
-# file took last time in .cache/e2e/seconds/, else test/e2e/durations); each
+# file took last time in .cache/e2e/seconds/, else a minute per scenario); each
 # plane runs its files one after another, each file printed whole when it ends.
 #
 # Usage: test/e2e/run.sh [BATS_FILE...]      (default: every test/e2e/*.bats)
@@ -86,14 +86,9 @@ files=("$@")
 jobs=$E2E_JOBS
 ((jobs <= ${#files[@]})) || jobs=${#files[@]}
 
-# expected_seconds FILE: what FILE took last time here, else what it took when
-# test/e2e/durations was written, else a minute a scenario
+# expected_seconds FILE: what FILE took last time here, else a minute a scenario
 expected_seconds() {
-  local name seconds
-  name=$(basename "$1" .bats)
-  seconds=$(cat "$SECONDS_DIR/$name" 2>/dev/null || awk -v n="$name.bats" '$1 == n { print $2 }' "$E2E_DIR/durations")
-  [[ -n $seconds ]] || seconds=$((60 * $(grep -c '^@test ' "$1")))
-  echo "$seconds"
+  cat "$SECONDS_DIR/$(basename "$1" .bats)" 2>/dev/null || echo $((60 * $(grep -c '^@test ' "$1")))
 }
 
 # Share the files out: longest first, each to the plane with the least work.
