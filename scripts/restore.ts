@@ -1,10 +1,10 @@
 // task volsync:restore APP=<app> CLUSTER=<cluster> [SNAPSHOT=] [YES=true] [DRY_RUN=true] [KEEP=true]
 // Restores an app's PVC from one restic snapshot, with the app stopped.
-import { stringify } from 'yaml'
 import { MOVER_WATCH_NOTES, type CommandSpec } from '../lib/cli.ts'
 import { EXIT, OperationError, errorText } from '../lib/errors.ts'
 import { taskHint } from '../lib/hints.ts'
 import { newToken } from '../lib/names.ts'
+import { yamlText } from '../lib/output.ts'
 import { askLine } from '../lib/prompt.ts'
 import type { KubeObject } from '../lib/kubectl.ts'
 import { copyMethodOf, runningSyncRefusal, sourceCopy } from '../lib/restore/backups.ts'
@@ -234,7 +234,7 @@ await runCommand(spec, async (ctx) => {
     ),
   )
   if (opts.dryRun) {
-    out.result(`\nReplicationDestination that would be created:\n---\n${stringify(manifest).trimEnd()}`)
+    out.result(`\nReplicationDestination that would be created:\n---\n${await yamlText(manifest)}`)
     await kubectl.createDryRun(manifest)
     out.result('\nThe API server accepted it (kubectl create --dry-run=server). Dry run: nothing was changed.')
     out.data({ ...restoreReport(report), manifest })

@@ -7,12 +7,12 @@
 // finish (failure, timeout, Ctrl-C) stops and deletes the
 // ReplicationDestination, then deletes the new PVC. Nothing of the app is
 // touched.
-import { stringify } from 'yaml'
 import type { UndoStep } from '../cleanup.ts'
 import { EXIT, OperationError, errorText } from '../errors.ts'
 import { taskHint } from '../hints.ts'
 import { KubectlError } from '../kubectl.ts'
 import { newToken } from '../names.ts'
+import { yamlText } from '../output.ts'
 import { restoreDestination, restoreName } from '../restore/destination.ts'
 import { judgeRestore } from '../restore/outcome.ts'
 import type { Context } from '../run.ts'
@@ -122,7 +122,7 @@ export async function restoreToNewPvc(ctx: Context): Promise<number> {
   }
   out.log(toPvcPlanText(plan, now))
   if (opts.dryRun) {
-    out.result(`\nObjects that would be created:\n---\n${stringify(claim).trimEnd()}\n---\n${stringify(manifest).trimEnd()}`)
+    out.result(`\nObjects that would be created:\n---\n${await yamlText(claim)}\n---\n${await yamlText(manifest)}`)
     await kubectl.createDryRun(claim)
     await kubectl.createDryRun(manifest)
     out.result('\nThe API server accepted them (kubectl create --dry-run=server). Dry run: nothing was changed.')

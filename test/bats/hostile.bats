@@ -84,14 +84,14 @@ expect_rejected() {
   shift 3
   local flag=${var,,}
   flag=${flag//_/-}
-  local vars_line extra file value
-  vars_line=$(printf '%s\n' "${COMMANDS[@]}" | awk -v c="$cmd" '$1 == c')
+  local vars_line='' extra file value line
+  for line in "${COMMANDS[@]}"; do [[ ${line%% *} == "$cmd" ]] && vars_line=$line; done
   extra=$(valid_args "$vars_line" "$var" "$mode")
   local -a pids=()
   for file in "$@"; do
     (
-      value=$(cat "$file"; printf x)
-      value=${value%x}
+      # read, not $(cat): no process, and every byte kept (a trailing newline too)
+      IFS= read -r -d '' value <"$file" || true
       rc=0
       if [[ $mode == task ]]; then
         (cd "$ROOT" && exec task -x "volsync:$cmd" ${extra:+"$extra"} "$var=$value") >"$file.out" 2>&1 || rc=$?
@@ -110,10 +110,11 @@ expect_rejected() {
   wait "${pids[@]}" || true
   local failures=''
   for file in "$@"; do
-    value=$(cat "$file")
     local rc out
-    rc=$(cat "$file.rc")
-    out=$(cat "$file.out")
+    IFS= read -r -d '' value <"$file" || true
+    read -r rc <"$file.rc"
+    IFS= read -r -d '' out <"$file.out" || true
+    out=${out%$'\n'}
     if [[ $rc != 2 ]]; then
       failures+="$var=$(printf '%q' "$value"): exit $rc, not 2: $out"$'\n'
     elif [[ -z $value && $out != *"$var (--$flag) is required"* ]]; then
