@@ -4,7 +4,7 @@
 // needing attention (failed, manual trigger left, overdue).
 // usage: node bench/gen-sources.mjs N > file.json         the List kubectl get -o json prints
 //        node bench/gen-sources.mjs N --from K > file.json  only sources K..N-1 (to add to a cluster)
-//        node bench/gen-sources.mjs N --pages PREFIX        the API server's pages of 500 (a raw
+//        node bench/gen-sources.mjs N --pages PREFIX        the API server's pages of 1000 (a raw
 //                                                           list read): PREFIX.0, PREFIX.1, ... each
 //                                                           naming the next with continue "p<K>"
 import { writeFileSync } from 'node:fs'
@@ -73,7 +73,7 @@ for (let i = from; i < n; i++) {
   })
 }
 if (pages) {
-  const size = 500
+  const size = 1000
   for (let p = 0; p * size < Math.max(items.length, 1); p++) {
     const next = (p + 1) * size < items.length ? `p${p + 1}` : ''
     const page = { apiVersion: 'volsync.backube/v1alpha1', items: items.slice(p * size, (p + 1) * size), kind: 'ReplicationSourceList', metadata: { continue: next, resourceVersion: '4711' } }

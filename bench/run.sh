@@ -100,7 +100,7 @@ echo
 echo '| case | wall | CPU (user+sys) | peak RSS |'
 echo '| --- | ---: | ---: | ---: |'
 export BENCH_SOURCES="$WORK/rs-odoo.json"
-measure 'kubectl stub alone (status read)' kubectl --kubeconfig x get --raw "$RAW?limit=500"
+measure 'kubectl stub alone (status read)' kubectl --kubeconfig x get --raw "$RAW?limit=1000"
 measure 'node -e 0 (Node start)' node -e 0
 measure 'task volsync:status (1 source)' task -x volsync:status CLUSTER=bench
 measure 'task volsync:list (3 snapshots)' task -x volsync:list CLUSTER=bench APP=odoo
@@ -208,7 +208,7 @@ real_case() {
       "raw GET of the list (kubectl get --raw $RAW)=$K get --raw $RAW" \
       "kubectl get replicationsources -A -o json=$K get replicationsources.volsync.backube -A -o json" \
       "${baseline[@]}" \
-      "node bin/run.mjs scripts/status.ts (no task)=env VOLSYNC_OPS_ROOT=$WORK node bin/run.mjs scripts/status.ts --cluster real" \
+      "node bin/run.mjs scripts/status.ts (no task)=env VOLSYNC_OPS_ROOT=$WORK node --optimize-for-size bin/run.mjs scripts/status.ts --cluster real" \
       "task volsync:status=env VOLSYNC_OPS_ROOT=$WORK task -x volsync:status CLUSTER=real"
     if [[ $n == "${FLEET_SIZE:-1000}" ]]; then
       measure "task volsync:status CLUSTER=all, 3 clusters x $n sources" env VOLSYNC_OPS_ROOT="$WORK/fleet" task -x volsync:status CLUSTER=all

@@ -6,7 +6,7 @@
 setup() {
   load helpers/common
   common_setup
-  LIST='get --raw /apis/volsync.backube/v1alpha1/replicationsources?limit=500 : render "$FIXTURES/rs-odoo.json"'
+  LIST='get --raw /apis/volsync.backube/v1alpha1/replicationsources?limit=1000 : render "$FIXTURES/rs-odoo.json"'
   CONTEXTS='config get-contexts -o name'
 }
 

@@ -8,9 +8,9 @@ setup() {
   FORBIDDEN_SECRETS="echo 'Error from server (Forbidden): secrets is forbidden: User \"ops\" cannot list resource \"secrets\" in API group \"\" in the namespace \"business\"' >&2; exit 1"
   # the Secrets of business by name only, without volsync-r2-secret
   NO_SECRET='echo secret/wrong-password-secret; echo secret/new-repository-secret'
-  PVCS='get --raw /api/v1/namespaces/business/persistentvolumeclaims?limit=500'
+  PVCS='get --raw /api/v1/namespaces/business/persistentvolumeclaims?limit=1000'
   EVENTS='get --raw /api/v1/events?fieldSelector=type%3DWarning%2CinvolvedObject.kind%3D'
-  MOVER_PODS='get --raw /api/v1/pods?labelSelector=app.kubernetes.io%2Fcreated-by%3Dvolsync&fieldSelector=status.phase%3DFailed&limit=500'
+  MOVER_PODS='get --raw /api/v1/pods?labelSelector=app.kubernetes.io%2Fcreated-by%3Dvolsync&fieldSelector=status.phase%3DFailed&limit=1000'
 }
 
 # plan_cluster [PODS]: the reads of a healthy cluster but the Secrets, the
@@ -23,11 +23,11 @@ plan_cluster() {
     "$K get --raw /version : echo '{\"major\":\"1\",\"minor\":\"35\",\"gitVersion\":\"v1.35.4\"}'" \
     "$K version --client -o json : echo '{\"clientVersion\":{\"major\":\"1\",\"minor\":\"35\",\"gitVersion\":\"v1.35.4\"}}'" \
     "$K get --raw /apis/volsync.backube/v1alpha1 : cat \"\$FIXTURES/doctor/volsync-api.json\"" \
-    "$K get --raw /apis/apps/v1/deployments?limit=500 : cat \"\$FIXTURES/doctor/deployments.json\"" \
+    "$K get --raw /apis/apps/v1/deployments?limit=1000 : cat \"\$FIXTURES/doctor/deployments.json\"" \
     "$K get --raw /apis/kustomize.toolkit.fluxcd.io : ${FLUX:-$NOT_FOUND}" \
     "$K get --raw /apis/helm.toolkit.fluxcd.io : ${FLUX:-$NOT_FOUND}" \
     "$K $RS_ALL : ${SOURCES:-render \"\$FIXTURES/rs-odoo.json\"}" \
-    "$K get --raw /apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses?limit=500 : cat \"\$FIXTURES/doctor/volumesnapshotclasses.json\"" \
+    "$K get --raw /apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses?limit=1000 : cat \"\$FIXTURES/doctor/volumesnapshotclasses.json\"" \
     "$K $PVCS : cat \"\$FIXTURES/doctor/pvcs.json\"" \
     "$K $MOVER_PODS : render \"\$FIXTURES/${1:-empty-list.json}\""
 }
@@ -55,8 +55,8 @@ plan_can_i() {
 # plan_events [FILE]: the two reads of Warning events (of sources, of destinations)
 plan_events() {
   stub kubectl \
-    "$K ${EVENTS}ReplicationSource&limit=500 : render \"\$FIXTURES/${1:-empty-list.json}\"" \
-    "$K ${EVENTS}ReplicationDestination&limit=500 : cat \"\$FIXTURES/empty-list.json\""
+    "$K ${EVENTS}ReplicationSource&limit=1000 : render \"\$FIXTURES/${1:-empty-list.json}\"" \
+    "$K ${EVENTS}ReplicationDestination&limit=1000 : cat \"\$FIXTURES/empty-list.json\""
 }
 
 # without Flux: 14 grants in business, and list replicationsources in all namespaces
@@ -140,8 +140,8 @@ GRANTS=15
     "$K auth can-i watch jobs.batch -n business : echo no; exit 1"
   plan_can_i $((GRANTS - 2))
   stub kubectl \
-    "$K ${EVENTS}ReplicationSource&limit=500 : echo 'Error from server (Forbidden): events is forbidden: User \"ops\" cannot list resource \"events\"' >&2; exit 1" \
-    "$K ${EVENTS}ReplicationDestination&limit=500 : cat \"\$FIXTURES/empty-list.json\""
+    "$K ${EVENTS}ReplicationSource&limit=1000 : echo 'Error from server (Forbidden): events is forbidden: User \"ops\" cannot list resource \"events\"' >&2; exit 1" \
+    "$K ${EVENTS}ReplicationDestination&limit=1000 : cat \"\$FIXTURES/empty-list.json\""
   run -1 script doctor --kubeconfig "$KC" --cluster apps
   unstub kubectl
   assert_line 'WARNING  repository-secret business/odoo-backup: Secret volsync-r2-secret not checked: your RBAC does not grant list secrets in namespace business'
@@ -188,7 +188,7 @@ GRANTS=15
     "$K get --raw /version : echo '{\"major\":\"1\",\"minor\":\"32\",\"gitVersion\":\"v1.32.1\"}'" \
     "$K version --client -o json : echo '{\"clientVersion\":{\"major\":\"1\",\"minor\":\"35\",\"gitVersion\":\"v1.35.4\"}}'" \
     "$K get --raw /apis/volsync.backube/v1alpha1 : $NOT_FOUND" \
-    "$K get --raw /apis/apps/v1/deployments?limit=500 : cat \"\$FIXTURES/empty-list.json\"" \
+    "$K get --raw /apis/apps/v1/deployments?limit=1000 : cat \"\$FIXTURES/empty-list.json\"" \
     "$K get --raw /apis/kustomize.toolkit.fluxcd.io : $NOT_FOUND" \
     "$K get --raw /apis/helm.toolkit.fluxcd.io : $NOT_FOUND" \
     "$K auth can-i list replicationsources.volsync.backube --all-namespaces : echo yes"

@@ -10,7 +10,7 @@ setup() {
 }
 
 POD='volsync-download-odoo-?????'
-FIND="get --raw /apis/volsync.backube/v1alpha1/replicationsources?limit=500"
+FIND="get --raw /apis/volsync.backube/v1alpha1/replicationsources?limit=1000"
 DELETE="delete pod $POD -n business --ignore-not-found --wait=false --grace-period=0 : echo pod deleted"
 EXEC="exec $POD -n business -c restic --"
 

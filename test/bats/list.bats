@@ -8,7 +8,7 @@ setup() {
 
 # the list pod's name is generated; the stub matches it with a glob
 POD='volsync-list-odoo-?????'
-FIND='get --raw /apis/volsync.backube/v1alpha1/replicationsources?limit=500'
+FIND='get --raw /apis/volsync.backube/v1alpha1/replicationsources?limit=1000'
 DELETE="delete pod $POD -n business --ignore-not-found --wait=false --grace-period=0 : echo pod deleted"
 
 # as_pod FIXTURE: a recorded pod answer, named like the pod this run created

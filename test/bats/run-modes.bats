@@ -50,16 +50,16 @@ plan_doctor() {
     "$k get --raw /version : echo '{\"major\":\"1\",\"minor\":\"35\",\"gitVersion\":\"v1.35.4\"}'" \
     "$k version --client -o json : echo '{\"clientVersion\":{\"major\":\"1\",\"minor\":\"35\",\"gitVersion\":\"v1.35.4\"}}'" \
     "$k get --raw /apis/volsync.backube/v1alpha1 : cat \"\$FIXTURES/doctor/volsync-api.json\"" \
-    "$k get --raw /apis/apps/v1/deployments?limit=500 : cat \"\$FIXTURES/doctor/deployments.json\"" \
+    "$k get --raw /apis/apps/v1/deployments?limit=1000 : cat \"\$FIXTURES/doctor/deployments.json\"" \
     "$k get --raw /apis/kustomize.toolkit.fluxcd.io : $nf" \
     "$k get --raw /apis/helm.toolkit.fluxcd.io : $nf" \
     "$k $(rs_in business) : render \"\$FIXTURES/rs-odoo.json\"" \
-    "$k get --raw /apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses?limit=500 : cat \"\$FIXTURES/doctor/volumesnapshotclasses.json\"" \
-    "$k get --raw /api/v1/namespaces/business/persistentvolumeclaims?limit=500 : cat \"\$FIXTURES/doctor/pvcs.json\"" \
+    "$k get --raw /apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses?limit=1000 : cat \"\$FIXTURES/doctor/volumesnapshotclasses.json\"" \
+    "$k get --raw /api/v1/namespaces/business/persistentvolumeclaims?limit=1000 : cat \"\$FIXTURES/doctor/pvcs.json\"" \
     "$k get secrets -n business -o name : echo secret/volsync-r2-secret" \
-    "$k get --raw /api/v1/namespaces/business/pods?labelSelector=app.kubernetes.io%2Fcreated-by%3Dvolsync&fieldSelector=status.phase%3DFailed&limit=500 : cat \"\$FIXTURES/empty-list.json\"" \
-    "$k ${events}ReplicationSource&limit=500 : cat \"\$FIXTURES/empty-list.json\"" \
-    "$k ${events}ReplicationDestination&limit=500 : cat \"\$FIXTURES/empty-list.json\""
+    "$k get --raw /api/v1/namespaces/business/pods?labelSelector=app.kubernetes.io%2Fcreated-by%3Dvolsync&fieldSelector=status.phase%3DFailed&limit=1000 : cat \"\$FIXTURES/empty-list.json\"" \
+    "$k ${events}ReplicationSource&limit=1000 : cat \"\$FIXTURES/empty-list.json\"" \
+    "$k ${events}ReplicationDestination&limit=1000 : cat \"\$FIXTURES/empty-list.json\""
   # the restic image pulled and run in a one-shot pod, then deleted
   local pod='volsync-doctor-odoo-?????'
   stub kubectl \
@@ -135,7 +135,7 @@ plan_unlock() {
 
 # files, download and verify: one idle restic pod (made like the mover),
 # restic run in it with kubectl exec, the pod deleted at the end
-IDLE_FIND="get --raw /apis/volsync.backube/v1alpha1/replicationsources?limit=500"
+IDLE_FIND="get --raw /apis/volsync.backube/v1alpha1/replicationsources?limit=1000"
 # as_idle_pod FIXTURE: a pod fixture named like the pod the script created
 as_idle_pod() {
   render "$FIXTURES/$1" | sed "s/\"name\": \"POD\"/\"name\": \"$(jq -r .metadata.name "$STUB_DIR/pod.json")\"/"

@@ -8,8 +8,8 @@ setup() {
   common_setup
 }
 
-FIND="get --raw /apis/volsync.backube/v1alpha1/replicationsources?limit=500"
-FIND_TOOLS="get --raw /apis/volsync.backube/v1alpha1/namespaces/tools/replicationsources?limit=500"
+FIND="get --raw /apis/volsync.backube/v1alpha1/replicationsources?limit=1000"
+FIND_TOOLS="get --raw /apis/volsync.backube/v1alpha1/namespaces/tools/replicationsources?limit=1000"
 
 as_pod() {
   render "$FIXTURES/$1" | sed "s/\"name\": \"POD\"/\"name\": \"$(jq -r .metadata.name "$STUB_DIR/pod.json")\"/"

@@ -111,7 +111,7 @@ setup() {
   stub kubectl "$K $RS_ALL : render \"\$FIXTURES/rs-mixed.json\" | head -c 3000"
   run -1 script status --kubeconfig "$KC" --cluster apps
   unstub kubectl
-  assert_output --regexp '^error: kubectl get --raw /apis/volsync\.backube/v1alpha1/replicationsources\?limit=500 failed: unreadable output: .*JSON'
+  assert_output --regexp '^error: kubectl get --raw /apis/volsync\.backube/v1alpha1/replicationsources\?limit=1000 failed: unreadable output: .*JSON'
 }
 
 @test "status reads a large list page by page, following the server's continue token" {

@@ -10,7 +10,7 @@ setup() {
 }
 
 POD='volsync-verify-odoo-?????'
-FIND="get --raw /apis/volsync.backube/v1alpha1/replicationsources?limit=500"
+FIND="get --raw /apis/volsync.backube/v1alpha1/replicationsources?limit=1000"
 DELETE="delete pod $POD -n business --ignore-not-found --wait=false --grace-period=0 : echo pod deleted"
 EXEC="exec $POD -n business -c"
 SUMMARY='{"message_type":"summary","total_files":1600,"files_restored":1600,"total_bytes":852000000,"bytes_restored":852000000}'

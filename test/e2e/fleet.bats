@@ -82,7 +82,7 @@ source_error() { [[ $(k2 -n fl-two get "$RS" ghost-backup -o json | jq -r '.stat
 @test "status CLUSTER=all while one control plane stops in the middle of the run: that one is NOT READ, the other shown" {
   only_sources
   make_app fl-mid web
-  # many sources on the second, read 500 a page: the read takes several requests
+  # many sources on the second, read 1000 a page: the read takes several requests
   # (its VolSync stopped: 3000 sources without PVCs would keep it busy)
   E2E_RUN_DIR=$SECOND_RUN_DIR "$SANDBOX_DIR/controlplane.sh" stop volsync >&2
   k2 create namespace fl-many >/dev/null

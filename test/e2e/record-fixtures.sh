@@ -240,10 +240,10 @@ record_doctor() {
   wait_until 60 "Deployment volsync-system/volsync ready" controller_ready volsync-system volsync
   jq -n '{apiVersion: "snapshot.storage.k8s.io/v1", kind: "VolumeSnapshotClass", metadata: {name: "csi-ceph-blockpool"},
     driver: "rook-ceph.rbd.csi.ceph.com", deletionPolicy: "Delete"}' | kc apply -f - >/dev/null
-  kc get --raw '/apis/apps/v1/deployments?limit=500' | raw doctor-deployments
+  kc get --raw '/apis/apps/v1/deployments?limit=1000' | raw doctor-deployments
   kc get --raw /apis/volsync.backube/v1alpha1 | raw doctor-volsync-api
-  kc get --raw '/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses?limit=500' | raw doctor-volumesnapshotclasses
-  kc get --raw "/api/v1/namespaces/$NS/persistentvolumeclaims?limit=500" | raw doctor-pvcs
+  kc get --raw '/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses?limit=1000' | raw doctor-volumesnapshotclasses
+  kc get --raw "/api/v1/namespaces/$NS/persistentvolumeclaims?limit=1000" | raw doctor-pvcs
 
   kc delete namespace volsync-system --wait=false >/dev/null
   kc delete volumesnapshotclass csi-ceph-blockpool --wait=false >/dev/null

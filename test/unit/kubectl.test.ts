@@ -95,18 +95,18 @@ describe('Kubectl target flags', () => {
 describe('collectionPath: the raw API path of a list', () => {
   const RS = { group: 'volsync.backube', version: 'v1alpha1', plural: 'replicationsources' }
   it.each<[string, Parameters<typeof collectionPath>, string]>([
-    ['every namespace', [RS, { allNamespaces: true }, { limit: '500' }], '/apis/volsync.backube/v1alpha1/replicationsources?limit=500'],
-    ['one namespace', [RS, { namespace: 'business' }, { limit: '500' }], '/apis/volsync.backube/v1alpha1/namespaces/business/replicationsources?limit=500'],
+    ['every namespace', [RS, { allNamespaces: true }, { limit: '1000' }], '/apis/volsync.backube/v1alpha1/replicationsources?limit=1000'],
+    ['one namespace', [RS, { namespace: 'business' }, { limit: '1000' }], '/apis/volsync.backube/v1alpha1/namespaces/business/replicationsources?limit=1000'],
     ['the core group', [{ group: '', version: 'v1', plural: 'pods' }, { namespace: 'b' }, {}], '/api/v1/namespaces/b/pods'],
     ['values URL-encoded, empty and undefined ones left out',
-      [RS, { allNamespaces: true }, { labelSelector: 'app.kubernetes.io/name=odoo', fieldSelector: undefined, limit: '500', continue: 'a+b/c=' }],
-      '/apis/volsync.backube/v1alpha1/replicationsources?labelSelector=app.kubernetes.io%2Fname%3Dodoo&limit=500&continue=a%2Bb%2Fc%3D'],
+      [RS, { allNamespaces: true }, { labelSelector: 'app.kubernetes.io/name=odoo', fieldSelector: undefined, limit: '1000', continue: 'a+b/c=' }],
+      '/apis/volsync.backube/v1alpha1/replicationsources?labelSelector=app.kubernetes.io%2Fname%3Dodoo&limit=1000&continue=a%2Bb%2Fc%3D'],
     ['an empty continue token ends nothing by itself', [RS, { allNamespaces: true }, { limit: '2', continue: '' }], '/apis/volsync.backube/v1alpha1/replicationsources?limit=2'],
   ])('%s', (_name, args, expected) => {
     expect(collectionPath(...args)).toBe(expected)
   })
 
-  it('pages at 500 objects a request, as kubectl get itself does', () => {
-    expect(PAGE_SIZE).toBe(500)
+  it('pages at 1,000 objects a request (one kubectl process for 1,000 sources)', () => {
+    expect(PAGE_SIZE).toBe(1000)
   })
 })

@@ -50,12 +50,12 @@ common_setup() {
   K="--kubeconfig $KC --request-timeout=60s"
   # and every watch like this
   KW="--kubeconfig $KC"
-  # ReplicationSources are listed through the raw API, 500 a page (lib/kubectl.ts pages)
-  RS_ALL='get --raw /apis/volsync.backube/v1alpha1/replicationsources?limit=500'
+  # ReplicationSources are listed through the raw API, 1000 a page (lib/kubectl.ts pages)
+  RS_ALL='get --raw /apis/volsync.backube/v1alpha1/replicationsources?limit=1000'
 }
 
 # rs_in NS: the raw list read of the ReplicationSources of one namespace
-rs_in() { printf 'get --raw /apis/volsync.backube/v1alpha1/namespaces/%s/replicationsources?limit=500' "$1"; }
+rs_in() { printf 'get --raw /apis/volsync.backube/v1alpha1/namespaces/%s/replicationsources?limit=1000' "$1"; }
 
 # render FILE: a fixture with @NOW@, @NOW-2h@, @NOW+30m@ ... replaced by UTC
 # times (text files only). In bash, without a process: the stub's answers
@@ -83,8 +83,8 @@ render() {
 }
 export -f render
 
-# Run a script directly the way the Taskfile starts it: `node bin/run.mjs
-# scripts/<name>.ts`, one node process running the cached bundle of the script
+# Run a script directly the way the Taskfile starts it: `node
+# --optimize-for-size bin/run.mjs scripts/<name>.ts`, one node process running the cached bundle of the script
 # (built with esbuild, rebuilt when a source is newer). It starts in a fifth
 # of the CPU time tsx needs. The other ways to run a script (tsx on Node 20,
 # zx on Node 24) are proven for every script in run-modes.bats; the tsx CLI
@@ -92,7 +92,7 @@ export -f render
 script() {
   local name=$1
   shift
-  node "$ROOT/bin/run.mjs" "$ROOT/scripts/$name.ts" "$@"
+  node --optimize-for-size "$ROOT/bin/run.mjs" "$ROOT/scripts/$name.ts" "$@"
 }
 
 # Run a task as an operator would; -x passes the script's exit code through.
@@ -130,7 +130,7 @@ wait_for_call() {
 spawn_script() {
   local name=$1
   shift
-  spawn_job node "$ROOT/bin/run.mjs" "$ROOT/scripts/$name.ts" "$@"
+  spawn_job node --optimize-for-size "$ROOT/bin/run.mjs" "$ROOT/scripts/$name.ts" "$@"
 }
 
 # interrupt_job [SIGNAL]: send SIGINT (default) to the job's whole process
