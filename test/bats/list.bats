@@ -72,13 +72,19 @@ plan_success() {
   spawn_script list --kubeconfig "$KC" --cluster apps --app odoo
   wait_for_call kubectl "$KW get pod $POD -n business --watch -o json"
   sleep 0.5
-  # three signals 80 ms apart: one key press seen by the script, the
-  # terminal's group signal and the launcher's relay, not three presses
+  # three signals 40 ms apart: one key press seen by the script, the
+  # terminal's group signal and the launcher's relay, not three presses.
+  # The pauses wait on a pipe nobody writes to (bash's read -t): an external
+  # sleep's fork and exec can take over 100 ms on a loaded machine, and
+  # signals that far apart are two presses
+  local tick
+  exec {tick}<> <(:)
   interrupt_job
-  sleep 0.04
+  read -rt 0.04 -u "$tick" || true
   interrupt_job || true # the run may be over already
-  sleep 0.04
+  read -rt 0.04 -u "$tick" || true
   interrupt_job || true
+  exec {tick}>&-
   wait_job
   unstub kubectl
   assert_equal "$status" 130
