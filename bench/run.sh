@@ -10,12 +10,14 @@
 #        GET of the list, `kubectl get -o json` of it, [BENCH_BASELINE's `task
 #        volsync:status`], the script without task, and `task volsync:status`;
 #        then status CLUSTER=all over 3 clusters (3 kubeconfigs of that control
-#        plane, each read in full: 3 x N sources).
+#        plane, each read in full: 3 x N sources); last `task volsync:stats`
+#        over STATS_SOURCES real restic repositories in the tier's S3, its pods
+#        run by the harness.
 # Prints Markdown tables; bench/README.md records the numbers and this command.
 #   usage: bench/run.sh     RUNS=N runs per case (default 7; medians), CASES="stub real",
 #                           SIZES (stub, default "200 1000 2000 4000"), REAL_SIZES (default
 #                           "250 1000 4000"), BENCH_PORT_BASE (default 26840), BENCH_KEEP_UP=1,
-#                           STATS_SOURCES (default 20), BENCH_BASELINE=<another checkout, set up>: its
+#                           STATS_SOURCES (default 20; stub and real), STATS_RUNS (real, default 3), BENCH_BASELINE=<another checkout, set up>: its
 #                           `task volsync:status` paired with this one's (before/after in one run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -214,6 +216,41 @@ real_case() {
       measure "task volsync:status CLUSTER=all, 3 clusters x $n sources" env VOLSYNC_OPS_ROOT="$WORK/fleet" task -x volsync:status CLUSTER=all
     fi
   done
+  real_stats
+}
+
+# real_stats: `task volsync:stats` over STATS_SOURCES real restic repositories
+# (default 20) in S3 (the tier's fakes3), its pods run by the harness (the
+# kubelet stand-in) as real restic processes; VolSync stays stopped (the
+# sources are only read). Each repository is made here: restic init and one
+# backup of a few small files. STATS_RUNS runs (default 3: a run is ~10 s).
+real_stats() {
+  local n=${STATS_SOURCES:-20} ns=bench-stats i endpoint bucket prefix
+  ((n > 0)) || return 0
+  for c in kube-controller-manager fakes3 harness; do
+    E2E_RUN_DIR=$REAL_RUN_DIR sandbox/controlplane.sh start "$c" >/dev/null 2>"$WORK/start.log" ||
+      { cat "$WORK/start.log" >&2; exit 1; }
+  done
+  endpoint=$(sed -n "s/^export E2E_S3_ENDPOINT='\(.*\)'$/\1/p" "$REAL_RUN_DIR/env")
+  bucket=$(sed -n "s/^export E2E_S3_BUCKET='\(.*\)'$/\1/p" "$REAL_RUN_DIR/env")
+  prefix=bench-$(date +%s)
+  mkdir -p "$WORK/stats-data"
+  for ((i = 0; i < 20; i++)); do head -c 20000 /dev/urandom >"$WORK/stats-data/file-$i"; done
+  kubectl get namespace "$ns" >/dev/null 2>&1 || kubectl create namespace "$ns" >/dev/null
+  for ((i = 0; i < n; i++)); do
+    jq -n --arg i "$i" --arg repo "s3:$endpoint/$bucket/$prefix-$i" '{apiVersion: "v1", kind: "List", items: [
+      {apiVersion: "v1", kind: "Secret", metadata: {name: "app-\($i)-restic"},
+       stringData: {RESTIC_REPOSITORY: $repo, RESTIC_PASSWORD: "pw-\($i)", AWS_ACCESS_KEY_ID: "bench", AWS_SECRET_ACCESS_KEY: "bench-secret"}},
+      {apiVersion: "volsync.backube/v1alpha1", kind: "ReplicationSource", metadata: {name: "app-\($i)-backup"},
+       spec: {sourcePVC: "app-\($i)-data", trigger: {schedule: "0 */8 * * *"},
+              restic: {repository: "app-\($i)-restic", copyMethod: "Direct", retain: {hourly: 24, daily: 7}}}}]}' |
+      kubectl -n "$ns" apply -f - >/dev/null
+    echo "$i" >"$WORK/stats-data/which"
+    env RESTIC_REPOSITORY="s3:$endpoint/$bucket/$prefix-$i" RESTIC_PASSWORD="pw-$i" AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret \
+      bash -c 'restic init && restic backup --host bench "$1"' _ "$WORK/stats-data" >/dev/null
+  done
+  RUNS=${STATS_RUNS:-3} measure "task volsync:stats NAMESPACE=$ns, $n real repositories (4 pods at a time)" \
+    env VOLSYNC_OPS_ROOT="$WORK" task -x volsync:stats CLUSTER=real NAMESPACE="$ns"
 }
 
 for c in $CASES; do "${c}_case"; done
