@@ -42,7 +42,7 @@ patch_json() {
   unstub kubectl
   assert_backed_up
   # retain hourly 24, daily 7 and a backup every 8 hours: the 24th newer hour ends it
-  assert_line --index 2 --regexp '^Snapshot 1a2b3c4d is expected to be kept until the backup of 20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:00 UTC \(in [0-9dhm]+\), the 24th from now \(restic forget --keep-hourly 24 --keep-daily 7; kept now as the hourly, daily snapshot\)\.$'
+  assert_line --index 2 --regexp '^Snapshot 1a2b3c4d is expected to be kept until the backup of 20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:00 UTC \(in [0-9dhms]+\), the 24th from now \(restic forget --keep-hourly 24 --keep-daily 7; kept now as the hourly, daily snapshot\)\.$'
   [[ $stderr != *'expected to make VolSync forget'* ]]
   # the merge patch sets nothing but a fresh token
   patch_json 1 | json_true '.spec | keys == ["trigger"] and (.trigger | keys == ["manual"])'
@@ -65,8 +65,8 @@ patch_json() {
   run -0 --separate-stderr script snapshot --kubeconfig "$KC" --cluster apps --app odoo
   unstub kubectl
   assert_backed_up
-  assert_line --index 2 --regexp '^Snapshot 1a2b3c4d is expected to be kept until the backup of 20[0-9-]+ [0-9]{2}:00 UTC \(in [0-9hm]+\), the next one from now \(restic forget --keep-last 1; kept now as the last snapshot\)\.$'
-  [[ $(grep -cE '^warning: the next backup of business/odoo-backup, at 20[0-9-]+ [0-9]{2}:00 UTC \(in [0-9hm]+\), is expected to make VolSync forget snapshot 1a2b3c4d \(restic forget --keep-last 1 keeps the newer one instead\)\. To keep it, hold the schedule now \(docs/runbooks/volsync\.md, "Keep a snapshot"\)\.$' <<<"$stderr") == 1 ]]
+  assert_line --index 2 --regexp '^Snapshot 1a2b3c4d is expected to be kept until the backup of 20[0-9-]+ [0-9]{2}:00 UTC \(in [0-9dhms]+\), the next one from now \(restic forget --keep-last 1; kept now as the last snapshot\)\.$'
+  [[ $(grep -cE '^warning: the next backup of business/odoo-backup, at 20[0-9-]+ [0-9]{2}:00 UTC \(in [0-9dhms]+\), is expected to make VolSync forget snapshot 1a2b3c4d \(restic forget --keep-last 1 keeps the newer one instead\)\. To keep it, hold the schedule now \(docs/runbooks/volsync\.md, "Keep a snapshot"\)\.$' <<<"$stderr") == 1 ]]
 }
 
 @test "--output json says how long the new snapshot is expected to be kept" {
