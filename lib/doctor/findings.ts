@@ -7,6 +7,7 @@ import { kubectlHint, taskHint, type HintTarget } from '../hints.ts'
 import { formatAge, type Paint } from '../output.ts'
 import { readMoverLogs } from '../volsync/mover-log.ts'
 import { RD, RS, ref, syncCondition, type ReplicationSource } from '../volsync/objects.ts'
+import { restoreAttention, restoreMark, restoreMarkText, resumeCommand, type RestoreMark } from '../volsync/health.ts'
 import { nextRun, parseSchedule } from '../volsync/schedule.ts'
 
 export type Severity = 'error' | 'warning' | 'ok'
@@ -297,7 +298,10 @@ export function sourceFindings(rs: ReplicationSource, facts: SourceFacts, now: D
     )
   }
 
-  if (rs.spec?.paused) out.push(finding('warning', 'last-sync', subject, 'paused (spec.paused): no backups run'))
+  // a restore's record: it paused the source (backups held) and stopped the app
+  const mark = restoreMark(rs)
+  if (mark) out.push(restoreFinding(rs, mark, hints))
+  else if (rs.spec?.paused) out.push(finding('warning', 'last-sync', subject, 'paused (spec.paused): no backups run'))
   const last = rs.status?.lastSyncTime ? Date.parse(rs.status.lastSyncTime) : NaN
   if (Number.isNaN(last)) {
     if (!rs.spec?.paused) out.push(finding('warning', 'last-sync', subject, 'has never synced: there is no backup to restore yet'))
@@ -319,6 +323,35 @@ export function sourceFindings(rs: ReplicationSource, facts: SourceFacts, now: D
 
   if (out.length === 0) out.push(finding('ok', 'source', subject, okParts.join(', ')))
   return out
+}
+
+/**
+ * A restore record on a source (lib/volsync/health.ts): HELD (the restore
+ * stopped half way) is an error: no backup runs and the app stays stopped until
+ * someone acts; running is a warning (it ends by itself, unless its process
+ * was killed); a record that is not ours, a warning.
+ */
+function restoreFinding(rs: ReplicationSource, mark: RestoreMark | 'unreadable', hints: HintTarget): Finding {
+  const subject = ref(rs)
+  if (mark === 'unreadable') return finding('warning', 'restore', subject, restoreAttention(mark, ''))
+  const resume = resumeCommand(rs, hints.task)
+  if (mark.state === 'held') {
+    return finding(
+      'error',
+      'restore',
+      subject,
+      `HELD by an unfinished restore: ${restoreMarkText(mark)} stopped${mark.reason ? ` (${mark.reason})` : ''}; ` +
+        `${mark.pvc} may be partially restored, the app is stopped and no backup runs`,
+      `restore again, or give the app back as it is: ${resume}`,
+    )
+  }
+  return finding(
+    'warning',
+    'restore',
+    subject,
+    `a restore is running: ${restoreMarkText(mark)}; the app is stopped and no backup runs until it ends`,
+    `if that run was killed, give the app back: ${resume}`,
+  )
 }
 
 function snapshotClassFinding(rs: ReplicationSource, classes: Read<SnapshotClass[] | null> | undefined, hints: HintTarget): Finding {

@@ -216,6 +216,10 @@ hint_commands() {
   # status flags it
   run -1 vtask volsync:status CLUSTER=e2e NAMESPACE=rf-int-rd
   assert_output --partial 'HELD'
+  # and doctor: an error (no backup runs), whose fix is the resume command
+  run -1 vtask volsync:doctor CLUSTER=e2e NAMESPACE=rf-int-rd
+  assert_line --regexp '^ERROR +restore rf-int-rd/notes-backup: HELD by an unfinished restore: the restore of snapshot [0-9a-f]{8} started [0-9-]+ [0-9:]+ UTC by .* stopped( \(.*\))?; notes-data may be partially restored, the app is stopped and no backup runs$'
+  assert_line --regexp '^ +fix: restore again, or give the app back as it is: task volsync:resume APP=notes NAMESPACE=rf-int-rd CLUSTER=e2e$'
   give_back rf-int-rd notes
 }
 

@@ -199,6 +199,46 @@ describe('each source', () => {
     expect(brief(sourceFindings(source({ status: {} }), FINE, NOW, HINTS))).toEqual(['warning last-sync'])
   })
 
+  const marked = (record: unknown): ReplicationSource => {
+    const rs = source({ spec: { paused: true } })
+    rs.metadata.annotations = { 'volsync-ops/restore': typeof record === 'string' ? record : JSON.stringify(record) }
+    return rs
+  }
+  const RECORD = {
+    v: 1,
+    started: '2026-11-26T04:00:00Z',
+    by: 'ops@laptop',
+    snapshot: { id: '7c2d9e41b8a7f6e5', time: '2026-11-25T20:00:05Z' },
+    destination: 'odoo-restore-20261126040000',
+    pvc: 'odoo-data',
+  }
+
+  it('an app HELD by an unfinished restore is an error (no backup runs) whose fix is the resume command', () => {
+    const fs = sourceFindings(marked({ ...RECORD, state: 'held', reason: 'the mover failed' }), FINE, NOW, HINTS)
+    expect(fs).toEqual([
+      {
+        severity: 'error',
+        check: 'restore',
+        subject: 'business/odoo-backup',
+        reason:
+          'HELD by an unfinished restore: the restore of snapshot 7c2d9e41 started 2026-11-26 04:00:00 UTC by ops@laptop ' +
+          '(ReplicationDestination odoo-restore-20261126040000) stopped (the mover failed); odoo-data may be partially restored, ' +
+          'the app is stopped and no backup runs',
+        fix: 'restore again, or give the app back as it is: task volsync:resume APP=odoo NAMESPACE=business CLUSTER=apps',
+      },
+    ])
+  })
+
+  it('a running restore is a warning (its pause is not reported again); a record that is not ours, a warning', () => {
+    const [running] = sourceFindings(marked({ ...RECORD, state: 'running' }), FINE, NOW, HINTS)
+    expect(running).toMatchObject({ severity: 'warning', check: 'restore', reason: expect.stringMatching(/^a restore is running: the restore of snapshot 7c2d9e41 /) })
+    expect(running!.fix).toBe('if that run was killed, give the app back: task volsync:resume APP=odoo NAMESPACE=business CLUSTER=apps')
+    expect(brief(sourceFindings(marked({ ...RECORD, state: 'running' }), FINE, NOW, HINTS))).toEqual(['warning restore'])
+    expect(brief(sourceFindings(marked('by hand'), FINE, NOW, HINTS))).toEqual(['warning restore'])
+    // without a record, a pause is the last-sync warning it was
+    expect(brief(sourceFindings(source({ spec: { paused: true } }), FINE, NOW, HINTS))).toEqual(['warning last-sync'])
+  })
+
   it.each<[string, Record<string, unknown>, SourceFacts['snapshotClasses'], string[]]>([
     ['its named class exists', { volumeSnapshotClassName: 'csi' }, { ok: true, value: [{ name: 'csi', isDefault: false }] }, ['ok source']],
     ['its named class is missing', { volumeSnapshotClassName: 'gone' }, { ok: true, value: [{ name: 'csi', isDefault: true }] }, ['error snapshot-class']],
