@@ -79,3 +79,23 @@ no_doctor_pod() { [[ -z $(kc -n "$1" get pods -l app.kubernetes.io/component=doc
   refute_line --regexp '^ok +controller'
   refute_line --regexp '^ok +restic-image'
 }
+
+@test "doctor shows VolSync's own Warning event of a source: a copy trigger held past VolSync's 10-minute wait" {
+  COPY_METHOD=Snapshot make_app doc-warn web
+  # the PVC as a restore killed 11 minutes ago leaves it: VolSync's copies held by the copy trigger
+  # (VolSync set the status and the time it began to wait); VolSync warns on its next sync
+  kc -n doc-warn annotate pvc web-data volsync.backube/use-copy-trigger=held-by-volsync-ops-restore \
+    volsync.backube/latest-copy-status=WaitingForTrigger \
+    "volsync.backube/latest-copy-trigger-waiting-since=$(date -u -d '11 minutes ago' +%Y-%m-%dT%H:%M:%SZ)" >/dev/null
+  kc -n doc-warn patch "$RS" web-backup --type merge -p '{"spec":{"trigger":{"manual":"doc-warn-1"}}}' >/dev/null
+  wait_until 120 "VolSync's Warning event on doc-warn/web-backup" copy_trigger_event doc-warn web-backup
+
+  run vtask volsync:doctor CLUSTER=e2e NAMESPACE=doc-warn
+  assert_line --regexp '^WARNING  events ReplicationSource doc-warn/web-backup: SrcPVCTimeoutWaitingForCopyTrigger( \([0-9]+ times\))?, [0-9ms]+ ago: waiting on copy trigger on src PVC PersistentVolumeClaim/web-data before creating snapshot or clone; check PVC annotations$'
+  refute_line --regexp '^ok +events'
+}
+
+# copy_trigger_event NS RS: VolSync's Warning event SrcPVCTimeoutWaitingForCopyTrigger of the source exists
+copy_trigger_event() {
+  [[ -n $(kc -n "$1" get events --field-selector "type=Warning,reason=SrcPVCTimeoutWaitingForCopyTrigger,involvedObject.kind=ReplicationSource,involvedObject.name=$2" -o name) ]]
+}

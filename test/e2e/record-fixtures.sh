@@ -219,14 +219,15 @@ record() {
   record_doctor
 }
 
+warning_event_of() { [[ -n $(kc -n "$1" get events --field-selector "type=Warning,involvedObject.kind=ReplicationSource,involvedObject.name=$2" -o name) ]]; }
 controller_ready() { [[ $(field "$1" deployments.apps "$2" '.status.readyReplicas // 0') -ge 1 ]]; }
 
 # What volsync:doctor reads, as raw API lists (lib/doctor/doctor.io.ts): the
 # tier runs VolSync's controller as a process, so its Deployment is made here
 # as the Helm chart (backube/volsync 0.16.0) makes it, to read it as the API
 # server and the Deployment controller keep it; a VolumeSnapshotClass (of
-# another CSI driver: the harness's stays the default). Not recorded yet:
-# Warning events (doctor/events-warning.json is validated, not refreshed).
+# another CSI driver: the harness's stays the default); the Warning events of
+# a source in a namespace of its own (VolSync's copy-trigger timeout).
 record_doctor() {
   log "what volsync:doctor reads: Deployments, VolSync's API, VolumeSnapshotClasses, PVCs"
   create_namespace volsync-system
@@ -244,6 +245,21 @@ record_doctor() {
   kc get --raw /apis/volsync.backube/v1alpha1 | raw doctor-volsync-api
   kc get --raw '/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses?limit=1000' | raw doctor-volumesnapshotclasses
   kc get --raw "/api/v1/namespaces/$NS/persistentvolumeclaims?limit=1000" | raw doctor-pvcs
+
+  # a Warning event VolSync records on a source: its copy trigger held past VolSync's 10-minute
+  # wait, as a restore killed 11 minutes ago leaves the PVC (VolSync 0.16.0's warnings without an
+  # action, VolumeSnapshotNotBound and PersistentVolumeClaimNotBound, are refused by the API server's
+  # events.k8s.io/v1 validation: they are never recorded)
+  local warn_ns=doctor-warn
+  COPY_METHOD=Snapshot make_app "$warn_ns" "$APP"
+  kc -n "$warn_ns" annotate pvc "$APP-data" volsync.backube/use-copy-trigger=held-by-volsync-ops-restore \
+    volsync.backube/latest-copy-status=WaitingForTrigger \
+    "volsync.backube/latest-copy-trigger-waiting-since=$(date -u -d '11 minutes ago' +%Y-%m-%dT%H:%M:%SZ)" >/dev/null
+  kc -n "$warn_ns" patch "$RS" "$APP-backup" --type merge -p '{"spec":{"trigger":{"manual":"record-warn"}}}' >/dev/null
+  wait_until 120 "VolSync's Warning event on $warn_ns/$APP-backup" warning_event_of "$warn_ns" "$APP-backup"
+  kc get --raw "/api/v1/namespaces/$warn_ns/events?fieldSelector=type%3DWarning%2CinvolvedObject.kind%3DReplicationSource&limit=1000" |
+    raw doctor-events-warning
+  kc delete namespace "$warn_ns" --wait=false >/dev/null
 
   kc delete namespace volsync-system --wait=false >/dev/null
   kc delete volumesnapshotclass csi-ceph-blockpool --wait=false >/dev/null
@@ -418,14 +434,24 @@ doctor_fixture() {
 
 # volsync:doctor's reads: the raw lists as the API server sends them, holding
 # what the tests name (VolSync's controller volsync-system/volsync, the class
-# csi-ceph-blockpool, the PVC odoo-data of business); events-warning.json (the Warning events of
-# business/odoo-backup) is hand-made: validated only
+# csi-ceph-blockpool, the PVC odoo-data of business, the Warning events of
+# business/odoo-backup)
 refresh_doctor() {
   doctor_fixture doctor/volsync-api.json doctor-volsync-api '$real'
   doctor_fixture doctor/deployments.json doctor-deployments \
     '$real | .items |= map(select(.metadata.namespace == "volsync-system" or (.metadata.namespace == "business" and .metadata.name == "odoo")))'
   doctor_fixture doctor/volumesnapshotclasses.json doctor-volumesnapshotclasses '$real | .items |= map(select(.metadata.name == "csi-ceph-blockpool"))'
   doctor_fixture doctor/pvcs.json doctor-pvcs '$real'
+  # VolSync records its events through events.k8s.io/v1: eventTime (a MicroTime), no count, no
+  # lastTimestamp, one Event per occurrence. Its warning, twice within LOOKBACK (3 h and 1 h ago),
+  # and once 3 days ago under the reason the test gives an old one
+  doctor_fixture doctor/events-warning.json doctor-events-warning '
+    def moved: .metadata.namespace = "business" | .involvedObject.namespace = "business" | .related.namespace = "business";
+    def at($name; $t): .metadata.name = $name | .metadata.creationTimestamp = ($t | sub("\\.us"; "")) | .eventTime = $t;
+    ($real.items[0] | moved) as $e
+    | $real | .metadata.resourceVersion = $old.metadata.resourceVersion
+    | .items = [($e | at("odoo-backup.1877a6f0c1e2d3b4"; "@NOW-3h.us@")), ($e | at("odoo-backup.1877a6f0c1e2d3b5"; "@NOW-1h.us@")),
+                ($e | at("odoo-backup.1877a6f0c1e2d3b6"; "@NOW-3d.us@") | .reason = "OldTrouble" | .message = "long ago")]'
 }
 
 # ------------------------------------------------------------------ validate
@@ -434,7 +460,7 @@ refresh_doctor() {
 objects_of() {
   local file=$1
   perl -MPOSIX=strftime -pe '
-    s/\@NOW(?:([+-])(\d+)([smhd]))?\@/strftime("%Y-%m-%dT%H:%M:%SZ", gmtime(time + ($1 ? ($1 eq "-" ? -1 : 1) * $2 * {s=>1,m=>60,h=>3600,d=>86400}->{$3} : 0)))/ge;
+    s/\@NOW(?:([+-])(\d+)([smhd]))?(\.us)?\@/strftime($4 ? "%Y-%m-%dT%H:%M:%S.000000Z" : "%Y-%m-%dT%H:%M:%SZ", gmtime(time + ($1 ? ($1 eq "-" ? -1 : 1) * $2 * {s=>1,m=>60,h=>3600,d=>86400}->{$3} : 0)))/ge;
     s/\@TOKEN\@/volsync-ops-restore-20261126T000000Z-abcde/g; s/\@RESTORED\@/7c2d9e41/g; s/\@RESTORED_TIME\@/2026-11-25 20:00:05/g;
     s/"POD"/"volsync-list-odoo-abcde"/g' "$file" |
     jq -c 'if type == "array" then empty

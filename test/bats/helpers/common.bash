@@ -58,12 +58,13 @@ common_setup() {
 rs_in() { printf 'get --raw /apis/volsync.backube/v1alpha1/namespaces/%s/replicationsources?limit=1000' "$1"; }
 
 # render FILE: a fixture with @NOW@, @NOW-2h@, @NOW+30m@ ... replaced by UTC
-# times (text files only). In bash, without a process: the stub's answers
-# render a fixture on most kubectl calls.
+# times (text files only); @NOW-2h.us@ with microseconds (a MicroTime, as an
+# Event's eventTime). In bash, without a process: the stub's answers render a
+# fixture on most kubectl calls.
 render() {
   local -a lines
   local -x TZ=UTC
-  local i line match stamp t unit re='@NOW(([+-])([0-9]+)([smhd]))?@'
+  local i line match stamp t unit re='@NOW(([+-])([0-9]+)([smhd]))?(\.us)?@'
   mapfile lines <"$1" || return
   for i in "${!lines[@]}"; do
     [[ ${lines[i]} == *@NOW* ]] || continue
@@ -74,7 +75,8 @@ render() {
         case ${BASH_REMATCH[4]} in s) unit=1 ;; m) unit=60 ;; h) unit=3600 ;; d) unit=86400 ;; esac
         t=$((t ${BASH_REMATCH[2]} 10#${BASH_REMATCH[3]} * unit))
       fi
-      printf -v stamp '%(%Y-%m-%dT%H:%M:%SZ)T' "$t"
+      printf -v stamp '%(%Y-%m-%dT%H:%M:%S)T' "$t"
+      stamp+=${BASH_REMATCH[5]:+.000000}Z
       line=${line/"$match"/$stamp}
     done
     lines[i]=$line
