@@ -286,14 +286,20 @@ export function sourceFindings(rs: ReplicationSource, facts: SourceFacts, now: D
   }
   const mover = rs.status?.latestMoverStatus
   if (mover?.result === 'Failed') {
-    const why = readMoverLogs(mover.logs).errorSummary
+    const facts = readMoverLogs(mover.logs)
+    const why = facts.errorSummary
+    const held = facts.copyTriggerTimeout
     out.push(
       finding(
         'error',
         'mover',
         subject,
         `its last mover run failed${why ? `: ${why}` : ''}`,
-        taskHint('status', { NAMESPACE: ns }, hints.task),
+        held
+          ? `VolSync makes no copy of PVC ${held} while volsync.backube/use-copy-trigger is set and volsync.backube/copy-trigger ` +
+              `does not change. A restore of volsync-ops sets it while it runs; if none runs, whoever set it must set a new ` +
+              `copy-trigger, or remove it: ${k(['annotate', 'pvc', held, '-n', ns, 'volsync.backube/use-copy-trigger-'])}`
+          : taskHint('status', { NAMESPACE: ns }, hints.task),
       ),
     )
   }

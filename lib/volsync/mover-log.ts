@@ -15,7 +15,15 @@ export interface MoverLogFacts {
   initializedRepository: boolean
   /** the repository was locked */
   lockError: boolean
-  /** lines with ERROR / Fatal / a lock failure */
+  /**
+   * The PVC whose copy trigger VolSync gave up waiting for: VolSync itself
+   * writes `Timed out waiting for copy-trigger to be modified for pvc <name>`
+   * as the mover status (internal/controller/errors/errors.go, after
+   * CopyTriggerWaitTimeout, 10 minutes, of volsync.backube/use-copy-trigger
+   * without a new volsync.backube/copy-trigger); no mover ran.
+   */
+  copyTriggerTimeout?: string
+  /** lines with ERROR / Fatal / a lock failure / VolSync's copy-trigger timeout */
   errorLines: string[]
   /**
    * The one line that says why the mover failed: restic's lock line when the
@@ -31,7 +39,8 @@ export function readMoverLogs(logs: string | undefined): MoverLogFacts {
   const lines = text.split('\n')
   const saved = [...text.matchAll(/^\s*snapshot ([0-9a-f]{8,64}) saved/gm)].pop()
   const restored = /^\s*restoring <?[Ss]napshot ([0-9a-f]{8,64})\b/m.exec(text)
-  const errorLines = lines.filter((l) => /^\s*(ERROR|Fatal)\b|unable to create lock/.test(l)).map((l) => l.trim())
+  const errorLines = lines.filter((l) => /^\s*(ERROR|Fatal)\b|unable to create lock|^Timed out waiting for copy-trigger/.test(l)).map((l) => l.trim())
+  const copyTrigger = /^Timed out waiting for copy-trigger to be modified for pvc (\S+)/m.exec(text)
   return {
     savedSnapshot: saved?.[1],
     restoredSnapshot: restored?.[1],
@@ -39,6 +48,7 @@ export function readMoverLogs(logs: string | undefined): MoverLogFacts {
     emptySource: /Directory is empty skipping backup/.test(text),
     initializedRepository: /Initialize Dir/i.test(text),
     lockError: /repository is already locked|unable to create lock|failure locking repository/i.test(text),
+    copyTriggerTimeout: copyTrigger?.[1],
     errorLines,
     errorSummary: errorLines.find((l) => /unable to create lock/.test(l)) ?? errorLines.at(-1),
   }

@@ -90,7 +90,10 @@ no_doctor_pod() { [[ -z $(kc -n "$1" get pods -l app.kubernetes.io/component=doc
   kc -n doc-warn patch "$RS" web-backup --type merge -p '{"spec":{"trigger":{"manual":"doc-warn-1"}}}' >/dev/null
   wait_until 120 "VolSync's Warning event on doc-warn/web-backup" copy_trigger_event doc-warn web-backup
 
-  run vtask volsync:doctor CLUSTER=e2e NAMESPACE=doc-warn
+  run -1 vtask volsync:doctor CLUSTER=e2e NAMESPACE=doc-warn
+  # VolSync wrote its own message as the mover status: no backup runs, an error, and who can release it
+  assert_line 'ERROR    mover doc-warn/web-backup: its last mover run failed: Timed out waiting for copy-trigger to be modified for pvc web-data'
+  assert_line --regexp '^ +fix: VolSync makes no copy of PVC web-data while volsync.backube/use-copy-trigger is set .* or remove it: kubectl .*annotate pvc web-data -n doc-warn volsync.backube/use-copy-trigger-$'
   assert_line --regexp '^WARNING  events ReplicationSource doc-warn/web-backup: SrcPVCTimeoutWaitingForCopyTrigger( \([0-9]+ times\))?, [0-9ms]+ ago: waiting on copy trigger on src PVC PersistentVolumeClaim/web-data before creating snapshot or clone; check PVC annotations$'
   refute_line --regexp '^ok +events'
 }

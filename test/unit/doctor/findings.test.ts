@@ -182,6 +182,22 @@ describe('each source', () => {
     expect(brief(sourceFindings(rs, FINE, NOW, HINTS))).toEqual(['error sync-error', 'error mover'])
   })
 
+  it("VolSync's copy-trigger timeout is a failed mover whose fix says who holds the copy and how to release it", () => {
+    const rs = source({ status: { lastSyncTime: ago(2 * H), latestMoverStatus: { result: 'Failed', logs: 'Timed out waiting for copy-trigger to be modified for pvc odoo-data' } } })
+    expect(sourceFindings(rs, FINE, NOW, HINTS)).toEqual([
+      {
+        severity: 'error',
+        check: 'mover',
+        subject: 'business/odoo-backup',
+        reason: 'its last mover run failed: Timed out waiting for copy-trigger to be modified for pvc odoo-data',
+        fix:
+          'VolSync makes no copy of PVC odoo-data while volsync.backube/use-copy-trigger is set and volsync.backube/copy-trigger does not change. ' +
+          'A restore of volsync-ops sets it while it runs; if none runs, whoever set it must set a new copy-trigger, or remove it: ' +
+          `${K} annotate pvc odoo-data -n business volsync.backube/use-copy-trigger-`,
+      },
+    ])
+  })
+
   it.each<[string, string | undefined, number]>([
     ['every 8h', '0 */8 * * *', 16 * H],
     ['hourly', '@hourly', 2 * H],

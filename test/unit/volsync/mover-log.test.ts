@@ -19,6 +19,7 @@ describe('readMoverLogs', () => {
     emptySource: false,
     initializedRepository: false,
     lockError: false,
+    copyTriggerTimeout: undefined,
     errorLines: [],
     errorSummary: undefined,
   }
@@ -39,6 +40,16 @@ describe('readMoverLogs', () => {
       'an older restic restore',
       'restoring <Snapshot 9a8b7c6d of [/data] at 2026-11-25 04:00:09.481736155 +0000 UTC by root@volsync> to .',
       { restoredSnapshot: '9a8b7c6d' },
+    ],
+    [
+      // as VolSync v0.16.0 writes it in place of a log (recorded by the e2e tier: doctor.bats)
+      "VolSync's copy-trigger timeout",
+      'Timed out waiting for copy-trigger to be modified for pvc web-data',
+      {
+        copyTriggerTimeout: 'web-data',
+        errorLines: ['Timed out waiting for copy-trigger to be modified for pvc web-data'],
+        errorSummary: 'Timed out waiting for copy-trigger to be modified for pvc web-data',
+      },
     ],
     ['a restore that selected nothing', 'No eligible snapshots found\n=== No data will be restored ===', { nothingToRestore: true }],
     ['only the second line kept', '=== No data will be restored ===', { nothingToRestore: true }],
