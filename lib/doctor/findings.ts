@@ -38,6 +38,9 @@ export const DEFAULT_LOOKBACK_MS = 24 * 3_600_000
 /** A last sync older than this counts as stale when the schedule says nothing better. */
 export const STALE_SYNC_MS = 48 * 3_600_000
 
+/** A sync running longer than this is worth a look (VolSync records no event while its copy or cache PVC never binds). */
+export const LONG_SYNC_MS = 3_600_000
+
 /** A fact read from the cluster: the value, or why it could not be read. */
 export type Read<T> = { ok: true; value: T } | { ok: false; forbidden: boolean; error: string }
 
@@ -304,6 +307,9 @@ export function sourceFindings(rs: ReplicationSource, facts: SourceFacts, now: D
     )
   }
 
+  const long = longSyncFinding(rs, now, hints)
+  if (long) out.push(long)
+
   // a restore's record: it paused the source (backups held) and stopped the app
   const mark = restoreMark(rs)
   if (mark) out.push(restoreFinding(rs, mark, hints))
@@ -329,6 +335,34 @@ export function sourceFindings(rs: ReplicationSource, facts: SourceFacts, now: D
 
   if (out.length === 0) out.push(finding('ok', 'source', subject, okParts.join(', ')))
   return out
+}
+
+/**
+ * A sync that has run for more than LONG_SYNC_MS: a large backup, or VolSync
+ * waiting for what it makes first (internal/controller/mover/restic/mover.go,
+ * volumehandler.go): with copyMethod Snapshot its VolumeSnapshot
+ * volsync-<source>-src ready, with Clone the PVC volsync-<source>-src bound,
+ * always its cache PVC volsync-src-<source>-cache bound, then its mover pod
+ * running. VolSync's warnings for a VolumeSnapshot or PVC that does not bind
+ * carry no action, and the API server refuses them (test/e2e/README.md): no
+ * event says so.
+ */
+function longSyncFinding(rs: ReplicationSource, now: Date, hints: HintTarget): Finding | undefined {
+  const started = rs.status?.lastSyncStartTime ? Date.parse(rs.status.lastSyncStartTime) : NaN
+  if (Number.isNaN(started) || now.getTime() - started <= LONG_SYNC_MS) return undefined
+  const name = rs.metadata.name
+  const copy = rs.spec?.restic?.copyMethod
+  const first =
+    copy === 'Snapshot' ? `its VolumeSnapshot volsync-${name}-src to be ready, ` : copy === 'Clone' ? `its clone PVC volsync-${name}-src to bind, ` : ''
+  const kinds = `${copy === 'Snapshot' ? 'volumesnapshots.snapshot.storage.k8s.io,' : ''}persistentvolumeclaims,jobs,pods`
+  return finding(
+    'warning',
+    'sync-running',
+    ref(rs),
+    `a sync has been running for ${formatAge(now.getTime() - started)}: a large backup can take this long; else VolSync is waiting for ` +
+      `${first}its cache PVC volsync-src-${name}-cache to bind or its mover to run (it records no event when a VolumeSnapshot or PVC does not bind)`,
+    kubectlHint(hints.kubectl, ['get', kinds, '-n', rs.metadata.namespace ?? '', '-l', 'app.kubernetes.io/created-by=volsync']),
+  )
 }
 
 /**

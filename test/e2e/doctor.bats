@@ -9,6 +9,8 @@ setup() {
 
 teardown() {
   e2e_teardown
+  # cluster-scoped, made by the stuck-sync test
+  [[ $BATS_TEST_DESCRIPTION != *"never binds"* ]] || kc delete volumesnapshotclass doc-long-other-driver --ignore-not-found >/dev/null 2>&1 || true
 }
 
 @test "doctor on a healthy app: its source ok, nothing stops a backup or restore, exit 0" {
@@ -102,3 +104,30 @@ no_doctor_pod() { [[ -z $(kc -n "$1" get pods -l app.kubernetes.io/component=doc
 copy_trigger_event() {
   [[ -n $(kc -n "$1" get events --field-selector "type=Warning,reason=SrcPVCTimeoutWaitingForCopyTrigger,involvedObject.kind=ReplicationSource,involvedObject.name=$2" -o name) ]]
 }
+
+@test "doctor: a sync stuck for over an hour on a VolumeSnapshot that never binds (VolSync records no event) is a warning whose command lists it" {
+  COPY_METHOD=Snapshot make_app doc-long web
+  # a class whose driver no node has: VolSync's VolumeSnapshot of the PVC is never ready
+  jq -n '{apiVersion: "snapshot.storage.k8s.io/v1", kind: "VolumeSnapshotClass", metadata: {name: "doc-long-other-driver"},
+    driver: "other.csi.example.com", deletionPolicy: "Delete"}' | kc apply -f - >/dev/null
+  kc -n doc-long patch "$RS" web-backup --type merge \
+    -p '{"spec":{"trigger":{"manual":"doc-long-1"},"restic":{"volumeSnapshotClassName":"doc-long-other-driver"}}}' >/dev/null
+  wait_until 60 "VolSync's VolumeSnapshot volsync-web-backup-src" snapshot_exists doc-long volsync-web-backup-src
+  # the sync began 2 hours ago (VolSync sets lastSyncStartTime only when a sync begins)
+  kc -n doc-long patch "$RS" web-backup --subresource=status --type merge \
+    -p "{\"status\":{\"lastSyncStartTime\":\"$(date -u -d '2 hours ago' +%Y-%m-%dT%H:%M:%SZ)\"}}" >/dev/null
+
+  run -0 vtask volsync:doctor CLUSTER=e2e NAMESPACE=doc-long
+  assert_line --regexp '^WARNING  sync-running doc-long/web-backup: a sync has been running for (2h|1h59m): a large backup can take this long; else VolSync is waiting for its VolumeSnapshot volsync-web-backup-src to be ready, its cache PVC volsync-src-web-backup-cache to bind or its mover to run \(it records no event when a VolumeSnapshot or PVC does not bind\)$'
+  # the command it gives lists the VolumeSnapshot that is not ready
+  local fix
+  fix=$(sed -n '/sync-running doc-long/{n;s/^ *fix: //p;}' <<<"$output")
+  [[ $fix == kubectl\ * ]] || fail "no fix line: $output"
+  run -0 bash -c "$fix"
+  assert_line --regexp '^volumesnapshot\.snapshot\.storage\.k8s\.io/volsync-web-backup-src +false '
+
+  kc -n doc-long delete "$RS" web-backup --wait=true >/dev/null
+  kc delete volumesnapshotclass doc-long-other-driver >/dev/null
+}
+
+snapshot_exists() { kc -n "$1" get volumesnapshots.snapshot.storage.k8s.io "$2" >/dev/null 2>&1; }

@@ -198,6 +198,31 @@ describe('each source', () => {
     ])
   })
 
+  it('a sync running over an hour is a warning naming what VolSync may wait for, by copyMethod, and the command that lists it', () => {
+    const syncing = (copyMethod: string, since: number) =>
+      source({ restic: { copyMethod }, status: { lastSyncTime: ago(9 * H), lastSyncStartTime: ago(since) } })
+    const classes: SourceFacts = { ...FINE, snapshotClasses: { ok: true, value: [{ name: 'csi', isDefault: true }] } }
+    expect(sourceFindings(syncing('Snapshot', 3 * H + 600_000), classes, NOW, HINTS)).toEqual([
+      {
+        severity: 'warning',
+        check: 'sync-running',
+        subject: 'business/odoo-backup',
+        reason:
+          'a sync has been running for 3h10m: a large backup can take this long; else VolSync is waiting for its VolumeSnapshot ' +
+          'volsync-odoo-backup-src to be ready, its cache PVC volsync-src-odoo-backup-cache to bind or its mover to run ' +
+          '(it records no event when a VolumeSnapshot or PVC does not bind)',
+        fix: `${K} get volumesnapshots.snapshot.storage.k8s.io,persistentvolumeclaims,jobs,pods -n business -l app.kubernetes.io/created-by=volsync`,
+      },
+    ])
+    const [clone] = sourceFindings(syncing('Clone', 2 * H), FINE, NOW, HINTS)
+    expect(clone!.reason).toContain('waiting for its clone PVC volsync-odoo-backup-src to bind, its cache PVC')
+    const [direct] = sourceFindings(syncing('Direct', 2 * H), FINE, NOW, HINTS)
+    expect(direct!.reason).toContain('waiting for its cache PVC volsync-src-odoo-backup-cache to bind or its mover to run')
+    expect(direct!.fix).toBe(`${K} get persistentvolumeclaims,jobs,pods -n business -l app.kubernetes.io/created-by=volsync`)
+    // within the hour: only what else there is to say
+    expect(brief(sourceFindings(syncing('Direct', H), FINE, NOW, HINTS))).toEqual(['ok source'])
+  })
+
   it.each<[string, string | undefined, number]>([
     ['every 8h', '0 */8 * * *', 16 * H],
     ['hourly', '@hourly', 2 * H],
