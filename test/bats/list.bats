@@ -73,17 +73,20 @@ plan_success() {
   spawn_script list --kubeconfig "$KC" --cluster apps --app odoo
   wait_for_call kubectl "$KW get pod $POD -n business --watch -o json"
   sleep 0.5
-  # three signals 40 ms apart: one key press seen by the script, the
+  # three signals 10 ms apart: one key press seen by the script, the
   # terminal's group signal and the launcher's relay, not three presses.
   # The pauses wait on a pipe nobody writes to (bash's read -t): an external
   # sleep's fork and exec can take over 100 ms on a loaded machine, and
-  # signals that far apart are two presses
+  # signals that far apart are two presses; 10 ms leaves 90 ms for the
+  # script to be scheduled late (at load 15, 40 ms was not enough), and is
+  # still time for it to see each signal on its own (with lib/run.ts's
+  # window cut to 1 ms this fails)
   local tick
   exec {tick}<> <(:)
   interrupt_job
-  read -rt 0.04 -u "$tick" || true
+  read -rt 0.01 -u "$tick" || true
   interrupt_job || true # the run may be over already
-  read -rt 0.04 -u "$tick" || true
+  read -rt 0.01 -u "$tick" || true
   interrupt_job || true
   exec {tick}>&-
   wait_job
