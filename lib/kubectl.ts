@@ -1,6 +1,7 @@
 // The only place that runs kubectl. Every call of a run carries the same
 // --kubeconfig/--context; state is read as JSON; manifests go in on stdin;
 // a failure becomes a KubectlError carrying kubectl's own stderr.
+import { spawn as nodeSpawn } from 'node:child_process'
 import { $, type ProcessPromise } from 'zx/core'
 import type { ClusterTarget } from './cluster.ts'
 import { OperationError, errorText } from './errors.ts'
@@ -81,6 +82,19 @@ export function stderrText(stderr: string): string {
   const plain = lines.filter((l) => !KLOG_LINE.test(l))
   return [...new Set(plain.length ? plain : lines)].join('\n')
 }
+
+/**
+ * child_process.spawn for kubectl: an error writing its stdin (EPIPE: kubectl
+ * ended without reading the manifest, as it does when it fails early) is left
+ * to kubectl's exit code and stderr, which say what went wrong. zx writes the
+ * input with no error listener on the pipe, so that error would otherwise end
+ * the whole run as an unhandled 'error' event, clean-up and all.
+ */
+const spawnKubectl = ((...args: Parameters<typeof nodeSpawn>) => {
+  const child = nodeSpawn(...args)
+  child.stdin?.on('error', () => {})
+  return child
+}) as typeof nodeSpawn
 
 export class KubectlError extends OperationError {
   readonly args: readonly string[]
@@ -193,7 +207,7 @@ export class Kubectl {
     const store = opts.streamed
       ? { stdout: new Discard<Chunk>(), stderr: [] as Chunk[], stdall: new Discard<Chunk>() }
       : undefined
-    return $({ quiet: true, nothrow: true, input: opts.input, detached: true, store })`${this.bin} ${all}`
+    return $({ quiet: true, nothrow: true, input: opts.input, detached: true, store, spawn: spawnKubectl })`${this.bin} ${all}`
   }
 
   async run(args: readonly string[], opts: { input?: string } = {}): Promise<string> {

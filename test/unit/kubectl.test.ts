@@ -1,5 +1,6 @@
 // The pure parts of the kubectl boundary: reading kubectl's stderr, and the
-// flags every call of a run carries. (Running kubectl is tested by bats.)
+// flags every call of a run carries (running kubectl is tested by bats), and
+// one fake kubectl for what goes to its stdin.
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { OperationError } from '../../lib/errors.ts'
@@ -108,5 +109,24 @@ describe('collectionPath: the raw API path of a list', () => {
 
   it('pages at 1,000 objects a request (one kubectl process for 1,000 sources)', () => {
     expect(PAGE_SIZE).toBe(1000)
+  })
+})
+
+describe('Kubectl input', () => {
+  it('a kubectl that ends without reading its input fails with its own error, not an EPIPE that ends the run', async () => {
+    const { mkdtempSync, writeFileSync, chmodSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const path = await import('node:path')
+    const dir = mkdtempSync(path.join(tmpdir(), 'kubectl-epipe-'))
+    const bin = path.join(dir, 'kubectl')
+    // fails at once, as kubectl does on a bad flag or kubeconfig, before reading stdin
+    writeFileSync(bin, '#!/bin/sh\necho "error: unknown flag: --nope" >&2\nexit 1\n')
+    chmodSync(bin, 0o755)
+    const k = new Kubectl({ name: 'apps', kubeconfig: path.join(dir, 'kubeconfig'), how: '' }, bin)
+    // more than a pipe holds (64 KiB): the write cannot finish before kubectl has ended
+    const input = JSON.stringify({ data: 'x'.repeat(1 << 20) })
+    const err = await k.run(['create', '-f', '-'], { input }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(KubectlError)
+    expect((err as KubectlError).message).toBe('kubectl create -f - failed: error: unknown flag: --nope')
   })
 })
