@@ -25,24 +25,32 @@ COMMANDS=(
 
 # values that no variable accepts (every one of the long list: test/unit/hostile.test.ts)
 COMMON=('a;id' '$(id)' "a'b" $'a\nb' '../etc' 'a: b')
-# per variable: more values it must refuse ('' = empty, where the variable is required)
+# per variable: more values it must refuse ('' = empty, where the variable is required).
+# (printf -v, not $(printf): this file's top level runs again in every test's
+# process, and a command substitution is a fork)
+printf -v _a41 'a%.0s' {1..41}
+printf -v _a64 'a%.0s' {1..64}
+printf -v _a254 'a%.0s' {1..254}
 declare -A VALUES=(
-  [APP]="'' $(printf 'a%.0s' {1..41}) a_b"
-  [CLUSTER]="$(printf 'a%.0s' {1..64}) a.b"
-  [NAMESPACE]="$(printf 'a%.0s' {1..64}) a.b"
+  [APP]="'' $_a41 a_b"
+  [CLUSTER]="$_a64 a.b"
+  [NAMESPACE]="$_a64 a.b"
   [OUTPUT]='yaml JSON'
   [TIMEOUT]='30 169h'
   [SNAPSHOT]='-1 2026-02-30T00:00:00Z'
   [YES]='yes 1'
   [DRY_RUN]='yes 1'
   [KEEP]='yes 1'
-  [SOURCE]="$(printf 'a%.0s' {1..254}) a..b"
+  [SOURCE]="$_a254 a..b"
 )
+unset _a41 _a64 _a254
 NAME_RULE="is not a valid Kubernetes name: use at most %s lower-case letters, digits and '-', starting and ending with a letter or digit"
+printf -v _rule40 "$NAME_RULE" 40
+printf -v _rule63 "$NAME_RULE" 63
 declare -A ALLOWED=(
-  [APP]=$(printf "$NAME_RULE" 40)
-  [CLUSTER]=$(printf "$NAME_RULE" 63)
-  [NAMESPACE]=$(printf "$NAME_RULE" 63)
+  [APP]=$_rule40
+  [CLUSTER]=$_rule63
+  [NAMESPACE]=$_rule63
   [OUTPUT]='must be table or json'
   [TIMEOUT]='is not a duration: use a number with a unit, such as 90s, 30m or 1h30m (at most 168h)'
   [SNAPSHOT]='is not a snapshot selector: use an offset (0 = latest, 1 = the one before, ...), a restic snapshot id (8 to 64 hex digits, as shown by volsync:list) or an RFC 3339 time such as 2026-11-26T04:00:00Z'
@@ -51,6 +59,7 @@ declare -A ALLOWED=(
   [KEEP]='must be true or false'
   [SOURCE]="is not a valid ReplicationSource name: use at most 253 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit"
 )
+unset _rule40 _rule63
 # through task (slower): a representative subset, incl. task's own template syntax
 TASK_VALUES=('$(id)' $'a\nb' "a'b" '{{.ROOT_DIR}}')
 

@@ -10,6 +10,22 @@ HR=helmreleases.helm.toolkit.fluxcd.io
 RF="$FIXTURES/restore"
 export RF
 
+# derived NAME FILE [JQ_OPTION...] FILTER: sets REPLY to a file holding FILE
+# through the jq FILTER, made once per bats file (in $BATS_FILE_TMPDIR): the
+# answers below that are the same in every test are cat of it (jq 1.6 takes
+# ~30 ms of CPU to start, cat ~3). A fixture's @NOW...@ placeholders are
+# strings to jq and come out as they went in: render the file, as the answer
+# would have rendered the fixture before jq.
+derived() {
+  local name=$1 file=$2
+  shift 2
+  REPLY="$BATS_FILE_TMPDIR/derived-$name.json"
+  [[ -e $REPLY ]] && return 0
+  # written beside, then renamed: a reader never sees half a file
+  local tmp="$REPLY.$BASHPID"
+  jq "$@" "$file" >"$tmp" && mv "$tmp" "$REPLY"
+}
+
 # rd_object STATUS [SNAPSHOT]: the ReplicationDestination the script created
 # (saved in $STUB_DIR/rd.json by the create answer) as the API server returns
 # it, with the status in $RF/rd-status-STATUS.json ("none": no status yet);
@@ -24,8 +40,14 @@ rd_event() {
   rd_as "$@"
 }
 
+# rd_paused: rd_object none, paused (the answer to the pause patch), in the same one jq
+rd_paused() {
+  RD_THEN='.spec.paused = true' rd_as '' none
+}
+
 # rd_as TYPE STATUS [SNAPSHOT]: rd_object (TYPE '') or rd_event in one jq (jq
-# 1.6 takes 50 ms to start): the placeholders are literal text, replaced before parsing
+# 1.6 takes 50 ms to start): the placeholders are literal text, replaced before parsing;
+# then the jq filter RD_THEN, if set
 rd_as() {
   local type=$1 status=$2 restored=${3:-7c2d9e41} st=''
   [[ $status == none ]] || st=$(render "$RF/rd-status-$status.json")
@@ -38,9 +60,9 @@ rd_as() {
         .status = ($st | split("@TOKEN@") | join($token) | split("@RESTORED_TIME@") | join($times | join("\n"))
                    | split("@RESTORED@") | join($restored) | fromjson)
       end
-    | if $type == "" then . else {type: $type, object: .} end' "$STUB_DIR/rd.json"
+    | if $type == "" then . else {type: $type, object: .} end'"${RD_THEN:+ | $RD_THEN}" "$STUB_DIR/rd.json"
 }
-export -f rd_object rd_event rd_as
+export -f rd_object rd_event rd_as rd_paused
 
 # plan_listing [READ]: the source (read by the kubectl call READ, default all namespaces),
 # its PVC, and the snapshot listing (a one-shot pod, deleted)
@@ -110,20 +132,23 @@ plan_window() {
 
 # the ReplicationSource is paused for the restore, and unpaused (guarded) after
 plan_pause() {
+  derived rs-odoo-item-paused "$FIXTURES/rs-odoo-item.json" '.spec.paused = true'
   stub kubectl \
-    "$K patch replicationsources.volsync.backube odoo-backup -n business --type merge -p {\"spec\":{\"paused\":true}} -o json : render \"\$FIXTURES/rs-odoo-item.json\" | jq '.spec.paused = true'"
+    "$K patch replicationsources.volsync.backube odoo-backup -n business --type merge -p {\"spec\":{\"paused\":true}} -o json : render \"$REPLY\""
 }
 
 # the source copies with copyMethod Snapshot: VolSync's copy trigger holds its copies of the
 # PVC during the restore, and is removed afterwards (with the status VolSync wrote meanwhile)
 COPY_TRIGGER=volsync.backube/use-copy-trigger
 plan_copies_held() {
+  derived pvc-odoo-data-held "$RF/pvc-odoo-data.json" ".metadata.annotations[\"$COPY_TRIGGER\"] = \"held-by-volsync-ops-restore\""
   stub kubectl \
-    "$K patch persistentvolumeclaims odoo-data -n business --type merge -p {\"metadata\":{\"annotations\":{\"$COPY_TRIGGER\":\"held-by-volsync-ops-restore\"}}} -o json : jq '.metadata.annotations[\"$COPY_TRIGGER\"] = \"held-by-volsync-ops-restore\"' \"\$RF/pvc-odoo-data.json\""
+    "$K patch persistentvolumeclaims odoo-data -n business --type merge -p {\"metadata\":{\"annotations\":{\"$COPY_TRIGGER\":\"held-by-volsync-ops-restore\"}}} -o json : cat \"$REPLY\""
 }
 plan_copies_released() {
+  derived pvc-odoo-data-held-status "$RF/pvc-odoo-data.json" ".metadata.annotations += {\"$COPY_TRIGGER\": \"held-by-volsync-ops-restore\", \"volsync.backube/latest-copy-status\": \"WaitingForTrigger\"}"
   stub kubectl \
-    "$K get persistentvolumeclaims odoo-data -n business -o json : jq '.metadata.annotations += {\"$COPY_TRIGGER\": \"held-by-volsync-ops-restore\", \"volsync.backube/latest-copy-status\": \"WaitingForTrigger\"}' \"\$RF/pvc-odoo-data.json\"" \
+    "$K get persistentvolumeclaims odoo-data -n business -o json : cat \"$REPLY\"" \
     "$K patch persistentvolumeclaims odoo-data -n business --type json -p * -o json : printf '%s' \"\${@: -3:1}\" >\"\$STUB_DIR/copies-released.json\"; cat \"\$RF/pvc-odoo-data.json\""
 }
 
@@ -134,9 +159,12 @@ plan_unpause() {
 }
 
 plan_suspend() {
+  derived helmrelease-odoo-cron-suspended "$RF/helmrelease-odoo-cron.json" '.spec.suspend = true'
+  local hr=$REPLY
+  derived kustomization-odoo-suspended "$RF/kustomization-odoo.json" '.spec.suspend = true'
   stub kubectl \
-    "$K patch $HR odoo-cron -n business --type merge -p * -o json : jq '.spec.suspend = true' \"\$RF/helmrelease-odoo-cron.json\"" \
-    "$K patch $KS odoo -n flux-system --type merge -p * -o json : jq '.spec.suspend = true' \"\$RF/kustomization-odoo.json\""
+    "$K patch $HR odoo-cron -n business --type merge -p * -o json : cat \"$hr\"" \
+    "$K patch $KS odoo -n flux-system --type merge -p * -o json : cat \"$REPLY\""
 }
 
 plan_scale_down() {
@@ -147,9 +175,10 @@ plan_scale_down() {
 
 # the pods list as terminating, then the watch from that list sees them go
 plan_pods_stop() {
+  derived pods-stopping-deleted "$RF/pods-raw-stopping.json" -c '.items[:3][] | {type: "DELETED", object: .}'
   stub kubectl \
     "$K get --raw /api/v1/namespaces/business/pods : render \"\$RF/pods-raw-stopping.json\"" \
-    "$KW get --raw /api/v1/namespaces/business/pods?watch=1&resourceVersion=91001 : render \"\$RF/pods-raw-stopping.json\" | jq -c '.items[:3][] | {type: \"DELETED\", object: .}'"
+    "$KW get --raw /api/v1/namespaces/business/pods?watch=1&resourceVersion=91001 : render \"$REPLY\""
 }
 
 # plan_stuck_at_pods: a restore that gets as far as waiting for the pods to
@@ -227,7 +256,7 @@ export EMPTY_LIST
 # parallelism 0), deleted in the background, and waited for until its Job and pods are gone
 plan_delete_rd() {
   stub kubectl \
-    "$K patch $RD $RDN -n business --type merge -p {\"spec\":{\"paused\":true}} -o json : rd_object none | jq '.spec.paused = true'" \
+    "$K patch $RD $RDN -n business --type merge -p {\"spec\":{\"paused\":true}} -o json : rd_paused" \
     "$K get --raw /apis/batch/v1/namespaces/business/jobs?fieldSelector=metadata.name%3Dvolsync-dst-$RDN : echo \"\$EMPTY_LIST\"" \
     "$K delete $RD $RDN -n business --ignore-not-found --wait=false --cascade=background : echo replicationdestination.volsync.backube deleted" \
     "$K get --raw /apis/batch/v1/namespaces/business/jobs?fieldSelector=metadata.name%3Dvolsync-dst-$RDN : echo \"\$EMPTY_LIST\"" \
