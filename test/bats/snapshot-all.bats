@@ -15,6 +15,9 @@ setup() {
   GIT_IDLE_PUT_BACK="$(put_back_idle git-backup tools "$GIT_HOLD" "$GIT_HOLD") : rs rs-all.json git-backup"
   export GIT_HELD=".spec.trigger.manual = \"$GIT_HOLD\""
   export GIT_RECORDED=".status.lastManualSync = \"$GIT_HOLD\""
+  # the put-back's answer and the event after it are one object (resourceVersion 600005): the same
+  # lastSyncTime, whenever each is rendered (@NOW-2h@ can fall on two seconds: a "new" lastSyncTime)
+  export GIT_PUT='.metadata.resourceVersion = "600005" | .status.lastSyncTime = "2026-11-30T22:00:00Z"'
 }
 
 trigger_of() { # trigger_of NAME NAMESPACE [STATE]: the trigger patch of that source, answered in STATE (default TRIGGERED)
@@ -39,9 +42,9 @@ removal_of() { # removal_of NAME NAMESPACE
     "$(trigger_of odoo-backup business)" \
     "$(trigger_of plex-backup media)" \
     "$(trigger_of git-backup tools)" \
-    "$WATCH_ALL : event ADDED rs-all.json odoo-backup \"\$TRIGGERED\"; event ADDED rs-all.json jellyfin-backup; event ADDED rs-all.json plex-backup \"\$TRIGGERED\"; event ADDED rs-all.json git-backup \"\$TRIGGERED\"; event ADDED rs-all.json wiki-backup; event MODIFIED rs-all.json plex-backup \"\$SYNCING\"; event MODIFIED rs-all.json odoo-backup \"\$DONE_OK\"; event MODIFIED rs-all.json jellyfin-backup \"\$ENDED\"; wait_patch jellyfin-backup; event MODIFIED rs-all.json jellyfin-backup \"\$TRIGGERED\"; event MODIFIED rs-all.json plex-backup \"\$FAILED_BADPASSWORD\"; event MODIFIED rs-all.json git-backup \"\$SYNCING\"; wait_mark git; event MODIFIED rs-all.json git-backup \"\$SYNCING | \$GIT_HELD | .metadata.resourceVersion = \\\"600005\\\"\"; event MODIFIED rs-all.json git-backup \"\$DONE_OK | \$GIT_HELD | \$GIT_RECORDED | .status.latestMoverStatus.logs |= sub(\\\"1a2b3c4d\\\"; \\\"77aa88bb\\\")\"; event MODIFIED rs-all.json jellyfin-backup \"\$DONE_EMPTY\"; exec sleep 30" \
+    "$WATCH_ALL : event ADDED rs-all.json odoo-backup \"\$TRIGGERED\"; event ADDED rs-all.json jellyfin-backup; event ADDED rs-all.json plex-backup \"\$TRIGGERED\"; event ADDED rs-all.json git-backup \"\$TRIGGERED\"; event ADDED rs-all.json wiki-backup; event MODIFIED rs-all.json plex-backup \"\$SYNCING\"; event MODIFIED rs-all.json odoo-backup \"\$DONE_OK\"; event MODIFIED rs-all.json jellyfin-backup \"\$ENDED\"; wait_patch jellyfin-backup; event MODIFIED rs-all.json jellyfin-backup \"\$TRIGGERED\"; event MODIFIED rs-all.json plex-backup \"\$FAILED_BADPASSWORD\"; event MODIFIED rs-all.json git-backup \"\$SYNCING\"; wait_mark git; event MODIFIED rs-all.json git-backup \"\$SYNCING | \$GIT_HELD | \$GIT_PUT\"; event MODIFIED rs-all.json git-backup \"\$DONE_OK | \$GIT_HELD | \$GIT_RECORDED | .status.latestMoverStatus.logs |= sub(\\\"1a2b3c4d\\\"; \\\"77aa88bb\\\")\"; event MODIFIED rs-all.json jellyfin-backup \"\$DONE_EMPTY\"; exec sleep 30" \
     "$(no_jobs --all-namespaces)" \
-    "$(put_back git-backup tools "$GIT_HOLD") : mark git; rs rs-all.json git-backup \"\$SYNCING | \$GIT_HELD | .metadata.resourceVersion = \\\"600005\\\"\"" \
+    "$(put_back git-backup tools "$GIT_HOLD") : mark git; rs rs-all.json git-backup \"\$SYNCING | \$GIT_HELD | \$GIT_PUT\"" \
     "$(trigger_of jellyfin-backup media ENDED+TRIGGERED)" \
     "$(removal_of odoo-backup business)" \
     "$(removal_of jellyfin-backup media)" \

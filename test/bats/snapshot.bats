@@ -222,7 +222,9 @@ patch_json() {
   # sync would start another one, so it is put back while ours runs (guarded by
   # that sync's start time), and the sync's completion records it
   export HOLD='.spec.trigger.manual = "hold" | .status.lastManualSync = "hold"'
-  export PUT='.spec.trigger.manual = "hold" | .metadata.resourceVersion = "600005"'
+  # the put-back's answer and the event after it are one object (resourceVersion 600005): the same
+  # lastSyncTime, whenever each is rendered (@NOW-2h@ can fall on two seconds: a "new" lastSyncTime)
+  export PUT='.spec.trigger.manual = "hold" | .metadata.resourceVersion = "600005" | .status.lastSyncTime = "2026-11-30T22:00:00Z"'
   export DONE_HELD='.spec.trigger.manual = "hold" | .status.lastManualSync = "hold" | .metadata.resourceVersion = "600006"
     | .status.lastSyncTime = "2999-01-01T00:00:00Z" | .status.lastSyncDuration = "1m12.5s" | del(.status.lastSyncStartTime)
     | .status.latestMoverStatus = {logs: ($ok | rtrimstr("\n")), result: "Successful"}'
