@@ -8,7 +8,9 @@
 #        own run directory and ports), N ReplicationSources created with their
 #        status; per N, paired runs (each round runs every command in turn): a raw
 #        GET of the list, `kubectl get -o json` of it, [BENCH_BASELINE's `task
-#        volsync:status`], the script without task, and `task volsync:status`;
+#        volsync:status`], the design's floors (bench/floor.mjs: Node and the same
+#        GET and JSON.parse, without zx, with zx, with zx from a Taskfile), the
+#        script without task, and `task volsync:status`;
 #        then status CLUSTER=all over 3 clusters (3 kubeconfigs of that control
 #        plane, each read in full: 3 x N sources); last `task volsync:stats`
 #        over STATS_SOURCES real restic repositories in the tier's S3, its pods
@@ -197,6 +199,10 @@ real_case() {
   echo '| --- | ---: | ---: | ---: |'
   # from none (a kept control plane may hold some), then growing to each size
   kubectl delete replicationsources.volsync.backube --all-namespaces --all --wait=true >/dev/null
+  # the design's floor through go-task (bench/floor.mjs): a Taskfile with one command
+  mkdir -p "$WORK/floor"
+  printf 'version: "3"\ntasks:\n  floor:\n    silent: true\n    cmds:\n      - node %q %s get --raw %q\n' \
+    "$ROOT/bench/floor.mjs" "$K" "$RAW" >"$WORK/floor/Taskfile.yaml"
   for n in $REAL_SIZES; do
     add_sources "$n"
     local bytes
@@ -210,6 +216,9 @@ real_case() {
       "raw GET of the list (kubectl get --raw $RAW)=$K get --raw $RAW" \
       "kubectl get replicationsources -A -o json=$K get replicationsources.volsync.backube -A -o json" \
       "${baseline[@]}" \
+      "floor without zx: node + the raw GET through child_process + JSON.parse (no task)=node $ROOT/bench/floor.mjs --no-zx $K get --raw $RAW" \
+      "floor: node + zx/core + the raw GET through zx + JSON.parse (no task)=node $ROOT/bench/floor.mjs $K get --raw $RAW" \
+      "floor through task: the same from a one-line Taskfile=task -x -t $WORK/floor/Taskfile.yaml floor" \
       "node bin/run.mjs scripts/status.ts (no task)=env VOLSYNC_OPS_ROOT=$WORK node --optimize-for-size bin/run.mjs scripts/status.ts --cluster real" \
       "task volsync:status=env VOLSYNC_OPS_ROOT=$WORK task -x volsync:status CLUSTER=real"
     if [[ $n == "${FLEET_SIZE:-1000}" ]]; then
