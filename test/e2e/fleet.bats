@@ -47,14 +47,14 @@ source_error() { [[ $(k2 -n fl-two get "$RS" ghost-backup -o json | jq -r '.stat
   make_app fl-one web
   # on the second: a source whose PVC does not exist (VolSync reports an Error)
   k2 create namespace fl-two >/dev/null
-  jq -n '{apiVersion: "volsync.backube/v1alpha1", kind: "ReplicationSource", metadata: {name: "ghost-backup"},
-    spec: {sourcePVC: "ghost-data", trigger: {schedule: "0 */8 * * *"}, restic: {repository: "volsync-r2-secret", copyMethod: "Direct"}}}' |
+  jq -n --arg schedule "$SCHEDULE" '{apiVersion: "volsync.backube/v1alpha1", kind: "ReplicationSource", metadata: {name: "ghost-backup"},
+    spec: {sourcePVC: "ghost-data", trigger: {schedule: $schedule}, restic: {repository: "volsync-r2-secret", copyMethod: "Direct"}}}' |
     k2 -n fl-two apply -f - >/dev/null
   wait_until 60 "VolSync's Error on the second control plane" source_error
 
   COLUMNS=200 run -1 fleet_status
   assert_line --regexp '^CLUSTER +NAMESPACE +NAME +PVC +TRIGGER +LAST SYNC +TOOK +NEXT +RESULT +SNAPSHOT +STATE +VERIFIED$'
-  assert_line --regexp '^e2e +fl-one +web-backup +web-data +0 \*/8 \* \* \* .* ok +[0-9a-f]{8} +scheduled +never$'
+  assert_line --regexp "^e2e +fl-one +web-backup +web-data +$SCHEDULE_RE .* ok +[0-9a-f]{8} +scheduled +never\$"
   assert_line --regexp '^second +fl-two +ghost-backup +ghost-data +.* ERROR +never$'
   assert_line '! fl-two/ghost-backup (cluster second)'
   assert_line '    error: PersistentVolumeClaim "ghost-data" not found'
@@ -123,8 +123,8 @@ source_error() { [[ $(k2 -n fl-two get "$RS" ghost-backup -o json | jq -r '.stat
   assert_line --regexp '^2 clusters: 1 read, 0 failed; 1 snapshots, .*\(namespace fl-ds\)$'
 
   # doctor: on the second, a source whose PVC does not exist (an error there only)
-  jq -n '{apiVersion: "volsync.backube/v1alpha1", kind: "ReplicationSource", metadata: {name: "ghost-backup"},
-    spec: {sourcePVC: "ghost-data", trigger: {schedule: "0 */8 * * *"}, restic: {repository: "volsync-r2-secret", copyMethod: "Direct"}}}' |
+  jq -n --arg schedule "$SCHEDULE" '{apiVersion: "volsync.backube/v1alpha1", kind: "ReplicationSource", metadata: {name: "ghost-backup"},
+    spec: {sourcePVC: "ghost-data", trigger: {schedule: $schedule}, restic: {repository: "volsync-r2-secret", copyMethod: "Direct"}}}' |
     k2 -n fl-ds apply -f - >/dev/null
   COLUMNS=200 run -1 fleet doctor NAMESPACE=fl-ds
   assert_line --regexp '^SEVERITY +CLUSTER +FINDING$'

@@ -52,7 +52,7 @@ assert_cleaned_up() {
 
 assert_healthy() {
   run -0 vtask volsync:status CLUSTER=e2e NAMESPACE="$1"
-  assert_line --regexp "^$1 +$2-backup +0 \*/8 \* \* \* +[0-9:]{5} [0-9]+s +in [0-9hms]+ +ok +scheduled$"
+  assert_line --regexp "^$1 +$2-backup +$SCHEDULE_RE +[0-9:]{5} [0-9]+s +in [0-9hms]+ +ok +scheduled$"
   assert_line "1 healthy, 0 need attention (namespace $1 of cluster e2e)"
 }
 

@@ -18,6 +18,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../../sandbox/lib.sh"
 E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 NAMESPACE="selfcheck"
+# daily, 12 hours from now: no scheduled sync during the check (as helpers/apps.bash)
+SCHEDULE="$(date -u +%-M) $((($(date -u +%-H) + 12) % 24)) * * *"
 APP="demo"
 TIMEOUT="${SELFCHECK_TIMEOUT:-180}"
 CONTROLPLANE="$SANDBOX_DIR/controlplane.sh"
@@ -101,9 +103,9 @@ secret() {
 }
 
 replication_source() {
-  jq -n --arg name "$1" --arg pvc "$APP-data" --arg secret "$2" '{
+  jq -n --arg name "$1" --arg pvc "$APP-data" --arg secret "$2" --arg schedule "$SCHEDULE" '{
     apiVersion: "volsync.backube/v1alpha1", kind: "ReplicationSource", metadata: {name: $name},
-    spec: {sourcePVC: $pvc, trigger: {schedule: "0 */8 * * *"},
+    spec: {sourcePVC: $pvc, trigger: {schedule: $schedule},
            restic: {repository: $secret, copyMethod: "Direct", pruneIntervalDays: 7,
                     retain: {hourly: 24, daily: 7}}}}'
 }

@@ -20,7 +20,7 @@ assert_back_on_schedule() {
   rs=$(kc -n "$ns" get "$RS" "$name" -o json)
   json_true --arg token "$token" '.status.lastManualSync == $token' <<<"$rs" >/dev/null ||
     fail "lastManualSync is not our token $token: $(jq -c .status <<<"$rs")"
-  json_true '.spec.trigger == {schedule: "0 */8 * * *"}' <<<"$rs" >/dev/null ||
+  json_true --arg schedule "$SCHEDULE" '.spec.trigger == {schedule: $schedule}' <<<"$rs" >/dev/null ||
     fail "the trigger is not the schedule alone: $(jq -c .spec.trigger <<<"$rs")"
   next=$(jq -r .status.nextSyncTime <<<"$rs")
   (($(date -d "$next" +%s) > $(date +%s))) || fail "nextSyncTime $next is not in the future"

@@ -28,13 +28,13 @@ manual_synced() { [[ $(field "$1" "$RS" "$2" .status.lastManualSync) == "$3" ]];
 
   run -0 vtask volsync:status CLUSTER=e2e
   assert_line --regexp '^NAMESPACE +NAME +TRIGGER +LAST SYNC +NEXT +RESULT +STATE$'
-  assert_line --regexp '^st-ok +web-backup +0 \*/8 \* \* \* +[0-9:]{5} [0-9]+s +in [0-9hms]+ +ok +scheduled$'
+  assert_line --regexp "^st-ok +web-backup +$SCHEDULE_RE +[0-9:]{5} [0-9]+s +in [0-9hms]+ +ok +scheduled\$"
   assert_line '1 healthy, 0 need attention (cluster e2e)'
 
   run -0 --separate-stderr vtask volsync:status CLUSTER=e2e NAMESPACE=st-ok OUTPUT=json
-  json_true --arg short "$short" --arg next "$next" '.healthy == 1 and .needAttention == 0 and (.sources | length) == 1
+  json_true --arg short "$short" --arg next "$next" --arg schedule "$SCHEDULE" '.healthy == 1 and .needAttention == 0 and (.sources | length) == 1
     and (.sources[0] | .namespace == "st-ok" and .name == "web-backup" and .sourcePVC == "web-data"
-         and .schedule == "0 */8 * * *" and .manual == null and .result == "Successful"
+         and .schedule == $schedule and .manual == null and .result == "Successful"
          and .latestSnapshot == $short and .nextSyncTime == $next and .state == "WaitingForSchedule"
          and .syncing == false and .attention == [])' <<<"$output"
 }
@@ -58,7 +58,7 @@ manual_synced() { [[ $(field "$1" "$RS" "$2" .status.lastManualSync) == "$3" ]];
   assert_line '! st-broken/broken-backup'
   assert_line --regexp '^    last mover run failed: .*(wrong password|incorrect password)'
   assert_line '! st-left/left-backup'
-  assert_line '    manual trigger left set ("left-behind"): the schedule 0 */8 * * * is ignored'
+  assert_line "    manual trigger left set (\"left-behind\"): the schedule $SCHEDULE is ignored"
   assert_line '1 healthy, 2 need attention (cluster e2e)'
   refute_line '! st-good/good-backup'
 

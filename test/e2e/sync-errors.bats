@@ -35,7 +35,7 @@ drop_pvc() {
   assert_line 'se-pvc/erp-backup: VolSync reports an error: PersistentVolumeClaim "erp-data" not found (it retries; waiting stops if the error lasts 10s)'
   assert_line --regexp '^error: backup of se-pvc/erp-backup: VolSync reports an error for 1[0-9]s: PersistentVolumeClaim "erp-data" not found \(VolSync keeps retrying this sync; stopped waiting\)$'
   assert_line --partial 'clean-up: remove the manual trigger of se-pvc/erp-backup (its schedule applies again): removed'
-  [[ $(trigger_of se-pvc erp-backup) == '{"schedule":"0 */8 * * *"}' ]] || fail "trigger: $(trigger_of se-pvc erp-backup)"
+  [[ $(trigger_of se-pvc erp-backup) == "{\"schedule\":\"$SCHEDULE\"}" ]] || fail "trigger: $(trigger_of se-pvc erp-backup)"
 }
 
 @test "unlock of a source whose repository Secret is gone: VolSync's error ends the wait after ERROR_GRACE (exit 1)" {
@@ -46,7 +46,7 @@ drop_pvc() {
   ((SECONDS < 120)) || fail "the wait took ${SECONDS}s: it ran out the clock"
   assert_line 'se-secret/crm-backup: VolSync reports an error: Secret "volsync-r2-secret" not found (it retries; waiting stops if the error lasts 10s)'
   assert_line --regexp '^error: unlock of se-secret/crm-backup: VolSync reports an error for 1[0-9]s: Secret "volsync-r2-secret" not found \(VolSync keeps retrying this sync; stopped waiting\)$'
-  [[ $(trigger_of se-secret crm-backup) == '{"schedule":"0 */8 * * *"}' ]] || fail "trigger: $(trigger_of se-secret crm-backup)"
+  [[ $(trigger_of se-secret crm-backup) == "{\"schedule\":\"$SCHEDULE\"}" ]] || fail "trigger: $(trigger_of se-secret crm-backup)"
 }
 
 @test "snapshot-all: the source VolSync reports an error for fails alone after ERROR_GRACE, with the message; the other is backed up" {
@@ -70,7 +70,7 @@ drop_pvc() {
   assert_line --regexp '^VolSync had not started the sync for our trigger \(token volsync-ops-snapshot-[0-9TZ]+-[a-z0-9]{5}\) when waiting stopped \(is its controller running\?\)\. No sync ran for it, and none will: the trigger is gone again\. Its trigger was removed: the schedule applies again\.$'
   refute_output --partial 'completes it on its own'
   refute_output --partial 'had not finished'
-  [[ $(trigger_of se-stopped erp-backup) == '{"schedule":"0 */8 * * *"}' ]] || fail "trigger: $(trigger_of se-stopped erp-backup)"
+  [[ $(trigger_of se-stopped erp-backup) == "{\"schedule\":\"$SCHEDULE\"}" ]] || fail "trigger: $(trigger_of se-stopped erp-backup)"
 }
 
 @test "restore: the repository Secret deleted while its ReplicationDestination waits: VolSync's error ends the restore (exit 1) long before TIMEOUT" {

@@ -62,7 +62,7 @@ field_set() { [[ -n $(field "$1" "$RS" "$2" "$3") ]]; }
   local id last
 
   run -0 vtask volsync:snapshot APP=crm CLUSTER=e2e
-  [[ $(trigger_of tr-park crm-backup) == '{"manual":"hold","schedule":"0 */8 * * *"}' ]] || fail "trigger: $(trigger_of tr-park crm-backup)"
+  [[ $(trigger_of tr-park crm-backup) == "{\"manual\":\"hold\",\"schedule\":\"$SCHEDULE\"}" ]] || fail "trigger: $(trigger_of tr-park crm-backup)"
   assert_line --partial 'tr-park/crm-backup has a manual trigger set ("hold"), so its schedule is ignored: this run puts it back while its own sync runs'
   assert_line --partial 'clean-up: put back spec.trigger.manual "hold" of tr-park/crm-backup: put back while our sync ran: its completion records "hold", so no further sync starts'
   id=$(sed -n 's/^New restic snapshot: //p' <<<"$output")
@@ -71,7 +71,7 @@ field_set() { [[ -n $(field "$1" "$RS" "$2" "$3") ]]; }
     fail "snapshot $id is not in the repository"
 
   # as found: the value and its record, and no sync starts for it
-  [[ $(trigger_of tr-park crm-backup) == '{"manual":"hold","schedule":"0 */8 * * *"}' ]] || fail "trigger: $(trigger_of tr-park crm-backup)"
+  [[ $(trigger_of tr-park crm-backup) == "{\"manual\":\"hold\",\"schedule\":\"$SCHEDULE\"}" ]] || fail "trigger: $(trigger_of tr-park crm-backup)"
   wait_until 30 "the source idle with lastManualSync = hold" manual_recorded tr-park crm-backup hold
   last=$(status_of tr-park crm-backup)
   sleep 15
@@ -98,7 +98,7 @@ someone_else_sets_manual() {
   assert_line 'clean-up: remove the manual trigger of tr-race/erp-backup (its schedule applies again): left alone: spec.trigger.manual now holds "theirs", set by someone else: left as it is'
   refute_output --partial 'The clean-up is incomplete'
   refute_output --partial 'FAILED'
-  [[ $(trigger_of tr-race erp-backup) == '{"manual":"theirs","schedule":"0 */8 * * *"}' ]] || fail "trigger: $(trigger_of tr-race erp-backup)"
+  [[ $(trigger_of tr-race erp-backup) == "{\"manual\":\"theirs\",\"schedule\":\"$SCHEDULE\"}" ]] || fail "trigger: $(trigger_of tr-race erp-backup)"
 }
 
 @test "someone else sets spec.trigger.manual while unlock waits: recognised and left alone too" {
@@ -108,5 +108,5 @@ someone_else_sets_manual() {
   assert_line 'error: unlock of tr-race-ul/erp-backup: someone else changed spec.trigger.manual to "theirs" while waiting'
   assert_line 'clean-up: remove the manual trigger of tr-race-ul/erp-backup (its schedule applies again): left alone: spec.trigger.manual now holds "theirs", set by someone else: left as it is'
   refute_output --partial 'The clean-up is incomplete'
-  [[ $(trigger_of tr-race-ul erp-backup) == '{"manual":"theirs","schedule":"0 */8 * * *"}' ]] || fail "trigger: $(trigger_of tr-race-ul erp-backup)"
+  [[ $(trigger_of tr-race-ul erp-backup) == "{\"manual\":\"theirs\",\"schedule\":\"$SCHEDULE\"}" ]] || fail "trigger: $(trigger_of tr-race-ul erp-backup)"
 }
