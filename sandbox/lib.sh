@@ -32,6 +32,12 @@ CLIENT_GO_VERSION="$(module_version "$SANDBOX_DIR/go.mod" k8s.io/client-go)"
 MOVER_IMAGE="restic-mover:e2e"
 
 log() { printf '==> %s\n' "$*" >&2; }
+
+# distant_schedule: a daily cron schedule at the minute 12 hours from now, for
+# sources that must not sync on their own for hours (the e2e tier's apps: no
+# scheduled sync fires mid-scenario). VolSync reads it in the controller's time
+# zone: UTC on these machines; 12 hours away is at least an hour away in any other.
+distant_schedule() { echo "$(date -u +%-M) $((($(date -u +%-H) + 12) % 24)) * * *"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # volsync_dir: VolSync's source in the Go module cache (downloaded if missing).

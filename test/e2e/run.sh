@@ -28,6 +28,9 @@ E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 export E2E_RUN_DIR="${E2E_RUN_DIR:-$E2E_CACHE/tier}"
 export E2E_PORT_BASE="${E2E_PORT_BASE:-26640}"
+# the apps' schedule, one for every file (helpers/apps.bash): no scheduled sync during the tier
+SCHEDULE="${SCHEDULE:-$(distant_schedule)}"
+export SCHEDULE
 E2E_TIMEOUT="${E2E_TIMEOUT:-2700}"
 E2E_JOBS="${E2E_JOBS:-2}"
 CONTROLPLANE="$SANDBOX_DIR/controlplane.sh"

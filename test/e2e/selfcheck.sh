@@ -18,8 +18,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../../sandbox/lib.sh"
 E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 NAMESPACE="selfcheck"
-# daily, 12 hours from now: no scheduled sync during the check (as helpers/apps.bash)
-SCHEDULE="$(date -u +%-M) $((($(date -u +%-H) + 12) % 24)) * * *"
+# daily, 12 hours from now: no scheduled sync during the check (as the tier's apps)
+SCHEDULE=$(distant_schedule)
 APP="demo"
 TIMEOUT="${SELFCHECK_TIMEOUT:-180}"
 CONTROLPLANE="$SANDBOX_DIR/controlplane.sh"

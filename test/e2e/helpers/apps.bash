@@ -23,14 +23,14 @@ SO=scaledobjects.keda.sh
 KEDA_PAUSE=autoscaling.keda.sh/paused
 VS=volumesnapshots.snapshot.storage.k8s.io
 VSC=volumesnapshotcontents.snapshot.storage.k8s.io
-# The apps' schedule: daily, 12 hours after this file was first sourced, so no
-# scheduled sync fires while the tier runs (under an hour). With "0 */8 * * *",
-# a tier crossing 00:00, 08:00 or 16:00 (about one run in twelve) got real
-# scheduled syncs mid-scenario. VolSync reads it in the controller's time zone
-# (UTC on these machines; 12 hours away is at least an hour away in any other).
-# record-fixtures.sh sets SCHEDULE='0 */8 * * *' first (the stub tier's fixtures).
+# The apps' schedule: one for the whole tier (run.sh exports it), daily, 12
+# hours after the tier started (sandbox/lib.sh distant_schedule), so no
+# scheduled sync fires while it runs (under an hour). With "0 */8 * * *", a
+# tier crossing 00:00, 08:00 or 16:00 (about one run in twelve) got real
+# scheduled syncs mid-scenario. record-fixtures.sh sets SCHEDULE='0 */8 * * *'
+# first (the stub tier's fixtures carry it).
 # SCHEDULE_RE: the same as a regular expression (for assert_line --regexp).
-SCHEDULE=${SCHEDULE:-"$(date -u +%-M) $((($(date -u +%-H) + 12) % 24)) * * *"}
+SCHEDULE=${SCHEDULE:-$(source "$SANDBOX_DIR/lib.sh" && distant_schedule)}
 SCHEDULE_RE=${SCHEDULE//\*/\\*}
 export RS RD KS HR VS VSC SCHEDULE SCHEDULE_RE
 
