@@ -8,7 +8,7 @@ import { runCommand } from '../lib/run.ts'
 import { newSnapshotFate } from '../lib/snapshots/retention.ts'
 import { newSnapshotsLines, retentionFields } from '../lib/snapshots/view.ts'
 import { syncAndWait } from '../lib/sync/engine.io.ts'
-import { SYNC_ERROR_NOTES, failureList, summaryLine, summaryRow, summaryTable } from '../lib/sync/view.ts'
+import { SYNC_ERROR_NOTES, failureList, restoreHoldWarnings, summaryLine, summaryRow, summaryTable } from '../lib/sync/view.ts'
 import { listSources } from '../lib/volsync/sources.io.ts'
 
 const spec: CommandSpec = {
@@ -20,6 +20,7 @@ const spec: CommandSpec = {
     'Reads all ReplicationSources in one call, triggers each as snapshot does (a running sync is waited for',
     'first), then follows all of them with ONE watch and one progress line. TIMEOUT covers the whole run.',
     'Paused sources (spec.paused) are skipped with a warning: no sync could run; they do not fail the run.',
+    'One paused by a restore of this tool is named as such, with the `task volsync:resume` that gives it back.',
     'Afterwards (also on failure, timeout and Ctrl-C) every spec.trigger.manual is left as it was found, as by',
     'snapshot (see its --help): removed where there was none, put back on a parked source.',
     '',
@@ -83,6 +84,7 @@ await runCommand(spec, async (ctx) => {
   if (life.warning) out.warn(life.warning)
   const skipped = rows.filter((r) => r.result === 'skipped')
   if (skipped.length) out.warn(`not backed up (paused): ${skipped.map((r) => `${r.namespace}/${r.name}`).join(', ')}`)
+  for (const line of restoreHoldWarnings(results.map((r) => r.run), ctx.hints)) out.warn(line)
   const empty = rows.filter((r) => r.result === 'empty')
   if (empty.length) out.warn(`empty source directory, no snapshot taken: ${empty.map((r) => `${r.namespace}/${r.name}`).join(', ')}`)
   if (error !== undefined) throw error

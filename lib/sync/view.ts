@@ -5,6 +5,7 @@
 // printed for the operator is built by lib/hints.ts for this run's cluster.
 import { kubectlHint, taskHint, type HintTarget } from '../hints.ts'
 import { formatAge, renderTable, type Cell, type Column, type Paint, type Table } from '../output.ts'
+import { restoreMark, restoreMarkText, resumeCommand, type RestoreMark } from '../volsync/health.ts'
 import { readMoverLogs } from '../volsync/mover-log.ts'
 import { RD, syncCondition } from '../volsync/objects.ts'
 import {
@@ -485,16 +486,22 @@ export function summaryRow(run: SyncRun, fate: TriggerFate, stop: Stop | undefin
         message: withFate(lastErrorLine(p.logs) ?? failureReason(run, p, hints)),
         ok: false,
       }
-    case 'skipped':
+    case 'skipped': {
+      const mark = pausingRestore(run)
       return {
         ...base,
         result: 'skipped',
         durationSeconds: null,
         snapshot: null,
         emptySource: false,
-        message: 'paused: not backed up',
+        message: !mark
+          ? 'paused: not backed up'
+          : mark.state === 'held'
+            ? 'HELD by an unfinished restore: not backed up'
+            : 'paused by a running restore: not backed up',
         ok: true,
       }
+    }
     default:
       return {
         ...base,
@@ -594,7 +601,41 @@ function failureReport(run: SyncRun, p: Failed, hints: Hints): Report {
   }
 }
 
+/**
+ * The restore of this tool that paused a source (its record, lib/restore/marker.ts),
+ * when one did: such a pause must not be lifted by hand.
+ */
+function pausingRestore(run: SyncRun): RestoreMark | undefined {
+  const mark = run.purpose === 'restore' ? undefined : restoreMark(run.seen)
+  return mark === 'unreadable' ? undefined : mark
+}
+
 function pausedReport(run: SyncRun, hints: Hints): Report {
+  const mark = pausingRestore(run)
+  if (mark) {
+    // unpausing by hand would back up the PVC as the restore has it, and leave the app stopped
+    const resume = resumeCommand(run.seen, hints.task)
+    const error =
+      mark.state === 'held'
+        ? {
+            message: `${run.ref} is HELD by an unfinished restore (spec.paused is true): no backup runs until the app is given back. Nothing was changed.`,
+            details: [
+              `${restoreMarkText(mark)} stopped${mark.reason ? ` (${mark.reason})` : ''}.`,
+              `${mark.pvc} may be partially restored: do not unpause the source by hand (a backup now would save the PVC as`,
+              'that restore left it, and the app would stay stopped). Restore again, or give the app back as it is (this',
+              'unpauses the source and puts back everything the restore changed), then back up:',
+              `  ${resume}`,
+            ].join('\n'),
+          }
+        : {
+            message: `${run.ref} is paused by a running restore (spec.paused is true): no backup runs until it ends. Nothing was changed.`,
+            details: [
+              `${restoreMarkText(mark)}: back up after it ends. If that run was killed, give the app back with:`,
+              `  ${resume}`,
+            ].join('\n'),
+          }
+    return { ok: false, lines: [], warnings: [], error }
+  }
   const unpause = kubectlHint(hints.kubectl, [
     'patch', run.resource, run.name, '-n', run.namespace, '--type', 'merge', '-p', '{"spec":{"paused":false}}',
   ])
@@ -607,6 +648,21 @@ function pausedReport(run: SyncRun, hints: Hints): Report {
       details: `Unpause it first (if whoever paused it agrees):\n  ${unpause}`,
     },
   }
+}
+
+/**
+ * snapshot-all's warnings for the sources it skipped because a restore of this
+ * tool paused them: what holds each, and the command that gives the app back.
+ */
+export function restoreHoldWarnings(runs: readonly SyncRun[], hints: HintTarget): string[] {
+  return runs.flatMap((run) => {
+    const mark = run.phase.kind === 'skipped' ? pausingRestore(run) : undefined
+    if (!mark) return []
+    const resume = resumeCommand(run.seen, hints.task)
+    return mark.state === 'held'
+      ? [`${run.ref} is HELD by an unfinished restore (${mark.pvc} may be partially restored): give the app back with  ${resume}`]
+      : [`${run.ref} is paused by a running restore: back it up after the restore ends (if that run was killed:  ${resume})`]
+  })
 }
 
 /** What `snapshot` says about its one source. */

@@ -397,6 +397,20 @@ patch_json() {
   assert_line "  kubectl --kubeconfig '$KC' patch replicationsources.volsync.backube odoo-backup -n business --type merge -p '{\"spec\":{\"paused\":false}}'"
 }
 
+@test "a source HELD by an unfinished restore is refused with the resume command, not the unpause one; nothing is changed" {
+  # the record a restore leaves on the source when it stops half way (lib/restore/marker.ts)
+  local record='{"v":1,"token":"volsync-ops-restore-20261126T040000Z-abcde","state":"held","started":"2026-11-26T04:00:00Z","by":"ops@laptop","snapshot":{"id":"7c2d9e41b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1","time":"2026-11-25T20:00:05Z"},"destination":"odoo-restore-20261126040000","pvc":"odoo-data","reason":"it stopped before its mover finished: interrupted","hold":{"paused":null,"copyTrigger":[],"flux":[],"cronJobs":[],"scaledObjects":[],"workloads":[]}}'
+  local HELD
+  printf -v HELD '.spec.paused = true | .metadata.annotations["volsync-ops/restore"] = %s' "$(jq -Rn --arg r "$record" '$r')"
+  stub kubectl "$FIND : $(listed HELD)"
+  run -1 script snapshot --kubeconfig "$KC" --cluster apps --app odoo
+  unstub kubectl
+  assert_line 'error: business/odoo-backup is HELD by an unfinished restore (spec.paused is true): no backup runs until the app is given back. Nothing was changed.'
+  assert_line --regexp '^the restore of snapshot 7c2d9e41 started 2026-11-26 04:00:00 UTC by ops@laptop \(ReplicationDestination odoo-restore-20261126040000\) stopped \(it stopped before its mover finished: interrupted\)\.$'
+  assert_line "  task volsync:resume APP=odoo NAMESPACE=business CLUSTER=apps KUBECONFIG='$KC'"
+  refute_line --partial '"paused":false'
+}
+
 @test "--output json prints the outcome alone on stdout" {
   stub kubectl \
     "$FIND : $(listed)" \

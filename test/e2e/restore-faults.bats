@@ -220,6 +220,19 @@ hint_commands() {
   run -1 vtask volsync:doctor CLUSTER=e2e NAMESPACE=rf-int-rd
   assert_line --regexp '^ERROR +restore rf-int-rd/notes-backup: HELD by an unfinished restore: the restore of snapshot [0-9a-f]{8} started [0-9-]+ [0-9:]+ UTC by .* stopped( \(.*\))?; notes-data may be partially restored, the app is stopped and no backup runs$'
   assert_line --regexp '^ +fix: restore again, or give the app back as it is: task volsync:resume APP=notes NAMESPACE=rf-int-rd CLUSTER=e2e$'
+  # snapshot and snapshot-all name the hold and the resume command, never the unpause one, and change nothing
+  local before
+  before=$(kc -n rf-int-rd get "$RS" notes-backup -o json | jq -c '{spec, annotations: .metadata.annotations}')
+  run -1 vtask volsync:snapshot APP=notes CLUSTER=e2e
+  assert_line 'error: rf-int-rd/notes-backup is HELD by an unfinished restore (spec.paused is true): no backup runs until the app is given back. Nothing was changed.'
+  assert_line '  task volsync:resume APP=notes NAMESPACE=rf-int-rd CLUSTER=e2e'
+  refute_line --partial '"paused":false'
+  COLUMNS=200 run -0 --separate-stderr vtask volsync:snapshot-all CLUSTER=e2e NAMESPACE=rf-int-rd
+  assert_line --regexp '^rf-int-rd/notes-backup +skipped +- +- +HELD by an unfinished restore: not backed up$'
+  [[ $stderr == *'warning: rf-int-rd/notes-backup is HELD by an unfinished restore (notes-data may be partially restored): give the app back with  task volsync:resume APP=notes NAMESPACE=rf-int-rd CLUSTER=e2e'* ]] ||
+    fail "no hold warning: $stderr"
+  [[ $(kc -n rf-int-rd get "$RS" notes-backup -o json | jq -c '{spec, annotations: .metadata.annotations}') == "$before" ]] ||
+    fail "snapshot changed the held source: $(kc -n rf-int-rd get "$RS" notes-backup -o json | jq -c '{spec, annotations: .metadata.annotations}')"
   give_back rf-int-rd notes
 }
 

@@ -28,6 +28,7 @@ import {
   logExcerpt,
   phaseText,
   progressLine,
+  restoreHoldWarnings,
   restoreSyncError,
   snapshotReport,
   startNotes,
@@ -113,6 +114,24 @@ const notStarted = (name = 'odoo-backup') =>
 const busy = (name = 'jellyfin-backup', mover?: MoverStatus) => startRun('snapshot', rs(name, { running: '2026-11-26T04:05:00Z', mover }))
 const paused = (name = 'wiki-backup') => startRun('snapshot', rs(name, { paused: true }))
 const REMOVED: TriggerFate = { kind: 'removed', schedule: '0 */8 * * *' }
+
+/** A source paused by a restore of this tool: its record (lib/restore/marker.ts) on the ReplicationSource. */
+const RECORD = {
+  v: 1,
+  token: 'volsync-ops-restore-20261126T040000Z-abcde',
+  started: '2026-11-26T04:00:00Z',
+  by: 'ops@laptop',
+  snapshot: { id: '7c2d9e41b8a7f6e5', time: '2026-11-25T20:00:05Z' },
+  destination: 'odoo-restore-20261126040000',
+  pvc: 'odoo-data',
+}
+function heldBy(record: object | string, purpose: Purpose = 'snapshot', name = 'odoo-backup'): SyncRun {
+  const o = rs(name, { paused: true })
+  o.metadata.annotations = { 'volsync-ops/restore': typeof record === 'string' ? record : JSON.stringify(record) }
+  return startRun(purpose, o)
+}
+const HELD = { ...RECORD, state: 'held', reason: 'the mover failed' }
+const RUNNING = { ...RECORD, state: 'running' }
 
 describe('progress', () => {
   it('says what one source is doing', () => {
@@ -227,6 +246,22 @@ describe('summary of snapshot-all', () => {
     expect(summaryLine(rows)).toBe('2 backed up, 1 empty (no snapshot), 1 failed, 1 skipped')
   })
 
+  it('says which skipped sources a restore of this tool holds, with the command that gives each back', () => {
+    const runs = [paused(), heldBy(HELD), heldBy(RUNNING, 'snapshot', 'erp-backup'), heldBy('not json', 'snapshot', 'crm-backup')]
+    expect(runs.map((run) => summaryRow(run, { kind: 'untouched' }, undefined, TARGET)).map((r) => [r.name, r.result, r.message, r.ok])).toEqual([
+      ['wiki-backup', 'skipped', 'paused: not backed up', true],
+      ['odoo-backup', 'skipped', 'HELD by an unfinished restore: not backed up', true],
+      ['erp-backup', 'skipped', 'paused by a running restore: not backed up', true],
+      ['crm-backup', 'skipped', 'paused: not backed up', true],
+    ])
+    expect(restoreHoldWarnings([...runs, succeeded('snapshot', SAVED)], TARGET)).toEqual([
+      'business/odoo-backup is HELD by an unfinished restore (odoo-data may be partially restored): give the app back with  ' +
+        "task volsync:resume APP=odoo NAMESPACE=business CLUSTER=apps KUBECONFIG='/k/kube config'",
+      'business/erp-backup is paused by a running restore: back it up after the restore ends (if that run was killed:  ' +
+        "task volsync:resume APP=erp NAMESPACE=business CLUSTER=apps KUBECONFIG='/k/kube config')",
+    ])
+  })
+
   it('names how waiting stopped for the sources that had not settled, and what really happened', () => {
     for (const [stop, word] of [['timeout', 'timed out'], ['interrupted', 'interrupted'], ['lost-contact', 'unknown']] as const) {
       expect(summaryRow(syncing(), REMOVED, stop, TARGET)).toMatchObject({
@@ -327,6 +362,42 @@ describe('snapshotReport', () => {
     expect(snapshotReport(paused('odoo-backup'), hints).error?.details).toContain(
       `  kubectl --context apps patch replicationsources.volsync.backube odoo-backup -n business --type merge -p '{"spec":{"paused":false}}'`,
     )
+  })
+
+  it('refuses a source HELD by an unfinished restore with the resume command, never the unpause one', () => {
+    const r = snapshotReport(heldBy(HELD), HINTS)
+    expect(r.ok).toBe(false)
+    expect(r.error?.message).toBe(
+      'business/odoo-backup is HELD by an unfinished restore (spec.paused is true): no backup runs until the app is given back. Nothing was changed.',
+    )
+    expect(r.error?.details).toBe(
+      [
+        'the restore of snapshot 7c2d9e41 started 2026-11-26 04:00:00 UTC by ops@laptop (ReplicationDestination odoo-restore-20261126040000) stopped (the mover failed).',
+        'odoo-data may be partially restored: do not unpause the source by hand (a backup now would save the PVC as',
+        'that restore left it, and the app would stay stopped). Restore again, or give the app back as it is (this',
+        'unpauses the source and puts back everything the restore changed), then back up:',
+        "  task volsync:resume APP=odoo NAMESPACE=business CLUSTER=apps KUBECONFIG='/k/kube config'",
+      ].join('\n'),
+    )
+    // unlock says the same: its sync cannot run either
+    expect(unlockReport(heldBy(HELD, 'unlock'), HINTS).error).toEqual(r.error)
+  })
+
+  it('refuses a source paused by a running restore: back up after it ends, resume only if that run was killed', () => {
+    const r = snapshotReport(heldBy(RUNNING), HINTS)
+    expect(r.error?.message).toBe(
+      'business/odoo-backup is paused by a running restore (spec.paused is true): no backup runs until it ends. Nothing was changed.',
+    )
+    expect(r.error?.details).toBe(
+      'the restore of snapshot 7c2d9e41 started 2026-11-26 04:00:00 UTC by ops@laptop (ReplicationDestination ' +
+        'odoo-restore-20261126040000): back up after it ends. If that run was killed, give the app back with:\n' +
+        "  task volsync:resume APP=odoo NAMESPACE=business CLUSTER=apps KUBECONFIG='/k/kube config'",
+    )
+    expect(r.error?.details).not.toContain('paused":false')
+  })
+
+  it('a volsync-ops/restore annotation that is not a record of ours is a plain pause (the unpause command, if whoever paused it agrees)', () => {
+    expect(snapshotReport(heldBy('not json'), HINTS).error).toEqual(snapshotReport(paused('odoo-backup'), HINTS).error)
   })
 
   it('refuses a paused source and says how to unpause it', () => {
