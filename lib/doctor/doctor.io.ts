@@ -9,7 +9,7 @@ import type { Context } from '../run.ts'
 import { moverPod } from '../snapshots/list.io.ts'
 import { resticImage } from '../snapshots/pod.ts'
 import { runOnce } from '../snapshots/runner.io.ts'
-import { ref, type ReplicationSource } from '../volsync/objects.ts'
+import { USE_COPY_TRIGGER, ref, type ReplicationSource } from '../volsync/objects.ts'
 import { listSources } from '../volsync/sources.io.ts'
 import {
   controllerFinding,
@@ -144,13 +144,22 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, f: (item: T) =
  * of its Secrets when a source there names a repository: by name only
  * (`kubectl get secrets -o name`), no Secret value is ever read.
  */
-async function namespaceFacts(kubectl: Kubectl, namespace: string, sources: readonly ReplicationSource[]): Promise<Pick<SourceFacts, 'pvcs' | 'secrets'>> {
+async function namespaceFacts(kubectl: Kubectl, namespace: string, sources: readonly ReplicationSource[]): Promise<Pick<SourceFacts, 'pvcs' | 'secrets' | 'copyTriggers'>> {
   const here = sources.filter((rs) => (rs.metadata.namespace ?? '') === namespace)
-  const facts: Pick<SourceFacts, 'pvcs' | 'secrets'> = {}
+  const facts: Pick<SourceFacts, 'pvcs' | 'secrets' | 'copyTriggers'> = {}
   if (here.some((rs) => rs.spec?.sourcePVC)) {
-    facts.pvcs = await read(async () =>
-      (await all<{ metadata: { name: string } }>(kubectl, { group: '', version: 'v1', plural: 'persistentvolumeclaims' }, { namespace })).map((pvc) => pvc.metadata.name),
+    const pvcs = await read(() =>
+      all<{ metadata: { name: string; annotations?: Record<string, string> } }>(kubectl, { group: '', version: 'v1', plural: 'persistentvolumeclaims' }, { namespace }),
     )
+    facts.pvcs = pvcs.ok ? { ok: true, value: pvcs.value.map((pvc) => pvc.metadata.name) } : pvcs
+    if (pvcs.ok) {
+      facts.copyTriggers = Object.fromEntries(
+        pvcs.value.flatMap((pvc) => {
+          const value = pvc.metadata.annotations?.[USE_COPY_TRIGGER]
+          return value === undefined ? [] : [[pvc.metadata.name, value] as const]
+        }),
+      )
+    }
   }
   if (here.some((rs) => rs.spec?.restic?.repository)) facts.secrets = await read(() => kubectl.names('secrets', namespace))
   return facts

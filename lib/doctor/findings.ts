@@ -6,8 +6,8 @@
 import { kubectlHint, taskHint, type HintTarget } from '../hints.ts'
 import { formatAge, type Paint } from '../output.ts'
 import { readMoverLogs } from '../volsync/mover-log.ts'
-import { RD, RS, ref, syncCondition, type ReplicationSource } from '../volsync/objects.ts'
-import { restoreAttention, restoreMark, restoreMarkText, resumeCommand, type RestoreMark } from '../volsync/health.ts'
+import { RD, RS, USE_COPY_TRIGGER, ref, syncCondition, type ReplicationSource } from '../volsync/objects.ts'
+import { RESTORE_COPY_TRIGGER, restoreAttention, restoreMark, restoreMarkText, resumeCommand, type RestoreMark } from '../volsync/health.ts'
 import { nextRun, parseSchedule } from '../volsync/schedule.ts'
 
 export type Severity = 'error' | 'warning' | 'ok'
@@ -188,6 +188,8 @@ export interface SourceFacts {
   pvcs?: NamesInNamespace
   /** the names of the Secrets of the source's namespace (names only: no value is ever read) */
   secrets?: NamesInNamespace
+  /** the PVCs of the source's namespace that carry volsync.backube/use-copy-trigger: name -> its value */
+  copyTriggers?: Readonly<Record<string, string>>
   /** the VolumeSnapshotClasses, read when copyMethod is Snapshot; null: the API is not served */
   snapshotClasses?: Read<SnapshotClass[] | null>
 }
@@ -224,6 +226,40 @@ export function staleAfter(rs: ReplicationSource, now: Date): number {
 
 const presenceError = (p: Presence | { error: string } | undefined): string | undefined =>
   typeof p === 'object' ? p.error : undefined
+
+/**
+ * A source PVC carrying volsync.backube/use-copy-trigger while no restore of
+ * this tool holds the source: with copyMethod Snapshot or Clone every backup
+ * waits for a new copy-trigger and fails after 10 minutes without one. Left by
+ * a restore of this tool (its value) it is an error; set by something else
+ * (a database hook that drives the copy trigger, perhaps) a warning.
+ */
+function copyTriggerFinding(rs: ReplicationSource, pvc: string, facts: SourceFacts, hints: HintTarget): Finding | undefined {
+  const value = facts.copyTriggers?.[pvc]
+  const copy = rs.spec?.restic?.copyMethod
+  if (value === undefined || (copy !== 'Snapshot' && copy !== 'Clone')) return undefined
+  const ns = rs.metadata.namespace ?? ''
+  const remove = kubectlHint(hints.kubectl, ['annotate', 'pvc', pvc, '-n', ns, `${USE_COPY_TRIGGER}-`])
+  const waits =
+    `VolSync makes the ${copy === 'Snapshot' ? 'VolumeSnapshot' : 'clone'} of each backup only after volsync.backube/copy-trigger ` +
+    'changes, and fails the backup after waiting 10 minutes'
+  if (value === RESTORE_COPY_TRIGGER) {
+    return finding(
+      'error',
+      'copy-trigger',
+      ref(rs),
+      `PVC ${pvc} still carries ${USE_COPY_TRIGGER} of a restore of volsync-ops, but no restore holds the source (no record): ${waits}`,
+      `remove it: ${remove}`,
+    )
+  }
+  return finding(
+    'warning',
+    'copy-trigger',
+    ref(rs),
+    `PVC ${pvc} carries ${USE_COPY_TRIGGER} (${JSON.stringify(value)}): ${waits}`,
+    `if nothing sets a new copy-trigger before each backup (a database hook, for example), remove it: ${remove}`,
+  )
+}
 
 /** The findings of one ReplicationSource: its PVC, Secret, snapshot class, last sync, state and mover. */
 export function sourceFindings(rs: ReplicationSource, facts: SourceFacts, now: Date, hints: HintTarget): Finding[] {
@@ -314,6 +350,9 @@ export function sourceFindings(rs: ReplicationSource, facts: SourceFacts, now: D
   const mark = restoreMark(rs)
   if (mark) out.push(restoreFinding(rs, mark, hints))
   else if (rs.spec?.paused) out.push(finding('warning', 'last-sync', subject, 'paused (spec.paused): no backups run'))
+  // a copy trigger no restore of this tool holds: every backup waits for it (the timeout itself is the mover finding)
+  const trigger = !mark && pvc && !(mover?.result === 'Failed' && readMoverLogs(mover.logs).copyTriggerTimeout) ? copyTriggerFinding(rs, pvc, facts, hints) : undefined
+  if (trigger) out.push(trigger)
   const last = rs.status?.lastSyncTime ? Date.parse(rs.status.lastSyncTime) : NaN
   if (Number.isNaN(last)) {
     if (!rs.spec?.paused) out.push(finding('warning', 'last-sync', subject, 'has never synced: there is no backup to restore yet'))

@@ -18,13 +18,14 @@
 //   drop the very snapshot being restored (retain: daily keeps one a day), so
 //   the restore never takes one.
 import { OperationError } from '../errors.ts'
-import type { ReplicationSource, SyncStatus } from '../volsync/objects.ts'
+import { RESTORE_COPY_TRIGGER } from '../volsync/health.ts'
+import { USE_COPY_TRIGGER, type ReplicationSource, type SyncStatus } from '../volsync/objects.ts'
 
-export const USE_COPY_TRIGGER = 'volsync.backube/use-copy-trigger'
+export { USE_COPY_TRIGGER }
 /** Status annotations VolSync writes on the PVC while it waits for the copy trigger. */
 export const COPY_TRIGGER_STATUS = ['volsync.backube/latest-copy-status', 'volsync.backube/latest-copy-trigger-waiting-since']
 /** The value the restore gives use-copy-trigger: it removes the annotation only while it still holds this. */
-export const COPY_TRIGGER_VALUE = 'held-by-volsync-ops-restore'
+export const COPY_TRIGGER_VALUE = RESTORE_COPY_TRIGGER
 
 const pointer = (key: string) => `/metadata/annotations/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`
 

@@ -15,6 +15,8 @@ export const DEFAULT_STALE_AFTER_MS = 30 * 86_400_000
  * it): while it runs, and while it holds the app after stopping half way.
  */
 export const RESTORE_MARKER = 'volsync-ops/restore'
+/** The value a restore gives the PVC's volsync.backube/use-copy-trigger while it holds VolSync's copies (lib/restore/backups.ts). */
+export const RESTORE_COPY_TRIGGER = 'held-by-volsync-ops-restore'
 
 /** What `status` reads of that record. */
 export interface RestoreMark {

@@ -10,6 +10,14 @@ export const RS_API: ApiResource = { group: 'volsync.backube', version: 'v1alpha
 
 export const RD = 'replicationdestinations.volsync.backube'
 
+/**
+ * The PVC annotation that makes VolSync (copyMethod Snapshot or Clone) wait,
+ * before each copy, until volsync.backube/copy-trigger changes; it gives up
+ * after 10 minutes with a failed mover status (volumehandler.go
+ * waitForCopyTriggerBeforeCloneOrSnap). copyMethod Direct ignores it.
+ */
+export const USE_COPY_TRIGGER = 'volsync.backube/use-copy-trigger'
+
 export interface Condition {
   type: string
   status: string

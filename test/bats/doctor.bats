@@ -17,7 +17,7 @@ setup() {
 # RBAC and the events (VolSync 0.16.0 in volsync-system, no Flux, odoo-backup
 # in business: rs-odoo.json); PODS: its failed mover pods (none). $FLUX: the
 # answer to the reads of Flux's API groups (default NotFound: no Flux);
-# $SOURCES: the answer to the list of ReplicationSources
+# $SOURCES: the answer to the list of ReplicationSources; $PVC_LIST: to the list of PVCs
 plan_cluster() {
   stub kubectl \
     "$K get --raw /version : echo '{\"major\":\"1\",\"minor\":\"35\",\"gitVersion\":\"v1.35.4\"}'" \
@@ -28,7 +28,7 @@ plan_cluster() {
     "$K get --raw /apis/helm.toolkit.fluxcd.io : ${FLUX:-$NOT_FOUND}" \
     "$K $RS_ALL : ${SOURCES:-render \"\$FIXTURES/rs-odoo.json\"}" \
     "$K get --raw /apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses?limit=1000 : cat \"\$FIXTURES/doctor/volumesnapshotclasses.json\"" \
-    "$K $PVCS : cat \"\$FIXTURES/doctor/pvcs.json\"" \
+    "$K $PVCS : ${PVC_LIST:-cat \"\$FIXTURES/doctor/pvcs.json\"}" \
     "$K $MOVER_PODS : render \"\$FIXTURES/${1:-empty-list.json}\""
 }
 
@@ -106,6 +106,20 @@ GRANTS=15
   run stub_calls kubectl
   assert_equal "$(grep -c persistentvolumeclaims <<<"$output")" 1
   assert_equal "$(grep -c secrets <<<"$output")" 1
+}
+
+@test "a copy trigger a restore left on the source's PVC without its record is an error, with the command that removes it; exit 1" {
+  PVC_LIST="jq '.items[0].metadata.annotations[\"volsync.backube/use-copy-trigger\"] = \"held-by-volsync-ops-restore\"' \"\$FIXTURES/doctor/pvcs.json\""
+  plan_cluster
+  stub kubectl "$K get secrets -n business -o name : echo secret/volsync-r2-secret"
+  plan_probe
+  plan_can_i $GRANTS
+  plan_events
+  run -1 script doctor --kubeconfig "$KC" --cluster apps
+  unstub kubectl
+  assert_line 'ERROR    copy-trigger business/odoo-backup: PVC odoo-data still carries volsync.backube/use-copy-trigger of a restore of volsync-ops, but no restore holds the source (no record): VolSync makes the VolumeSnapshot of each backup only after volsync.backube/copy-trigger changes, and fails the backup after waiting 10 minutes'
+  assert_line "         fix: remove it: kubectl --kubeconfig '$KC' annotate pvc odoo-data -n business volsync.backube/use-copy-trigger-"
+  assert_line --regexp '^1 errors?, 0 warnings, [0-9]+ ok \(cluster apps\)'
 }
 
 @test "a deleted repository Secret is an error naming it, with the command that checks it; exit 1" {

@@ -84,9 +84,18 @@ no_doctor_pod() { [[ -z $(kc -n "$1" get pods -l app.kubernetes.io/component=doc
 
 @test "doctor shows VolSync's own Warning event of a source: a copy trigger held past VolSync's 10-minute wait" {
   COPY_METHOD=Snapshot make_app doc-warn web
+  # before any backup waits: a copy trigger set by something else is a warning, one a restore of this
+  # tool left without its record an error, both with the command that removes it
+  kc -n doc-warn annotate pvc web-data volsync.backube/use-copy-trigger=db-hook >/dev/null
+  run vtask volsync:doctor CLUSTER=e2e NAMESPACE=doc-warn
+  assert_line 'WARNING  copy-trigger doc-warn/web-backup: PVC web-data carries volsync.backube/use-copy-trigger ("db-hook"): VolSync makes the VolumeSnapshot of each backup only after volsync.backube/copy-trigger changes, and fails the backup after waiting 10 minutes'
+  assert_line --regexp '^ +fix: if nothing sets a new copy-trigger before each backup \(a database hook, for example\), remove it: kubectl .*annotate pvc web-data -n doc-warn volsync.backube/use-copy-trigger-$'
+  kc -n doc-warn annotate --overwrite pvc web-data volsync.backube/use-copy-trigger=held-by-volsync-ops-restore >/dev/null
+  run -1 vtask volsync:doctor CLUSTER=e2e NAMESPACE=doc-warn
+  assert_line 'ERROR    copy-trigger doc-warn/web-backup: PVC web-data still carries volsync.backube/use-copy-trigger of a restore of volsync-ops, but no restore holds the source (no record): VolSync makes the VolumeSnapshot of each backup only after volsync.backube/copy-trigger changes, and fails the backup after waiting 10 minutes'
   # the PVC as a restore killed 11 minutes ago leaves it: VolSync's copies held by the copy trigger
   # (VolSync set the status and the time it began to wait); VolSync warns on its next sync
-  kc -n doc-warn annotate pvc web-data volsync.backube/use-copy-trigger=held-by-volsync-ops-restore \
+  kc -n doc-warn annotate --overwrite pvc web-data volsync.backube/use-copy-trigger=held-by-volsync-ops-restore \
     volsync.backube/latest-copy-status=WaitingForTrigger \
     "volsync.backube/latest-copy-trigger-waiting-since=$(date -u -d '11 minutes ago' +%Y-%m-%dT%H:%M:%SZ)" >/dev/null
   kc -n doc-warn patch "$RS" web-backup --type merge -p '{"spec":{"trigger":{"manual":"doc-warn-1"}}}' >/dev/null
@@ -98,6 +107,8 @@ no_doctor_pod() { [[ -z $(kc -n "$1" get pods -l app.kubernetes.io/component=doc
   assert_line --regexp '^ +fix: VolSync makes no copy of PVC web-data while volsync.backube/use-copy-trigger is set .* or remove it: kubectl .*annotate pvc web-data -n doc-warn volsync.backube/use-copy-trigger-$'
   assert_line --regexp '^WARNING  events ReplicationSource doc-warn/web-backup: SrcPVCTimeoutWaitingForCopyTrigger( \([0-9]+ times\))?, [0-9ms]+ ago: waiting on copy trigger on src PVC PersistentVolumeClaim/web-data before creating snapshot or clone; check PVC annotations$'
   refute_line --regexp '^ok +events'
+  # VolSync gave up waiting: the failed mover is the finding, not the annotation a second time
+  refute_line --partial 'copy-trigger doc-warn/web-backup'
 }
 
 # copy_trigger_event NS RS: VolSync's Warning event SrcPVCTimeoutWaitingForCopyTrigger of the source exists

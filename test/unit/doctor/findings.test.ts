@@ -198,6 +198,48 @@ describe('each source', () => {
     ])
   })
 
+  it('a source PVC carrying use-copy-trigger that no restore holds: a warning when set by something else, an error when a restore of this tool left it', () => {
+    const copyTrigger = (copyMethod: string, value: string, extra: Partial<ReplicationSource> = {}) =>
+      sourceFindings(
+        { ...source({ restic: { copyMethod } }), ...extra },
+        { ...FINE, snapshotClasses: { ok: true, value: [{ name: 'csi', isDefault: true }] }, copyTriggers: { 'odoo-data': value } },
+        NOW,
+        HINTS,
+      ).filter((f) => f.check === 'copy-trigger')
+    const remove = `${K} annotate pvc odoo-data -n business volsync.backube/use-copy-trigger-`
+    expect(copyTrigger('Snapshot', 'db-hook')).toEqual([
+      {
+        severity: 'warning',
+        check: 'copy-trigger',
+        subject: 'business/odoo-backup',
+        reason:
+          'PVC odoo-data carries volsync.backube/use-copy-trigger ("db-hook"): VolSync makes the VolumeSnapshot of each backup only ' +
+          'after volsync.backube/copy-trigger changes, and fails the backup after waiting 10 minutes',
+        fix: `if nothing sets a new copy-trigger before each backup (a database hook, for example), remove it: ${remove}`,
+      },
+    ])
+    expect(copyTrigger('Clone', 'held-by-volsync-ops-restore')).toEqual([
+      {
+        severity: 'error',
+        check: 'copy-trigger',
+        subject: 'business/odoo-backup',
+        reason:
+          'PVC odoo-data still carries volsync.backube/use-copy-trigger of a restore of volsync-ops, but no restore holds the source ' +
+          '(no record): VolSync makes the clone of each backup only after volsync.backube/copy-trigger changes, and fails the backup ' +
+          'after waiting 10 minutes',
+        fix: `remove it: ${remove}`,
+      },
+    ])
+    // copyMethod Direct: VolSync ignores the annotation
+    expect(copyTrigger('Direct', 'db-hook')).toEqual([])
+    // a restore holds the source: its record is the finding (resume removes the annotation)
+    const held = { metadata: { name: 'odoo-backup', namespace: 'business', annotations: { 'volsync-ops/restore': JSON.stringify({ v: 1, state: 'held', started: '2026-11-26T04:00:00Z', by: 'ops@laptop', snapshot: { id: '7c2d9e41', time: '2026-11-25T20:00:05Z' }, destination: 'odoo-restore-1', pvc: 'odoo-data' }) } } }
+    expect(copyTrigger('Snapshot', 'held-by-volsync-ops-restore', held)).toEqual([])
+    // VolSync already gave up waiting: the failed mover is the finding, not twice
+    const timedOut = { status: { lastSyncTime: ago(2 * H), latestMoverStatus: { result: 'Failed', logs: 'Timed out waiting for copy-trigger to be modified for pvc odoo-data' } } }
+    expect(copyTrigger('Snapshot', 'db-hook', timedOut)).toEqual([])
+  })
+
   it('a sync running over an hour is a warning naming what VolSync may wait for, by copyMethod, and the command that lists it', () => {
     const syncing = (copyMethod: string, since: number) =>
       source({ restic: { copyMethod }, status: { lastSyncTime: ago(9 * H), lastSyncStartTime: ago(since) } })
