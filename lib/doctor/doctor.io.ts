@@ -140,8 +140,9 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, f: (item: T) =
 
 /**
  * What every source of `namespace` is judged against, one list call each: the
- * names of its PVCs (the raw list, as JSON) when a source there names one, and
- * of its Secrets when a source there names a repository: by name only
+ * names of its PVCs and which carry volsync.backube/use-copy-trigger (the raw
+ * list, as JSON) when a source there names one, and of its Secrets when a
+ * source there names a repository: by name only
  * (`kubectl get secrets -o name`), no Secret value is ever read.
  */
 async function namespaceFacts(kubectl: Kubectl, namespace: string, sources: readonly ReplicationSource[]): Promise<Pick<SourceFacts, 'pvcs' | 'secrets' | 'copyTriggers'>> {

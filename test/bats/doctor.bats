@@ -32,6 +32,17 @@ plan_cluster() {
     "$K $MOVER_PODS : render \"\$FIXTURES/${1:-empty-list.json}\""
 }
 
+# plan_healthy KPREFIX [SECRET-ANSWER]: every read of a healthy cluster (plan_cluster, the Secret names, the
+# restic image probe, every grant, no Warning events), through that kubeconfig ($K for this cluster's)
+plan_healthy() {
+  local K=$1
+  plan_cluster
+  stub kubectl "$K get secrets -n business -o name : ${2:-echo secret/volsync-r2-secret}"
+  [[ -n ${2:-} ]] || plan_probe "$K"
+  plan_can_i $GRANTS
+  plan_events
+}
+
 # pod_named: helpers/common.bash
 
 # plan_probe [K] [ANSWER]: the restic image pulled and run (restic version) in a
@@ -63,11 +74,7 @@ plan_events() {
 GRANTS=15
 
 @test "doctor on a healthy cluster: every check ok, the controller's version, exit 0" {
-  plan_cluster
-  stub kubectl "$K get secrets -n business -o name : echo secret/volsync-r2-secret"
-  plan_probe
-  plan_can_i $GRANTS
-  plan_events
+  plan_healthy "$K"
   run -0 script doctor --kubeconfig "$KC" --cluster apps
   unstub kubectl
   assert_line 'ok       api-server: reachable, Kubernetes v1.35.4'
@@ -91,11 +98,7 @@ GRANTS=15
 
 @test "three sources in one namespace cost one PVC list and one Secret name list; each source is judged against them" {
   # odoo-backup and odoo-r2 back up odoo-data (recorded in doctor/pvcs.json); wiki-backup's wiki-data is not there
-  SOURCES="render \"\$FIXTURES/rs-odoo.json\" | jq '.items |= [.[0], (.[0] | .metadata.name = \"odoo-r2\"), (.[0] | .metadata.name = \"wiki-backup\" | .spec.sourcePVC = \"wiki-data\")]'" plan_cluster
-  stub kubectl "$K get secrets -n business -o name : echo secret/volsync-r2-secret"
-  plan_probe
-  plan_can_i $GRANTS
-  plan_events
+  SOURCES="render \"\$FIXTURES/rs-odoo.json\" | jq '.items |= [.[0], (.[0] | .metadata.name = \"odoo-r2\"), (.[0] | .metadata.name = \"wiki-backup\" | .spec.sourcePVC = \"wiki-data\")]'" plan_healthy "$K"
   run -1 script doctor --kubeconfig "$KC" --cluster apps
   unstub kubectl
   assert_line --regexp '^ok       source business/odoo-backup: PVC odoo-data, Secret volsync-r2-secret, '
@@ -110,11 +113,7 @@ GRANTS=15
 
 @test "a copy trigger a restore left on the source's PVC without its record is an error, with the command that removes it; exit 1" {
   PVC_LIST="jq '.items[0].metadata.annotations[\"volsync.backube/use-copy-trigger\"] = \"held-by-volsync-ops-restore\"' \"\$FIXTURES/doctor/pvcs.json\""
-  plan_cluster
-  stub kubectl "$K get secrets -n business -o name : echo secret/volsync-r2-secret"
-  plan_probe
-  plan_can_i $GRANTS
-  plan_events
+  plan_healthy "$K"
   run -1 script doctor --kubeconfig "$KC" --cluster apps
   unstub kubectl
   assert_line 'ERROR    copy-trigger business/odoo-backup: PVC odoo-data still carries volsync.backube/use-copy-trigger of a restore of volsync-ops, but no restore holds the source (no record): VolSync makes the VolumeSnapshot of each backup only after volsync.backube/copy-trigger changes, and fails the backup after waiting 10 minutes'
@@ -251,16 +250,6 @@ fleet() {
   printf 'apiVersion: v1\nkind: Config\n' >"$TEST_DIR/kubeconfig-lab"
   KA="--kubeconfig $TEST_DIR/kubeconfig-apps --request-timeout=60s"
   KL="--kubeconfig $TEST_DIR/kubeconfig-lab --request-timeout=60s"
-}
-
-# plan_healthy KPREFIX [SECRET-ANSWER]: every read of a healthy cluster, through that cluster's kubeconfig
-plan_healthy() {
-  local K=$1
-  plan_cluster
-  stub kubectl "$K get secrets -n business -o name : ${2:-echo secret/volsync-r2-secret}"
-  [[ -n ${2:-} ]] || plan_probe "$K"
-  plan_can_i $GRANTS
-  plan_events
 }
 
 @test "doctor CLUSTER=all: one list with a CLUSTER column, one summary line per cluster; each cluster read with its own kubeconfig" {
